@@ -1,0 +1,118 @@
+"""
+### Fashion-MNIST training and delivery pipeline
+
+wait for data → fetch → prepare → features → split → **branch** (build a model or
+load a pretrained one) → train → evaluate → **gate** (accuracy ≥ threshold) → deploy.
+
+Every step is `python -m tasks <step> ...`: a local subprocess in the embedded
+default (`PIPELINE_MODE=local`), a pod from the step images in `kubernetes` mode.
+Steps pass URIs under `<artifact root>/<dag_id>/<run_id>/<step>/`, never data.
+Start a run from the trigger form; every field is described there.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import TriggerRule, dag, task
+
+from mlops_pipeline.decisions import BUILD_MODEL, LOAD_PRETRAINED, choose_model_source, gate_decision
+from mlops_pipeline.params import training_params
+from mlops_pipeline.runners import step_operator
+from mlops_pipeline.settings import load_settings
+from mlops_pipeline.steps import TRAIN_RESOURCES, StepSpec, first_xcom, path_safe, run_dir, xcom
+
+SETTINGS = load_settings()
+ROOT = SETTINGS.artifact_root
+P = "{{ params.%s }}"
+
+
+def _p(name: str) -> str:
+    return P % name
+
+
+COMPILE_ARGS = ("--optimizer", _p("optimizer"), "--loss", _p("loss"), "--learning-rate", _p("learning_rate"),
+                "--output-activation", _p("output_activation"))
+SHAPE_ARGS = ("--height", _p("image_height"), "--width", _p("image_width"))
+
+STEPS = {
+    "fetch": StepSpec("fetch", "fetch", (
+        "--source", _p("dataset_uri"), "--output", run_dir(ROOT, "fetch"),
+        "--invalid-label-rate", _p("invalid_label_rate"), "--empty-cell-rate", _p("empty_cell_rate"),
+        "--seed", _p("fault_seed"))),
+    "prepare": StepSpec("prepare", "prepare", (
+        "--input", xcom("fetch", "raw"), "--output", run_dir(ROOT, "prepare"), *SHAPE_ARGS)),
+    "features": StepSpec("features", "features", (
+        "--input", xcom("prepare", "prepared"), "--output", run_dir(ROOT, "features"), *SHAPE_ARGS,
+        "--loss", _p("loss"))),
+    "split": StepSpec("split", "split", (
+        "--input", xcom("features", "features"), "--output", run_dir(ROOT, "split"),
+        "--test-size", _p("test_size"), "--validation-size", _p("validation_size"),
+        "--random-state", _p("random_state"))),
+    BUILD_MODEL: StepSpec(BUILD_MODEL, BUILD_MODEL, (
+        "--output", run_dir(ROOT, BUILD_MODEL), "--model-type", _p("model_type"), *SHAPE_ARGS,
+        "--units", _p("units"), "--hidden-activation", _p("hidden_activation"), "--seed", _p("random_state"),
+        *COMPILE_ARGS)),
+    LOAD_PRETRAINED: StepSpec(LOAD_PRETRAINED, LOAD_PRETRAINED, (
+        "--model-uri", _p("base_model_uri"), "--output", run_dir(ROOT, LOAD_PRETRAINED), *SHAPE_ARGS,
+        *COMPILE_ARGS)),
+    "train": StepSpec("train", "train", (
+        "--model", first_xcom((BUILD_MODEL, LOAD_PRETRAINED), "model"), "--train", xcom("split", "train"),
+        "--validation", xcom("split", "val"), "--output", run_dir(ROOT, "train"), "--epochs", _p("epochs"),
+        "--batch-size", _p("batch_size"), "--learning-rate", _p("learning_rate"),
+        "--patience", _p("early_stopping_patience"), "--seed", _p("random_state")),
+        image="train", resources=TRAIN_RESOURCES, gpus=_p("gpu_count")),
+    "evaluate": StepSpec("evaluate", "evaluate", (
+        "--model", xcom("train", "model"), "--test", xcom("split", "test"), "--output", run_dir(ROOT, "evaluate")),
+        image="train"),
+    "deploy": StepSpec("deploy", "deploy", (
+        "--model", xcom("train", "model"), "--metrics", xcom("evaluate", "metrics"),
+        "--serving-root", SETTINGS.serving_root, "--model-name", _p("model_name")), image="train"),
+}
+
+
+@dag(
+    dag_id="fashion_mnist_training",
+    description="Validate, clean, train, evaluate and (if good enough) deploy a Fashion-MNIST classifier.",
+    doc_md=__doc__,
+    schedule=None,
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    tags=["ml", "training", "fashion-mnist"],
+    default_args={"owner": "mlops", "retries": 1, "retry_delay": timedelta(seconds=20),
+                  "execution_timeout": timedelta(hours=2)},
+    params=training_params(),
+    user_defined_filters={"path_safe": path_safe},
+)
+def fashion_mnist_training() -> None:
+    @task.sensor(task_id="wait_for_data", poke_interval=30, timeout=timedelta(hours=6), mode="reschedule")
+    def wait_for_data(params: dict) -> bool:
+        """Succeed once the dataset URI can be read (the embedded dataset always can)."""
+        from mlops_pipeline.datasets import dataset_available
+
+        return dataset_available(params["dataset_uri"])
+
+    @task.branch(task_id="choose_model")
+    def choose_model(params: dict) -> str:
+        """Fine-tune a pretrained model or build a new one, as the trigger form says."""
+        return choose_model_source(bool(params["use_pretrained_model"]))
+
+    @task.branch(task_id="gate")
+    def gate(params: dict, ti=None) -> str | None:
+        """Let deploy run only if the evaluated accuracy clears the threshold."""
+        result = ti.xcom_pull(task_ids="evaluate") or {}
+        deploy, reason = gate_decision(result.get("accuracy"), float(params["accuracy_threshold"]))
+        print(f"gate: {reason}")
+        return "deploy" if deploy else None
+
+    ops = {name: step_operator(spec) for name, spec in STEPS.items()}
+    ops["train"].trigger_rule = TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS
+
+    wait_for_data() >> ops["fetch"] >> ops["prepare"] >> ops["features"] >> ops["split"]
+    ops["split"] >> choose_model() >> [ops[BUILD_MODEL], ops[LOAD_PRETRAINED]] >> ops["train"]
+    ops["train"] >> ops["evaluate"] >> gate() >> ops["deploy"]
+
+
+fashion_mnist_training()

@@ -1,0 +1,83 @@
+"""Run a step as a local subprocess: the embedded default's stand-in for a pod.
+
+It executes exactly the command line the pod would get, streams the step's log
+into the task log, and returns the step's JSON result line as the task's XCom,
+the way a pod's ``/airflow/xcom/return.json`` becomes one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+from mlops_pipeline.settings import PROJECT_ROOT
+
+# run_cli exits 2 on a StepError: bad input that a retry cannot mend.
+BAD_INPUT_EXIT_CODE = 2
+
+
+def parse_result(stdout: str) -> dict[str, Any]:
+    """The step's result: the last stdout line that is a JSON object."""
+    for line in reversed(stdout.strip().splitlines()):
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                return json.loads(line)
+            except json.JSONDecodeError:
+                continue
+    raise AirflowException("the step printed no JSON result line")
+
+
+class LocalStepOperator(BaseOperator):
+    """Run ``python -m tasks <step> <arguments>`` in the project folder."""
+
+    template_fields: Sequence[str] = ("arguments",)
+    ui_color = "#e8f4ea"
+
+    def __init__(self, *, step: str, arguments: Sequence[str] = (), **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.step = step
+        self.arguments = list(arguments)
+
+    def command(self) -> list[str]:
+        """The command line as run here (the interpreter of this environment)."""
+        return [sys.executable, "-m", "tasks", self.step, *(str(a) for a in self.arguments)]
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        command = self.command()
+        self.log.info("running: %s", " ".join(command))
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT),
+                                                                         os.environ.get("PYTHONPATH")]))}
+        env.pop("STEP_RESULT_PATH", None)
+        proc = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        errors: list[str] = []
+        reader = threading.Thread(target=self._relay, args=(proc.stderr, errors), daemon=True)
+        reader.start()
+        stdout = proc.stdout.read() if proc.stdout else ""
+        code = proc.wait()
+        reader.join()
+        if code != 0:
+            reason = next((line for line in reversed(errors) if line.startswith("error:")), None)
+            reason = reason or (errors[-1] if errors else f"exit code {code}")
+            failure = AirflowFailException if code == BAD_INPUT_EXIT_CODE else AirflowException
+            raise failure(f"step {self.step} failed (exit {code}): {reason}")
+        result = parse_result(stdout)
+        self.log.info("result: %s", json.dumps(result, sort_keys=True))
+        return result
+
+    def _relay(self, stream: Any, errors: list[str]) -> None:
+        for line in stream:
+            line = line.rstrip("\n")
+            if line:
+                errors.append(line)
+                del errors[:-50]
+                self.log.info("%s", line)

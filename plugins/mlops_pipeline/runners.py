@@ -1,0 +1,20 @@
+"""Pick the runner for a step from the deployment's mode; the DAG never asks which."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlops_pipeline.settings import PipelineSettings, load_settings
+from mlops_pipeline.steps import StepSpec
+
+
+def step_operator(spec: StepSpec, settings: PipelineSettings | None = None, **kwargs: Any) -> Any:
+    """A task that runs ``spec``: a local subprocess, or a pod in ``kubernetes`` mode."""
+    settings = settings or load_settings()
+    if settings.mode == "kubernetes":
+        from mlops_pipeline.kubernetes_runner import pod_operator
+
+        return pod_operator(spec, settings, **kwargs)
+    from mlops_pipeline.local_runner import LocalStepOperator
+
+    return LocalStepOperator(task_id=spec.task_id, step=spec.step, arguments=spec.arguments, **kwargs)

@@ -1,0 +1,67 @@
+"""Deployment settings, read from the environment (never from DAG code or Variables).
+
+``PIPELINE_MODE`` picks the runner: ``local`` (default; each step a subprocess on
+this machine) or ``kubernetes`` (each step a pod). Everything else has a default
+that fits the mode, so the embedded default needs no configuration at all.
+Reading settings has no side effects: nothing is created until a step writes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+MODES = ("local", "kubernetes")
+DEFAULT_IMAGE_TAG = "0.1.0"
+
+
+@dataclass(frozen=True)
+class KubernetesSettings:
+    """Where and how step pods run; the defaults match ``helm-values.yaml``."""
+
+    namespace: str = "airflow"
+    data_image: str = f"ghcr.io/fashion-mlops/step-data:{DEFAULT_IMAGE_TAG}"
+    train_image: str = f"ghcr.io/fashion-mlops/step-train:{DEFAULT_IMAGE_TAG}"
+    service_account: str = "pipeline-steps"
+    artifact_pvc: str = "pipeline-artifacts"
+    gpu_node_selector: Mapping[str, str] = field(default_factory=lambda: {"nvidia.com/gpu.present": "true"})
+    env_secret: str = "pipeline-step-env"
+    in_cluster: bool = True
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    """Mode, artifact locations and the Kubernetes details of one deployment."""
+
+    mode: str
+    state_dir: Path
+    artifact_root: str
+    serving_root: str
+    kubernetes: KubernetesSettings
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> PipelineSettings:
+    """Build the settings from ``environ`` (default: ``os.environ``)."""
+    env = os.environ if environ is None else environ
+    mode = env.get("PIPELINE_MODE", "local").strip().lower()
+    if mode not in MODES:
+        raise ValueError(f"PIPELINE_MODE={mode!r} is not one of {', '.join(MODES)}")
+    state_dir = Path(env.get("PIPELINE_STATE_DIR", PROJECT_ROOT / ".state"))
+    default_root = str(state_dir / "artifacts") if mode == "local" else "/artifacts"
+    artifact_root = env.get("PIPELINE_ARTIFACT_ROOT", default_root).rstrip("/")
+    serving_default = str(state_dir / "serving") if mode == "local" else f"{artifact_root}/serving"
+    k8s_defaults = KubernetesSettings()
+    kubernetes = KubernetesSettings(
+        namespace=env.get("PIPELINE_K8S_NAMESPACE", k8s_defaults.namespace),
+        data_image=env.get("PIPELINE_DATA_IMAGE", k8s_defaults.data_image),
+        train_image=env.get("PIPELINE_TRAIN_IMAGE", k8s_defaults.train_image),
+        service_account=env.get("PIPELINE_K8S_SERVICE_ACCOUNT", k8s_defaults.service_account),
+        artifact_pvc=env.get("PIPELINE_ARTIFACT_PVC", k8s_defaults.artifact_pvc),
+        env_secret=env.get("PIPELINE_STEP_ENV_SECRET", k8s_defaults.env_secret),
+        in_cluster=env.get("PIPELINE_K8S_IN_CLUSTER", "true").lower() == "true",
+    )
+    return PipelineSettings(mode, state_dir, artifact_root, env.get("PIPELINE_SERVING_ROOT", serving_default),
+                            kubernetes)

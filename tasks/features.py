@@ -1,0 +1,64 @@
+"""Encode labels for the chosen loss and shape pixels into images.
+
+Codes follow the fixed category order (not the order labels happen to appear), so
+every run, and a pretrained model, agree on what output ``i`` means.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from tasks.arrays import Bundle, save_bundle
+from tasks.categories import FASHION_MNIST_CATEGORIES, category_index, pixel_columns
+from tasks.common import StepError, require_file, run_cli, write_json
+from tasks.encoding import encode, encoding_for_loss
+
+
+def features(input_uri: str, output: Path, height: int, width: int, loss: str) -> dict:
+    """Write ``<output>/features.npz`` and ``label_map.json`` from the prepared Parquet."""
+    import pyarrow.parquet as pq
+
+    path = require_file(input_uri, "prepared dataset")
+    try:
+        encoding = encoding_for_loss(loss)
+        table = pq.read_table(path)
+    except (ValueError, OSError) as err:
+        raise StepError(f"{path}: {err}") from err
+    columns = pixel_columns(height, width)
+    missing = [name for name in ["label", *columns] if name not in table.column_names]
+    if missing:
+        raise StepError(f"{path}: missing columns {', '.join(missing[:3])} for {height}x{width} images")
+    index = category_index()
+    labels = table.column("label").to_pylist()
+    unknown = sorted({label for label in labels if label not in index})
+    if unknown:
+        raise StepError(f"{path}: unknown labels {unknown[:3]}; run prepare first")
+    codes = np.fromiter((index[label] for label in labels), dtype="int64", count=len(labels))
+    x = np.column_stack([table.column(name).to_numpy() for name in columns]).astype("float32")
+    bundle = Bundle(x.reshape(-1, height, width), encode(codes, encoding, len(index)),
+                    FASHION_MNIST_CATEGORIES, encoding)
+    target = output / "features.npz"
+    save_bundle(target, bundle)
+    label_map = {"encoding": encoding, "classes": list(FASHION_MNIST_CATEGORIES)}
+    write_json(output / "label_map.json", label_map)
+    counts = np.bincount(codes, minlength=len(index))
+    return {"features": str(target), "label_map": str(output / "label_map.json"), "rows": len(bundle),
+            "encoding": encoding, "class_counts": dict(zip(FASHION_MNIST_CATEGORIES, counts.tolist(), strict=True))}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tasks features", description=__doc__)
+    parser.add_argument("--input", required=True, help="prepared Parquet file")
+    parser.add_argument("--output", required=True, type=Path, help="step output folder")
+    parser.add_argument("--height", required=True, type=int)
+    parser.add_argument("--width", required=True, type=int)
+    parser.add_argument("--loss", default="sparse_categorical_crossentropy", help="decides the label encoding")
+    args = parser.parse_args(argv)
+    return run_cli("features", lambda: features(args.input, args.output, args.height, args.width, args.loss))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

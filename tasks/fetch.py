@@ -1,0 +1,114 @@
+"""Snapshot the run's dataset into its artifact folder as one Fashion-MNIST-layout CSV.
+
+Sources: ``embedded://digits`` (built offline, with injected faults), a CSV in the
+Kaggle layout by local path, ``file://``, ``http(s)://`` or ``s3://`` URI (through
+fsspec; ``.gz`` is decompressed), or the original IDX files (an
+``*-images-idx3-ubyte[.gz]`` file, or a folder holding the IDX pairs). A CSV is
+copied byte for byte, so faults are left for ``validate`` and ``prepare`` to find;
+the snapshot's content hash is the run's dataset lineage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import zlib
+from pathlib import Path
+
+from tasks.common import StepError, atomic_file, run_cli, sha256_file
+from tasks.embedded_dataset import EMBEDDED_URI, build_digits_frame
+from tasks.make_dataset import add_fault_arguments
+
+CHUNK = 1 << 22
+
+
+def _open(uri: str, mode: str = "rb"):
+    import fsspec
+
+    try:
+        return fsspec.open(uri, mode).open()
+    except FileNotFoundError as err:
+        raise StepError(f"{uri}: dataset not found") from err
+    except (OSError, ValueError, ImportError) as err:
+        raise StepError(f"{uri}: cannot open dataset ({type(err).__name__}: {err})") from err
+
+
+def _copy_csv(uri: str, target: Path) -> None:
+    """Stream a (possibly gzipped) CSV to ``target`` without parsing it."""
+    with _open(uri) as raw, target.open("wb") as out:
+        stream = gzip.GzipFile(fileobj=raw) if uri.endswith(".gz") else raw
+        try:
+            while block := stream.read(CHUNK):
+                out.write(block)
+        except (EOFError, OSError, zlib.error) as err:
+            raise StepError(f"{uri}: truncated or corrupt gzip ({err})") from err
+
+
+def _idx_images_uris(uri: str) -> list[str]:
+    import fsspec
+
+    if "images-idx3-ubyte" in uri:
+        return [uri]
+    fs, path = fsspec.core.url_to_fs(uri)
+    found = sorted(p for p in fs.ls(path, detail=False) if "images-idx3-ubyte" in p)
+    found.sort(key=lambda p: "t10k" in p)  # train before test, like the 70,000-row CSV
+    protocol = uri.split("://", 1)[0] + "://" if "://" in uri else ""
+    return [protocol + p if protocol and not p.startswith(protocol) else p for p in found]
+
+
+def _write_idx(uri: str, target: Path) -> None:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    from tasks.categories import pixel_columns
+    from tasks.idx_format import labels_uri_for, read_idx_pair
+
+    parts = []
+    for images_uri in _idx_images_uris(uri):
+        labels_uri = labels_uri_for(images_uri)
+        with _open(images_uri) as images, _open(labels_uri) as labels:
+            parts.append(read_idx_pair(images_uri, images.read(), labels_uri, labels.read()))
+    if not parts:
+        raise StepError(f"{uri}: no '*-images-idx3-ubyte' files found")
+    pixels = np.concatenate([p for p, _ in parts])
+    labels = np.concatenate([lab for _, lab in parts])
+    side = int(round(pixels.shape[1] ** 0.5))
+    columns = {"label": pa.array(labels.astype("int64"))}
+    for i, name in enumerate(pixel_columns(side, pixels.shape[1] // side)):
+        columns[name] = pa.array(pixels[:, i].astype("int64"))
+    pacsv.write_csv(pa.table(columns), target, pacsv.WriteOptions(quoting_style="none"))
+
+
+def fetch(source: str, output: Path, invalid_label_rate: float, empty_cell_rate: float, seed: int) -> dict:
+    """Materialise ``source`` as ``<output>/raw.csv`` and return its lineage."""
+    target = output / "raw.csv"
+    with atomic_file(target) as tmp:
+        if source == EMBEDDED_URI:
+            try:
+                build_digits_frame(invalid_label_rate, empty_cell_rate, seed).to_csv(tmp, index=False)
+            except ValueError as err:
+                raise StepError(str(err)) from err
+        elif "idx3-ubyte" in source or source.rstrip("/").endswith("idx"):
+            _write_idx(source, tmp)
+        else:
+            _copy_csv(source, tmp)
+    with target.open("rb") as handle:
+        rows = max(sum(block.count(b"\n") for block in iter(lambda: handle.read(CHUNK), b"")) - 1, 0)
+    return {"raw": str(target), "source": source, "sha256": sha256_file(target), "rows": rows}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tasks fetch", description=__doc__)
+    parser.add_argument("--source", required=True, help=f"dataset URI, or {EMBEDDED_URI}")
+    parser.add_argument("--output", required=True, type=Path, help="step output folder")
+    add_fault_arguments(parser)
+    args = parser.parse_args(argv)
+    return run_cli(
+        "fetch",
+        lambda: fetch(args.source, args.output, args.invalid_label_rate, args.empty_cell_rate, args.seed),
+    )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,72 @@
+"""Load an existing model and adapt it to this run's images and classes, for fine-tuning.
+
+When the class count differs, the output layer is replaced (the learned features
+stay); when the image size differs, a resizing front end maps the new images onto
+the size the model learned on. The model is then recompiled with the run's
+optimizer, loss and learning rate.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from tasks.build_model import add_compile_arguments
+from tasks.common import StepError, run_cli
+from tasks.model_io import compile_model, image_shape, load_model, save_model
+
+
+def adapt_model(model: Any, height: int, width: int, classes: int) -> tuple[Any, list[str]]:
+    """Return the model adapted to ``(height, width)`` images and ``classes`` outputs."""
+    import keras
+    from keras import layers
+
+    changes: list[str] = []
+    if len(image_shape(model)) != 2:
+        raise StepError(f"model input {image_shape(model)} is not a (height, width) image")
+    if int(model.output_shape[-1]) != classes:
+        head = model.layers[-1]
+        outputs = layers.Dense(classes, activation=head.activation, name="classes_adapted")(model.layers[-2].output)
+        model = keras.Model(model.inputs, outputs, name=model.name)
+        changes.append(f"output layer replaced for {classes} classes")
+    old_h, old_w = image_shape(model)
+    if (old_h, old_w) != (height, width):
+        inputs = keras.Input(shape=(height, width), name="image")
+        resized = layers.Reshape((old_h, old_w))(
+            layers.Resizing(old_h, old_w)(layers.Reshape((height, width, 1))(inputs)))
+        model = keras.Model(inputs, model(resized), name=model.name)
+        changes.append(f"input resized from {height}x{width} to {old_h}x{old_w}")
+    return model, changes
+
+
+def load_pretrained(model_uri: str, output: Path, height: int, width: int, classes: int, optimizer: str,
+                    loss: str, learning_rate: float, output_activation: str) -> dict:
+    """Write ``<output>/model.keras``: the adapted, recompiled base model."""
+    if not model_uri:
+        raise StepError("no base model URI given: set base_model_uri, or train from scratch "
+                        "(use_pretrained_model=false) to create a first model")
+    model, changes = adapt_model(load_model(model_uri), height, width, classes)
+    compile_model(model, optimizer, loss, learning_rate, output_activation)
+    target = output / "model.keras"
+    save_model(model, target)
+    return {"model": str(target), "parent": model_uri, "adaptations": changes,
+            "parameters": int(model.count_params())}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tasks load_pretrained", description=__doc__)
+    parser.add_argument("--model-uri", required=True, help="path or file:// URI of a .keras model")
+    parser.add_argument("--output", required=True, type=Path, help="step output folder")
+    parser.add_argument("--height", required=True, type=int)
+    parser.add_argument("--width", required=True, type=int)
+    parser.add_argument("--classes", type=int, default=10)
+    add_compile_arguments(parser)
+    a = parser.parse_args(argv)
+    return run_cli("load_pretrained", lambda: load_pretrained(
+        a.model_uri, a.output, a.height, a.width, a.classes, a.optimizer, a.loss, a.learning_rate,
+        a.output_activation))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

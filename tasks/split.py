@@ -1,0 +1,60 @@
+"""Split the features into stratified train, validation and test bundles.
+
+The validation share feeds early stopping; the test share is touched only by
+``evaluate``, so the reported accuracy is on data no training decision saw.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from tasks.arrays import Bundle, load_bundle, save_bundle
+from tasks.common import StepError, run_cli
+from tasks.encoding import class_indices
+
+
+def _divide(bundle: Bundle, share: float, seed: int) -> tuple[Bundle, Bundle]:
+    from sklearn.model_selection import train_test_split
+
+    rows = np.arange(len(bundle))
+    keep, held = train_test_split(rows, test_size=share, random_state=seed, stratify=class_indices(bundle.y))
+    pick = lambda idx: Bundle(bundle.x[idx], bundle.y[idx], bundle.classes, bundle.encoding)  # noqa: E731
+    return pick(keep), pick(held)
+
+
+def split(input_uri: str, output: Path, test_size: float, validation_size: float, random_state: int) -> dict:
+    """Write ``train.npz``, ``val.npz`` and ``test.npz``; shares are of the whole dataset."""
+    if not (0 < test_size < 1 and 0 < validation_size < 1 and test_size + validation_size < 1):
+        raise StepError(f"test_size {test_size} and validation_size {validation_size} must be in (0, 1) "
+                        "and sum to less than 1")
+    bundle = load_bundle(input_uri)
+    try:
+        rest, test = _divide(bundle, test_size, random_state)
+        train, val = _divide(rest, validation_size / (1 - test_size), random_state)
+    except ValueError as err:
+        raise StepError(f"{input_uri}: cannot stratify ({err})") from err
+    result: dict = {}
+    for name, part in (("train", train), ("val", val), ("test", test)):
+        save_bundle(output / f"{name}.npz", part)
+        result[name] = str(output / f"{name}.npz")
+        result[f"{name}_rows"] = len(part)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tasks split", description=__doc__)
+    parser.add_argument("--input", required=True, help="features bundle (.npz)")
+    parser.add_argument("--output", required=True, type=Path, help="step output folder")
+    parser.add_argument("--test-size", type=float, default=0.2)
+    parser.add_argument("--validation-size", type=float, default=0.1)
+    parser.add_argument("--random-state", type=int, default=42)
+    args = parser.parse_args(argv)
+    return run_cli("split", lambda: split(args.input, args.output, args.test_size, args.validation_size,
+                                          args.random_state))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
