@@ -64,8 +64,9 @@ def train(model_uri: str, train_uri: str, val_uri: str, output: Path, epochs: in
              len(train_data), len(val_data))
     stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
     started = time.perf_counter()
-    history = model.fit(make_dataset(train_data, batch_size, seed), validation_data=make_dataset(val_data, batch_size, None),
-                        epochs=epochs, callbacks=[stop, _epoch_logger(epochs)], verbose=0)
+    history = model.fit(make_dataset(train_data, batch_size, seed),
+                        validation_data=make_dataset(val_data, batch_size, None), epochs=epochs,
+                        callbacks=[stop, _epoch_logger(epochs)], shuffle=False, verbose=0)
     seconds = time.perf_counter() - started
     ran = len(history.history["loss"])
     target = output / "model.keras"
@@ -84,10 +85,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train", required=True, help="train bundle (.npz)")
     parser.add_argument("--validation", required=True, help="validation bundle (.npz)")
     parser.add_argument("--output", required=True, type=Path, help="step output folder")
-    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--epochs", type=int, default=100)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--learning-rate", type=float, default=1e-3)
-    parser.add_argument("--patience", type=int, default=5, help="epochs without val_loss improvement")
+    parser.add_argument("--patience", type=int, default=8, help="epochs without val_loss improvement")
     parser.add_argument("--seed", type=int, default=42)
     a = parser.parse_args(argv)
     return run_cli("train", lambda: train(a.model, a.train, a.validation, a.output, a.epochs, a.batch_size,

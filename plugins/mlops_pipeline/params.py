@@ -66,7 +66,7 @@ def _model() -> dict[str, Param]:
 def _training() -> dict[str, Param]:
     section = "Training"
     return {
-        "epochs": Param(60, type="integer", minimum=1, maximum=1000, section=section, title="Epochs"),
+        "epochs": Param(100, type="integer", minimum=1, maximum=1000, section=section, title="Epochs"),
         "batch_size": Param(32, type="integer", minimum=1, maximum=8192, section=section, title="Batch size"),
         "learning_rate": Param(0.001, type="number", exclusiveMinimum=0, maximum=1, section=section,
                                title="Learning rate"),

@@ -1,0 +1,59 @@
+"""Shared test setup: an isolated Airflow home and pipeline state per test session.
+
+Environment is set before Airflow is imported anywhere, so tests never touch the
+developer's ``.state/`` folder and never need a running scheduler.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+_SESSION_DIR = Path(tempfile.mkdtemp(prefix="fashion-mlops-tests-"))
+
+TEST_ENV = {
+    "AIRFLOW_HOME": str(_SESSION_DIR / "airflow"),
+    "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+    "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
+    "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+    "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+    "AIRFLOW_CONN_FS_DEFAULT": "fs://",
+    "PIPELINE_MODE": "local",
+    "PIPELINE_STATE_DIR": str(_SESSION_DIR / "state"),
+    "GX_ANALYTICS_ENABLED": "false",
+    "MLFLOW_ENABLE_TELEMETRY": "false",
+    "DO_NOT_TRACK": "true",
+    "TF_CPP_MIN_LOG_LEVEL": "2",
+}
+for _key, _value in TEST_ENV.items():
+    os.environ[_key] = _value
+for _key in ("PIPELINE_ARTIFACT_ROOT", "PIPELINE_SERVING_ROOT", "MLFLOW_TRACKING_URI"):
+    os.environ.pop(_key, None)
+
+
+@pytest.fixture(scope="session")
+def session_dir() -> Path:
+    """A temporary folder shared by the whole test session."""
+    return _SESSION_DIR
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> Path:
+    """A migrated SQLite Airflow database for tests that run DAGs."""
+    home = Path(os.environ["AIRFLOW_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    airflow = Path(sys.executable).with_name("airflow")
+    subprocess.run([str(airflow), "db", "migrate"], check=True, capture_output=True, env=os.environ.copy())
+    return home
+
+
+def run_step(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run ``python -m tasks <args>`` exactly as the local runner and the pod do."""
+    return subprocess.run([sys.executable, "-m", "tasks", *args], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=600)
