@@ -1,0 +1,32 @@
+"""Tiny Fashion-MNIST-layout files for step tests (2x2 images unless told otherwise)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tasks.categories import FASHION_MNIST_CATEGORIES, pixel_columns
+
+
+def write_csv(path: Path, rows: list[list[object]], height: int = 2, width: int = 2,
+              header: list[str] | None = None) -> Path:
+    """Write rows (label first) under the CSV layout's header; ``None`` becomes an empty cell."""
+    header = header or ["label", *pixel_columns(height, width)]
+    lines = [",".join(header)]
+    lines += [",".join("" if value is None else str(value) for value in row) for row in rows]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def balanced_rows(per_class: int = 6, pixels: int = 4) -> list[list[object]]:
+    """Clean rows: every category ``per_class`` times, pixels that encode the class."""
+    rows = []
+    for code, name in enumerate(FASHION_MNIST_CATEGORIES):
+        for i in range(per_class):
+            rows.append([name, *[(code * 25 + i + p) % 256 for p in range(pixels)]])
+    return rows
+
+
+def result_of(completed) -> dict:
+    """The step's JSON result: its last stdout line."""
+    return json.loads(completed.stdout.strip().splitlines()[-1])

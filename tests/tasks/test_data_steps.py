@@ -1,0 +1,182 @@
+"""Behaviour of the data steps (fetch, prepare, features, split) through their CLIs."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from tasks.categories import FASHION_MNIST_CATEGORIES, THESIS_INVALID_LABELS
+from tasks.embedded_dataset import build_digits_frame
+from tests.conftest import run_step
+from tests.tasks.helpers import balanced_rows, result_of, write_csv
+
+
+def test_embedded_digits_are_real_digits_in_the_csv_layout_with_the_thesis_faults():
+    frame = build_digits_frame(invalid_label_rate=0.1, empty_cell_rate=0.01, seed=1)
+    assert frame.shape == (1797, 65)
+    assert list(frame.columns[:3]) == ["label", "pixel1", "pixel2"]
+    pixels = frame.drop(columns="label")
+    assert pixels.min().min() >= 0 and pixels.max().max() == 255
+    invalid = ~frame["label"].isin(FASHION_MNIST_CATEGORIES)
+    assert set(frame["label"][invalid]) <= set(THESIS_INVALID_LABELS)
+    assert invalid.sum() == round(0.1 * 1797)
+    assert int(pixels.isna().sum().sum()) == round(0.01 * 1797 * 64)
+
+
+def test_embedded_faults_are_reproducible_by_seed():
+    first = build_digits_frame(0.05, 0.01, seed=3)
+    assert first.equals(build_digits_frame(0.05, 0.01, seed=3))
+    assert not first.equals(build_digits_frame(0.05, 0.01, seed=4))
+
+
+def test_fetch_embedded_writes_a_snapshot_with_its_hash(tmp_path):
+    done = run_step("fetch", "--source", "embedded://digits", "--output", str(tmp_path / "f"))
+    assert done.returncode == 0, done.stderr
+    result = result_of(done)
+    assert result["rows"] == 1797 and len(result["sha256"]) == 64
+    assert pd.read_csv(result["raw"]).shape == (1797, 65)
+
+
+def test_fetch_copies_a_gzipped_csv_from_a_file_uri(tmp_path):
+    source = write_csv(tmp_path / "data.csv", balanced_rows(2))
+    packed = tmp_path / "data.csv.gz"
+    packed.write_bytes(gzip.compress(source.read_bytes()))
+    done = run_step("fetch", "--source", f"file://{packed}", "--output", str(tmp_path / "f"))
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "f" / "raw.csv").read_bytes() == source.read_bytes()
+
+
+def test_fetch_reads_over_http(tmp_path):
+    import functools
+    import http.server
+    import threading
+
+    write_csv(tmp_path / "remote.csv", balanced_rows(1))
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/remote.csv"
+        done = run_step("fetch", "--source", url, "--output", str(tmp_path / "f"))
+    finally:
+        server.shutdown()
+    assert done.returncode == 0, done.stderr
+    assert result_of(done)["rows"] == 10
+
+
+def test_fetch_converts_the_original_idx_files(tmp_path):
+    images = np.arange(3 * 28 * 28, dtype=np.uint8).reshape(3, 28, 28)
+    header = np.array([0x803, 3, 28, 28], dtype=">u4").tobytes()
+    (tmp_path / "train-images-idx3-ubyte.gz").write_bytes(gzip.compress(header + images.tobytes()))
+    labels = np.array([9, 0, 3], dtype=np.uint8)
+    header = np.array([0x801, 3], dtype=">u4").tobytes()
+    (tmp_path / "train-labels-idx1-ubyte.gz").write_bytes(gzip.compress(header + labels.tobytes()))
+    done = run_step("fetch", "--source", str(tmp_path / "train-images-idx3-ubyte.gz"), "--output", str(tmp_path / "f"))
+    assert done.returncode == 0, done.stderr
+    frame = pd.read_csv(tmp_path / "f" / "raw.csv")
+    assert frame.shape == (3, 785)
+    assert frame["label"].tolist() == [9, 0, 3]
+    assert frame.iloc[1, 1:].tolist() == images[1].reshape(-1).tolist()
+
+
+@pytest.mark.parametrize("source, message", [
+    ("{tmp}/missing.csv", "not found"),
+    ("{tmp}/broken.csv.gz", "truncated or corrupt gzip"),
+])
+def test_fetch_fails_in_one_line_and_leaves_nothing(tmp_path, source, message):
+    (tmp_path / "broken.csv.gz").write_bytes(gzip.compress(b"label,pixel1\n" * 500)[:-30])
+    done = run_step("fetch", "--source", source.format(tmp=tmp_path), "--output", str(tmp_path / "f"))
+    assert done.returncode == 2
+    assert message in done.stderr and done.stderr.strip().count("\n") == 0
+    assert not (tmp_path / "f" / "raw.csv").exists()
+
+
+def test_prepare_drops_empty_and_invalid_rows_and_normalises(tmp_path):
+    rows = balanced_rows(3)
+    rows[0][2] = None  # an empty cell
+    rows[4][0] = "hat"  # an invalid label
+    rows[7][0] = 2  # an integer code is a known category (Pullover)
+    source = write_csv(tmp_path / "raw.csv", rows)
+    done = run_step("prepare", "--input", str(source), "--output", str(tmp_path / "p"), "--height", "2",
+                    "--width", "2")
+    assert done.returncode == 0, done.stderr
+    report = result_of(done)
+    assert (report["rows_in"], report["dropped_empty_cells"], report["dropped_invalid_label"],
+            report["rows_out"]) == (30, 1, 1, 28)
+    table = pq.read_table(report["prepared"]).to_pandas()
+    assert len(table) == 28 and set(table["label"]) <= set(FASHION_MNIST_CATEGORIES)
+    assert "Pullover" in table["label"].tolist()
+    pixels = table.drop(columns="label").to_numpy()
+    assert pixels.dtype == np.float32 and 0 <= pixels.min() and pixels.max() <= 1
+
+
+@pytest.mark.parametrize("rows, header, message", [
+    ([["Bag", 1, 2, 3, 4]], ["lbl", "pixel1", "pixel2", "pixel3", "pixel4"], "no 'label' column"),
+    ([["Bag", 1, "x", 3, 4]], None, "non-numeric pixel 'x' in column pixel2"),
+    ([["Bag", 1, 2, 300, 4]], None, "outside 0..255 in column pixel3"),
+    ([["hat", 1, 2, 3, 4], ["Bag", None, 2, 3, 4]], None, "no rows left after cleaning"),
+    ([["Bag", 1, 2, 3]], ["label", "pixel1", "pixel2", "pixel3"], "3 pixel columns, expected 4"),
+])
+def test_prepare_rejects_bad_input_in_one_line_without_output(tmp_path, rows, header, message):
+    source = write_csv(tmp_path / "raw.csv", rows, header=header)
+    done = run_step("prepare", "--input", str(source), "--output", str(tmp_path / "p"), "--height", "2",
+                    "--width", "2")
+    assert done.returncode == 2
+    assert message in done.stderr and str(source) in done.stderr
+    assert not (tmp_path / "p").exists() or not any((tmp_path / "p").iterdir())
+
+
+def test_prepare_names_a_missing_file(tmp_path):
+    done = run_step("prepare", "--input", str(tmp_path / "nope.csv"), "--output", str(tmp_path / "p"),
+                    "--height", "2", "--width", "2")
+    assert done.returncode == 2 and "nope.csv: dataset file not found" in done.stderr
+
+
+def _prepared(tmp_path, per_class=6):
+    source = write_csv(tmp_path / "raw.csv", balanced_rows(per_class))
+    done = run_step("prepare", "--input", str(source), "--output", str(tmp_path / "p"), "--height", "2",
+                    "--width", "2")
+    assert done.returncode == 0, done.stderr
+    return result_of(done)["prepared"]
+
+
+@pytest.mark.parametrize("loss, shape", [("sparse_categorical_crossentropy", (60,)),
+                                         ("categorical_crossentropy", (60, 10))])
+def test_features_encode_labels_for_the_loss_and_keep_the_mapping(tmp_path, loss, shape):
+    done = run_step("features", "--input", _prepared(tmp_path), "--output", str(tmp_path / "f"), "--height", "2",
+                    "--width", "2", "--loss", loss)
+    assert done.returncode == 0, done.stderr
+    result = result_of(done)
+    with np.load(result["features"]) as data:
+        assert data["x"].shape == (60, 2, 2) and data["y"].shape == shape
+        assert list(data["classes"]) == list(FASHION_MNIST_CATEGORIES)
+    mapping = json.loads((tmp_path / "f" / "label_map.json").read_text())
+    assert mapping["classes"][9] == "Ankle boot"
+
+
+def test_split_is_stratified_disjoint_and_reproducible(tmp_path):
+    done = run_step("features", "--input", _prepared(tmp_path, per_class=10), "--output", str(tmp_path / "f"),
+                    "--height", "2", "--width", "2")
+    features = result_of(done)["features"]
+    first = result_of(run_step("split", "--input", features, "--output", str(tmp_path / "s1"), "--test-size", "0.2",
+                               "--validation-size", "0.1"))
+    again = result_of(run_step("split", "--input", features, "--output", str(tmp_path / "s2"), "--test-size", "0.2",
+                               "--validation-size", "0.1"))
+    assert (first["train_rows"], first["val_rows"], first["test_rows"]) == (70, 10, 20)
+    with np.load(first["test"]) as test, np.load(again["test"]) as test_again:
+        assert np.bincount(test["y"], minlength=10).tolist() == [2] * 10
+        assert np.array_equal(test["x"], test_again["x"])
+    with np.load(first["train"]) as train, np.load(first["test"]) as test:
+        train_rows = {r.tobytes() for r in train["x"]}
+        assert not any(r.tobytes() in train_rows for r in test["x"])
+
+
+def test_split_rejects_shares_that_leave_no_training_data(tmp_path):
+    done = run_step("split", "--input", str(tmp_path / "any.npz"), "--output", str(tmp_path / "s"),
+                    "--test-size", "0.6", "--validation-size", "0.5")
+    assert done.returncode == 2 and "sum to less than 1" in done.stderr
