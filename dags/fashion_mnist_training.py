@@ -2,7 +2,9 @@
 ### Fashion-MNIST training and delivery pipeline
 
 wait for data → fetch → prepare → features → split → **branch** (build a model or
-load a pretrained one) → train → evaluate → **gate** (accuracy ≥ threshold) → deploy.
+fine-tune the champion) → train → evaluate → register (MLflow run + model version)
+→ **gate** (accuracy ≥ threshold and beats the champion) → deploy (champion alias,
+serving folder).
 
 Every step is `python -m tasks <step> ...`: a local subprocess in the embedded
 default (`PIPELINE_MODE=local`), a pod from the step images in `kubernetes` mode.
@@ -25,6 +27,8 @@ from mlops_pipeline.steps import TRAIN_RESOURCES, StepSpec, first_xcom, path_saf
 
 SETTINGS = load_settings()
 ROOT = SETTINGS.artifact_root
+TRACKING = SETTINGS.tracking_uri
+PARENT = "{{ (ti.xcom_pull(task_ids='load_pretrained') or {}).get('parent') or '' }}"
 P = "{{ params.%s }}"
 
 
@@ -55,8 +59,8 @@ STEPS = {
         "--units", _p("units"), "--hidden-activation", _p("hidden_activation"), "--seed", _p("random_state"),
         *COMPILE_ARGS)),
     LOAD_PRETRAINED: StepSpec(LOAD_PRETRAINED, LOAD_PRETRAINED, (
-        "--model-uri", _p("base_model_uri"), "--output", run_dir(ROOT, LOAD_PRETRAINED), *SHAPE_ARGS,
-        *COMPILE_ARGS)),
+        "--model-uri", _p("base_model_uri"), "--tracking-uri", TRACKING, "--model-name", _p("model_name"),
+        "--output", run_dir(ROOT, LOAD_PRETRAINED), *SHAPE_ARGS, *COMPILE_ARGS), image="train"),
     "train": StepSpec("train", "train", (
         "--model", first_xcom((BUILD_MODEL, LOAD_PRETRAINED), "model"), "--train", xcom("split", "train"),
         "--validation", xcom("split", "val"), "--output", run_dir(ROOT, "train"), "--epochs", _p("epochs"),
@@ -66,9 +70,17 @@ STEPS = {
     "evaluate": StepSpec("evaluate", "evaluate", (
         "--model", xcom("train", "model"), "--test", xcom("split", "test"), "--output", run_dir(ROOT, "evaluate")),
         image="train"),
+    "register": StepSpec("register", "register", (
+        "--tracking-uri", TRACKING, "--model-name", _p("model_name"), "--train-dir", run_dir(ROOT, "train"),
+        "--evaluate-dir", run_dir(ROOT, "evaluate"), "--test", xcom("split", "test"),
+        "--params-json", "{{ params | tojson }}", "--parent", PARENT, "--output", run_dir(ROOT, "register"),
+        "--tag", "dataset_uri=" + xcom("fetch", "source"), "--tag", "dataset_sha256=" + xcom("fetch", "sha256"),
+        "--tag", "airflow_dag_id={{ dag.dag_id }}", "--tag", "airflow_run_id={{ run_id }}",
+        "--tag", f"images={SETTINGS.images()}"), image="train"),
     "deploy": StepSpec("deploy", "deploy", (
-        "--model", xcom("train", "model"), "--metrics", xcom("evaluate", "metrics"),
-        "--serving-root", SETTINGS.serving_root, "--model-name", _p("model_name")), image="train"),
+        "--tracking-uri", TRACKING, "--model-name", _p("model_name"), "--version", xcom("register", "version"),
+        "--serving-root", SETTINGS.serving_root, "--reason", "{{ ti.xcom_pull(task_ids='gate', key='reason') }}",
+        "--by", "airflow:{{ dag.dag_id }}/{{ run_id }}"), image="train"),
 }
 
 
@@ -101,10 +113,13 @@ def fashion_mnist_training() -> None:
 
     @task.branch(task_id="gate")
     def gate(params: dict, ti=None) -> str | None:
-        """Let deploy run only if the evaluated accuracy clears the threshold."""
-        result = ti.xcom_pull(task_ids="evaluate") or {}
-        deploy, reason = gate_decision(result.get("accuracy"), float(params["accuracy_threshold"]))
+        """Let deploy run only if the challenger clears the threshold and beats the champion."""
+        result = ti.xcom_pull(task_ids="register") or {}
+        deploy, reason = gate_decision(result.get("accuracy"), float(params["accuracy_threshold"]),
+                                       result.get("champion_accuracy"), float(params["min_improvement"]),
+                                       result.get("champion_version"))
         print(f"gate: {reason}")
+        ti.xcom_push(key="reason", value=reason)
         return "deploy" if deploy else None
 
     ops = {name: step_operator(spec) for name, spec in STEPS.items()}
@@ -112,7 +127,7 @@ def fashion_mnist_training() -> None:
 
     wait_for_data() >> ops["fetch"] >> ops["prepare"] >> ops["features"] >> ops["split"]
     ops["split"] >> choose_model() >> [ops[BUILD_MODEL], ops[LOAD_PRETRAINED]] >> ops["train"]
-    ops["train"] >> ops["evaluate"] >> gate() >> ops["deploy"]
+    ops["train"] >> ops["evaluate"] >> ops["register"] >> gate() >> ops["deploy"]
 
 
 fashion_mnist_training()

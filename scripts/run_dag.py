@@ -45,6 +45,9 @@ def summarise(dag, run) -> dict:
     if metrics.is_file():
         summary["accuracy"] = json.loads(metrics.read_text())["accuracy"]
         summary["report"] = str(metrics.parent / "report.html")
+    registration = run_root / "register" / "registration.json"
+    if registration.is_file():
+        summary["registration"] = json.loads(registration.read_text())
     prepared = run_root / "prepare" / "prepare_report.json"
     if prepared.is_file():
         summary["cleaning"] = json.loads(prepared.read_text())
@@ -89,6 +92,11 @@ def main(argv: list[str] | None = None) -> int:
         if "accuracy" in summary:
             print(f"test accuracy: {summary['accuracy']:.4f}")
             print(f"report: {summary['report']}")
+        if "registration" in summary:
+            r = summary["registration"]
+            champion = f"v{r['champion_version']} ({r['champion_accuracy']})" if r["champion_version"] else "none"
+            verdict = "deployed as champion" if summary["tasks"].get("deploy") == "success" else "not deployed"
+            print(f"registered {r['model_uri']} (MLflow run {r['run_id']}); champion before: {champion}; {verdict}")
     return 0 if summary["state"] == "success" else 1
 
 

@@ -19,7 +19,10 @@ STEPS = (
     "load_pretrained",
     "train",
     "evaluate",
+    "register",
     "deploy",
+    "rollback",
+    "predict",
     "make_dataset",
 )
 

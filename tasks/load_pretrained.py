@@ -1,20 +1,24 @@
 """Load an existing model and adapt it to this run's images and classes, for fine-tuning.
 
-When the class count differs, the output layer is replaced (the learned features
-stay); when the image size differs, a resizing front end maps the new images onto
-the size the model learned on. The model is then recompiled with the run's
-optimizer, loss and learning rate.
+The base defaults to the registered champion (``models:/<name>@champion``), resolved
+to its exact version so that the new model records its parent. When the class
+count differs, the output layer is replaced (the learned features stay); when the
+image size differs, a resizing front end maps the new images onto the size the
+model learned on. The model is then recompiled with the run's optimizer, loss and
+learning rate.
 """
 
 from __future__ import annotations
 
 import argparse
+import tempfile
 from pathlib import Path
 from typing import Any
 
 from tasks.build_model import add_compile_arguments
 from tasks.common import StepError, run_cli
 from tasks.model_io import compile_model, image_shape, load_model, save_model
+from tasks.registry import CHAMPION, champion_version, client, download_model
 
 
 def adapt_model(model: Any, height: int, width: int, classes: int) -> tuple[Any, list[str]]:
@@ -40,23 +44,42 @@ def adapt_model(model: Any, height: int, width: int, classes: int) -> tuple[Any,
     return model, changes
 
 
+def resolve_base(model_uri: str, tracking_uri: str, model_name: str) -> str:
+    """The concrete base model: an explicit URI, or the registered champion's exact version."""
+    if model_uri and not model_uri.endswith(f"@{CHAMPION}"):
+        return model_uri
+    name = model_uri.removeprefix("models:/").split("@")[0] if model_uri else model_name
+    champion = champion_version(client(tracking_uri), name)
+    if champion is None:
+        raise StepError(f"model {name!r} has no champion in the registry at {tracking_uri}: train from scratch "
+                        "first (use_pretrained_model=false) or set base_model_uri")
+    return f"models:/{name}/{champion.version}"
+
+
 def load_pretrained(model_uri: str, output: Path, height: int, width: int, classes: int, optimizer: str,
-                    loss: str, learning_rate: float, output_activation: str) -> dict:
-    """Write ``<output>/model.keras``: the adapted, recompiled base model."""
-    if not model_uri:
+                    loss: str, learning_rate: float, output_activation: str, tracking_uri: str = "",
+                    model_name: str = "") -> dict:
+    """Write ``<output>/model.keras``: the adapted, recompiled base model, and name its parent."""
+    if not model_uri and not (tracking_uri and model_name):
         raise StepError("no base model URI given: set base_model_uri, or train from scratch "
                         "(use_pretrained_model=false) to create a first model")
-    model, changes = adapt_model(load_model(model_uri), height, width, classes)
+    parent = resolve_base(model_uri, tracking_uri, model_name)
+    with tempfile.TemporaryDirectory() as scratch:
+        base = load_model(str(download_model(parent, tracking_uri, Path(scratch))))
+    model, changes = adapt_model(base, height, width, classes)
     compile_model(model, optimizer, loss, learning_rate, output_activation)
     target = output / "model.keras"
     save_model(model, target)
-    return {"model": str(target), "parent": model_uri, "adaptations": changes,
+    return {"model": str(target), "parent": parent, "adaptations": changes,
             "parameters": int(model.count_params())}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tasks load_pretrained", description=__doc__)
-    parser.add_argument("--model-uri", required=True, help="path or file:// URI of a .keras model")
+    parser.add_argument("--model-uri", default="", help="a .keras path/file:// URI or models:/NAME/VERSION; "
+                        "empty: the registered champion of --model-name")
+    parser.add_argument("--tracking-uri", default="", help="MLflow tracking/registry URI")
+    parser.add_argument("--model-name", default="", help="registered model whose champion is the default base")
     parser.add_argument("--output", required=True, type=Path, help="step output folder")
     parser.add_argument("--height", required=True, type=int)
     parser.add_argument("--width", required=True, type=int)
@@ -65,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     a = parser.parse_args(argv)
     return run_cli("load_pretrained", lambda: load_pretrained(
         a.model_uri, a.output, a.height, a.width, a.classes, a.optimizer, a.loss, a.learning_rate,
-        a.output_activation))
+        a.output_activation, a.tracking_uri, a.model_name))
 
 
 if __name__ == "__main__":

@@ -49,7 +49,8 @@ def _model() -> dict[str, Param]:
         "use_pretrained_model": Param(False, type="boolean", section=section, title="Fine-tune a pretrained model",
                                       description="On: load base_model_uri and fine-tune it. Off: build a new model."),
         "base_model_uri": Param("", type="string", section=section, title="Base model URI",
-                                description="A .keras model (path or file://) to fine-tune when the box above is on."),
+                                description="Model to fine-tune when the box above is on: empty for the registered "
+                                "champion, models:/NAME/VERSION, or a .keras path / file:// URI."),
         "model_type": Param("mlp", type="string", enum=MODEL_TYPES, section=section, title="Model type",
                             description="mlp: Flatten-Dense(units)-Dense(classes), as in the thesis; cnn: small CNN."),
         "units": Param(128, type="integer", minimum=1, maximum=4096, section=section, title="Hidden units"),
@@ -84,8 +85,13 @@ def _deployment() -> dict[str, Param]:
         "accuracy_threshold": Param(0.9, type="number", minimum=0, maximum=1, section=section,
                                     title="Accuracy threshold",
                                     description="Deploy only if the test accuracy is at least this."),
+        "min_improvement": Param(0.0, type="number", minimum=0, maximum=1, section=section,
+                                 title="Minimum improvement over the champion",
+                                 description="Deploy only if the test accuracy beats the champion's, on the same "
+                                 "test split, by at least this much."),
         "model_name": Param("fashion_mnist", type="string", pattern="^[A-Za-z0-9_.-]+$", section=section,
-                            title="Model name", description="Name of the served (and registered) model."),
+                            title="Model name",
+                            description="Registered model name in MLflow, and the serving folder's name."),
     }
 
 

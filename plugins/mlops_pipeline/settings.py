@@ -40,7 +40,14 @@ class PipelineSettings:
     state_dir: Path
     artifact_root: str
     serving_root: str
+    tracking_uri: str
     kubernetes: KubernetesSettings
+
+    def images(self) -> str:
+        """What ran the steps, for lineage tags."""
+        if self.mode == "local":
+            return "local"
+        return f"{self.kubernetes.data_image},{self.kubernetes.train_image}"
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> PipelineSettings:
@@ -63,5 +70,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> PipelineSettings:
         env_secret=env.get("PIPELINE_STEP_ENV_SECRET", k8s_defaults.env_secret),
         in_cluster=env.get("PIPELINE_K8S_IN_CLUSTER", "true").lower() == "true",
     )
+    tracking_default = f"sqlite:///{state_dir / 'mlflow' / 'mlflow.db'}" if mode == "local" else "http://mlflow:5000"
     return PipelineSettings(mode, state_dir, artifact_root, env.get("PIPELINE_SERVING_ROOT", serving_default),
-                            kubernetes)
+                            env.get("MLFLOW_TRACKING_URI", tracking_default), kubernetes)

@@ -1,0 +1,132 @@
+"""Log the evaluated run to MLflow and register its model as a new version.
+
+One MLflow run per training run: every Param, the per-epoch curves, the test
+metrics, the confusion matrix and report, the model, and lineage tags (dataset URI
+and hash, git commit, Airflow dag and run ids, images). The model becomes the next
+version of the registered model. If a champion exists, it is scored on this run's
+own test split, so the gate compares the two on the same data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from tasks.arrays import load_bundle
+from tasks.common import StepError, require_file, run_cli, write_json
+from tasks.registry import EXPERIMENT, champion_version, client, download_model, experiment_id
+
+
+def _metric_name(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_")
+
+
+def _batch_metrics(history: dict[str, list[float]], metrics: dict) -> list[Any]:
+    from mlflow.entities import Metric
+
+    now = 0
+    rows = [Metric(key, float(value), now, step) for key, values in history.items() for step, value in
+            enumerate(values)]
+    for key in ("accuracy", "loss", "macro_f1"):
+        rows.append(Metric(f"test_{key}", float(metrics[key]), now, 0))
+    for name, row in metrics["per_class"].items():
+        for key in ("precision", "recall", "f1"):
+            rows.append(Metric(f"test_{key}_{_metric_name(name)}", float(row[key]), now, 0))
+    return rows
+
+
+def score_champion(champion: Any, model_name: str, tracking_uri: str, test_uri: str) -> float | None:
+    """The champion's accuracy on this run's test split; None if it takes other images."""
+    from tasks.model_io import image_shape, load_model
+
+    test = load_bundle(test_uri)
+    with tempfile.TemporaryDirectory() as scratch:
+        path = download_model(f"models:/{model_name}/{champion.version}", tracking_uri, Path(scratch))
+        model = load_model(str(path))
+        if image_shape(model) != tuple(test.x.shape[1:]):
+            return None
+        predicted = model.predict(test.x, batch_size=256, verbose=0).argmax(axis=1)
+    truth = test.y.argmax(axis=1) if test.y.ndim == 2 else test.y
+    return float((predicted == truth).mean())
+
+
+def register(tracking_uri: str, model_name: str, train_dir: Path, evaluate_dir: Path, test_uri: str,
+             params: dict, tags: dict[str, str], parent: str | None, output: Path | None = None) -> dict:
+    """Log the run, register the version and compare with the champion; return the figures the gate needs."""
+    model_file = require_file(str(train_dir / "model.keras"), "trained model")
+    metrics = json.loads(require_file(str(evaluate_dir / "metrics.json"), "metrics").read_text())
+    history = json.loads(require_file(str(train_dir / "history.json"), "training history").read_text())
+    mlflow_client = client(tracking_uri)
+    import mlflow
+
+    experiment = experiment_id(mlflow_client, tracking_uri)
+    run_name = "/".join(filter(None, (tags.get("airflow_dag_id"), tags.get("airflow_run_id")))) or None
+    with mlflow.start_run(experiment_id=experiment, run_name=run_name) as run:
+        mlflow.log_params({key: str(value)[:500] for key, value in params.items()})
+        mlflow_client.log_batch(run.info.run_id, metrics=_batch_metrics(history, metrics))
+        mlflow.set_tags({**tags, "parent_model": parent or ""})
+        for name in ("confusion_matrix.png", "report.html", "report.md", "metrics.json"):
+            if (evaluate_dir / name).is_file():
+                mlflow.log_artifact(str(evaluate_dir / name), artifact_path="evaluation")
+        mlflow.log_artifact(str(train_dir / "history.json"), artifact_path="training")
+        mlflow.log_artifact(str(model_file), artifact_path="model")
+    if not mlflow_client.search_registered_models(filter_string=f"name = '{model_name}'"):
+        mlflow_client.create_registered_model(model_name, description="Fashion-MNIST-layout image classifier")
+    champion = champion_version(mlflow_client, model_name)
+    version = mlflow_client.create_model_version(
+        model_name, source=f"{run.info.artifact_uri}/model", run_id=run.info.run_id,
+        tags={"test_accuracy": f"{metrics['accuracy']:.6f}", "parent_model": parent or "",
+              "dataset_sha256": tags.get("dataset_sha256", "")})
+    champion_accuracy = score_champion(champion, model_name, tracking_uri, test_uri) if champion else None
+    if champion_accuracy is not None:
+        mlflow_client.log_metric(run.info.run_id, "champion_test_accuracy", champion_accuracy)
+    result = {"run_id": run.info.run_id, "experiment": EXPERIMENT, "model_name": model_name,
+              "version": int(version.version), "model_uri": f"models:/{model_name}/{version.version}",
+              "accuracy": float(metrics["accuracy"]), "parent": parent or None, "tracking_uri": tracking_uri,
+              "champion_version": int(champion.version) if champion else None,
+              "champion_accuracy": champion_accuracy}
+    if output is not None:
+        write_json(output / "registration.json", result)
+    return result
+
+
+def _pairs(items: list[str]) -> dict[str, str]:
+    pairs = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise StepError(f"--tag {item!r} is not KEY=VALUE")
+        pairs[key] = value
+    return pairs
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tasks register", description=__doc__)
+    parser.add_argument("--tracking-uri", required=True)
+    parser.add_argument("--model-name", required=True)
+    parser.add_argument("--train-dir", required=True, type=Path, help="train step folder (model, history)")
+    parser.add_argument("--evaluate-dir", required=True, type=Path, help="evaluate step folder (metrics, plots)")
+    parser.add_argument("--test", required=True, help="test bundle, to score the champion on the same split")
+    parser.add_argument("--params-json", default="{}", help="the run's parameters as a JSON object")
+    parser.add_argument("--tag", action="append", default=[], help="lineage tag KEY=VALUE (repeatable)")
+    parser.add_argument("--parent", default="", help="model URI this one was fine-tuned from")
+    parser.add_argument("--output", type=Path, help="step output folder (registration.json)")
+    a = parser.parse_args(argv)
+
+    def body() -> dict:
+        try:
+            params = json.loads(a.params_json)
+        except json.JSONDecodeError as err:
+            raise StepError(f"--params-json is not JSON ({err})") from err
+        return register(a.tracking_uri, a.model_name, a.train_dir, a.evaluate_dir, a.test, params,
+                        _pairs(a.tag), a.parent or None, a.output)
+
+    return run_cli("register", body)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
