@@ -8,6 +8,7 @@ Reading settings has no side effects: nothing is created until a step writes.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,6 +17,10 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MODES = ("local", "kubernetes")
 DEFAULT_IMAGE_TAG = "0.1.0"
+# Non-secret settings the step pods need from the scheduler's environment (Helm ``env``):
+# where MLflow tracks, and which S3-compatible store serves datasets. Keys and passwords
+# never travel this way; they come from the step Secret (``env_from``).
+FORWARDED_STEP_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_S3_ENDPOINT_URL", "AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION")
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,22 @@ class KubernetesSettings:
     gpu_node_selector: Mapping[str, str] = field(default_factory=lambda: {"nvidia.com/gpu.present": "true"})
     env_secret: str = "pipeline-step-env"
     in_cluster: bool = True
+    train_affinity: Mapping[str, object] = field(default_factory=dict)
+    step_env: Mapping[str, str] = field(default_factory=dict)
+
+
+def _json_object(env: Mapping[str, str], name: str) -> dict[str, object]:
+    """A JSON object from ``env[name]`` (empty when unset), failing with the variable's name."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{name} is not valid JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise ValueError(f"{name} must be a JSON object (a Kubernetes affinity), got {type(value).__name__}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -69,6 +90,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> PipelineSettings:
         artifact_pvc=env.get("PIPELINE_ARTIFACT_PVC", k8s_defaults.artifact_pvc),
         env_secret=env.get("PIPELINE_STEP_ENV_SECRET", k8s_defaults.env_secret),
         in_cluster=env.get("PIPELINE_K8S_IN_CLUSTER", "true").lower() == "true",
+        gpu_node_selector=_json_object(env, "PIPELINE_GPU_NODE_SELECTOR") or k8s_defaults.gpu_node_selector,
+        train_affinity=_json_object(env, "PIPELINE_TRAIN_AFFINITY"),
+        step_env={name: env[name] for name in FORWARDED_STEP_ENV if env.get(name)},
     )
     tracking_default = f"sqlite:///{state_dir / 'mlflow' / 'mlflow.db'}" if mode == "local" else "http://mlflow:5000"
     return PipelineSettings(mode, state_dir, artifact_root, env.get("PIPELINE_SERVING_ROOT", serving_default),

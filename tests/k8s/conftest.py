@@ -1,0 +1,87 @@
+"""Fixtures that build the training DAG as the scheduler would in each mode, and render its tasks.
+
+The DAG reads its settings at import, so each mode gets its own DagBag parsed with
+that mode's environment. Both bags share the artifact and serving roots, so a pod's
+arguments and the local runner's command line can be compared word for word.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DAG_ID = "fashion_mnist_training"
+ARTIFACT_ROOT = "/artifacts"
+RUN_ID = "manual__2026-05-01T12:00:00+00:00"
+SHARED_ENV = {"PIPELINE_ARTIFACT_ROOT": ARTIFACT_ROOT, "PIPELINE_SERVING_ROOT": f"{ARTIFACT_ROOT}/serving",
+              "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
+
+# What each step returns as XCom (its JSON result line), as a run would have pushed it.
+RESULTS = {
+    "fetch": {"raw": f"{ARTIFACT_ROOT}/run/fetch/raw.csv"},
+    "prepare": {"prepared": f"{ARTIFACT_ROOT}/run/prepare/prepared.parquet"},
+    "features": {"features": f"{ARTIFACT_ROOT}/run/features/features.npz"},
+    "split": {"train": f"{ARTIFACT_ROOT}/run/split/train.npz", "val": f"{ARTIFACT_ROOT}/run/split/val.npz",
+              "test": f"{ARTIFACT_ROOT}/run/split/test.npz"},
+    "build_model": {"model": f"{ARTIFACT_ROOT}/run/build_model/model.keras"},
+    "load_pretrained": {"model": f"{ARTIFACT_ROOT}/run/load_pretrained/model.keras"},
+    "train": {"model": f"{ARTIFACT_ROOT}/run/train/model.keras"},
+    "evaluate": {"metrics": f"{ARTIFACT_ROOT}/run/evaluate/metrics.json", "accuracy": 0.93},
+}
+# The two branches of choose_model: build a new model, or fine-tune a pretrained one on 2 GPUs.
+BRANCHES = {
+    "build_model": {},
+    "load_pretrained": {"use_pretrained_model": True, "base_model_uri": f"{ARTIFACT_ROOT}/base/model.keras",
+                        "gpu_count": 2},
+}
+
+
+class TaskInstanceStub:
+    """Enough of a task instance for templates and pod labels; the branch not taken pushed nothing."""
+
+    def __init__(self, task_id: str, skipped: str) -> None:
+        self.dag_id, self.task_id, self.map_index, self.try_number = DAG_ID, task_id, -1, 1
+        self.skipped = skipped
+
+    def xcom_pull(self, task_ids: str | None = None, **_: Any) -> dict[str, Any] | None:
+        return None if task_ids == self.skipped else copy.deepcopy(RESULTS.get(task_ids))
+
+
+def load_dag(monkeypatch: pytest.MonkeyPatch, mode: str) -> Any:
+    """The training DAG parsed from ``dags/`` with ``PIPELINE_MODE=mode``."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    for key, value in {**SHARED_ENV, "PIPELINE_MODE": mode}.items():
+        monkeypatch.setenv(key, value)
+    bag = DagBag(dag_folder=str(ROOT / "dags"))
+    assert not bag.import_errors, bag.import_errors
+    return bag.dags[DAG_ID]
+
+
+def render(dag: Any, task_id: str, branch: str) -> Any:
+    """A copy of the task with its templates rendered for a run that took ``branch``."""
+    params = copy.deepcopy(dag.params)
+    for key, value in BRANCHES[branch].items():
+        params[key] = value
+    skipped = "load_pretrained" if branch == "build_model" else "build_model"
+    task = copy.deepcopy(dag.get_task(task_id))
+    context = {"params": params.validate(), "run_id": RUN_ID, "dag": dag, "task": task,
+               "ti": TaskInstanceStub(task_id, skipped)}
+    task.render_template_fields(context, jinja_env=dag.get_template_env())
+    return task, context
+
+
+@pytest.fixture(scope="module")
+def kubernetes_dag() -> Any:
+    with pytest.MonkeyPatch.context() as mp:
+        yield load_dag(mp, "kubernetes")
+
+
+@pytest.fixture(scope="module")
+def local_dag() -> Any:
+    with pytest.MonkeyPatch.context() as mp:
+        yield load_dag(mp, "local")

@@ -1,0 +1,112 @@
+"""helm-values.yaml and k8s/*.yaml: what the cluster consumes, checked against its own schemas."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mlops_pipeline.kubernetes_runner import pod_operator
+from mlops_pipeline.settings import load_settings
+from mlops_pipeline.steps import StepSpec
+from tests.k8s.pss import restricted_violations
+
+ROOT = Path(__file__).resolve().parents[2]
+MANIFESTS = sorted((ROOT / "k8s").glob("*.yaml"))
+K8S_VERSION = "1.35.0"
+
+
+def _chart_schema() -> Path:
+    """``<repo>/../shared/airflow-chart``; in a git worktree, beside the main checkout instead."""
+    roots = [ROOT]
+    common = subprocess.run(["git", "rev-parse", "--path-format=absolute", "--git-common-dir"], cwd=ROOT,
+                            capture_output=True, text=True)
+    if common.returncode == 0 and common.stdout.strip():
+        roots.append(Path(common.stdout.strip()).parent)
+    candidates = [root.parent / "shared" / "airflow-chart" / "values.schema.json" for root in roots]
+    return next((c for c in candidates if c.exists()), candidates[0])
+
+
+CHART_SCHEMA = _chart_schema()
+
+
+def _values() -> dict:
+    return yaml.safe_load((ROOT / "helm-values.yaml").read_text())
+
+
+def _helm_env() -> dict[str, str]:
+    return {item["name"]: item["value"] for item in _values()["env"]}
+
+
+def _chart_errors(values: dict) -> list[str]:
+    import jsonschema
+
+    if not CHART_SCHEMA.exists():
+        pytest.skip(f"the chart schema is not at {CHART_SCHEMA} (../shared/airflow-chart is absent)")
+    validator = jsonschema.Draft7Validator(json.loads(CHART_SCHEMA.read_text()))
+    return [f"{'/'.join(map(str, e.path))}: {e.message}" for e in validator.iter_errors(values)]
+
+
+def test_helm_values_validate_against_the_chart_schema():
+    assert _chart_errors(_values()) == []
+
+
+def test_the_chart_schema_check_is_live():
+    assert _chart_errors({**_values(), "executor": "kubernetes", "createUserJob": {"enabled": "no"}})
+
+
+def test_helm_values_run_steps_as_pods_with_secrets_from_secret_refs():
+    values, env = _values(), _helm_env()
+
+    assert values["executor"] in {"KubernetesExecutor", "CeleryExecutor"}
+    assert env["PIPELINE_MODE"] == "kubernetes"
+    assert env["MLFLOW_TRACKING_URI"].startswith("http")
+    assert values["dags"]["gitSync"]["enabled"] is True
+    assert "secretRef" in values["extraEnvFrom"]
+    assert not any(k in name for name in env for k in ("PASSWORD", "SECRET_ACCESS_KEY", "TOKEN"))
+    assert values["createUserJob"]["enabled"] is False and values["postgresql"]["enabled"] is False
+
+
+def test_helm_settings_name_the_objects_under_k8s():
+    settings = load_settings(_helm_env()).kubernetes
+    objects = {(d["kind"], d["metadata"]["name"]) for d in (yaml.safe_load(p.read_text()) for p in MANIFESTS)}
+
+    assert {("PersistentVolumeClaim", settings.artifact_pvc), ("ServiceAccount", settings.service_account),
+            ("Secret", settings.env_secret), ("Namespace", settings.namespace)} <= objects
+
+
+def test_helm_connection_gives_the_xcom_sidecar_limits(monkeypatch):
+    from kubernetes.client import ApiClient
+
+    env = _helm_env()
+    monkeypatch.setenv("AIRFLOW_CONN_KUBERNETES_DEFAULT", env["AIRFLOW_CONN_KUBERNETES_DEFAULT"])
+    op = pod_operator(StepSpec("split", "split"), load_settings(env))
+    pod = ApiClient().sanitize_for_serialization(op.build_pod_request_obj(dry_run=True))
+
+    sidecar = next(c for c in pod["spec"]["containers"] if c["name"] == "airflow-xcom-sidecar")
+    assert {"cpu", "memory"} <= set(sidecar["resources"]["limits"])
+    assert restricted_violations(pod) == []
+
+
+@pytest.mark.parametrize("manifest", MANIFESTS, ids=[p.name for p in MANIFESTS])
+def test_manifest_is_a_valid_kubernetes_object(manifest):
+    import kubernetes_validate
+
+    for document in yaml.safe_load_all(manifest.read_text()):
+        kubernetes_validate.validate(document, K8S_VERSION, strict=True)
+
+
+def test_secret_template_holds_no_values():
+    secret = yaml.safe_load((ROOT / "k8s" / "secret-pipeline-step-env.example.yaml").read_text())
+
+    assert secret["stringData"] and all(value == "" for value in secret["stringData"].values())
+    assert "data" not in secret
+
+
+def test_namespace_enforces_the_restricted_profile():
+    namespace = yaml.safe_load((ROOT / "k8s" / "namespace.yaml").read_text())
+
+    assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"

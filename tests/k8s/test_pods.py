@@ -1,0 +1,100 @@
+"""Every pod the training DAG builds in Kubernetes mode, as the API server would receive it.
+
+Given the DAG parsed with ``PIPELINE_MODE=kubernetes`` and a run of either branch,
+when each step's templates are rendered and its pod request is built (no cluster),
+then the pod is a valid Kubernetes object, passes the restricted Pod Security
+profile, runs the same command line as the local runner, and only ``train`` asks for GPUs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.k8s.conftest import BRANCHES, render
+from tests.k8s.pss import restricted_violations
+
+K8S_VERSION = "1.35.0"
+STEP_TASKS = ("fetch", "prepare", "features", "split", "build_model", "load_pretrained", "train", "evaluate",
+              "deploy")
+GPU_TASKS = {"train"}
+CASES = [(branch, task_id) for branch in BRANCHES for task_id in STEP_TASKS
+         if task_id not in set(BRANCHES) - {branch}]
+
+
+def build_pod(dag: Any, task_id: str, branch: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The rendered pod as a plain dict, and the context it was rendered in."""
+    from kubernetes.client import ApiClient
+
+    op, context = render(dag, task_id, branch)
+    pod = op.build_pod_request_obj(context=context, dry_run=True)
+    return ApiClient().sanitize_for_serialization(pod), context
+
+
+def _base(pod: dict[str, Any]) -> dict[str, Any]:
+    return next(c for c in pod["spec"]["containers"] if c["name"] == "base")
+
+
+def test_every_step_task_is_a_pod(kubernetes_dag):
+    from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+
+    pods = {t.task_id for t in kubernetes_dag.tasks if isinstance(t, KubernetesPodOperator)}
+
+    assert pods == set(STEP_TASKS)
+
+
+@pytest.mark.parametrize(("branch", "task_id"), CASES)
+def test_pod_is_a_valid_kubernetes_object(kubernetes_dag, branch, task_id):
+    import kubernetes_validate
+
+    pod, _ = build_pod(kubernetes_dag, task_id, branch)
+
+    kubernetes_validate.validate(pod, K8S_VERSION, strict=True)
+
+
+@pytest.mark.parametrize(("branch", "task_id"), CASES)
+def test_pod_meets_the_restricted_profile_sidecar_included(kubernetes_dag, branch, task_id):
+    pod, _ = build_pod(kubernetes_dag, task_id, branch)
+
+    assert [c["name"] for c in pod["spec"]["containers"]] == ["base", "airflow-xcom-sidecar"]
+    assert restricted_violations(pod) == []
+
+
+@pytest.mark.parametrize(("branch", "task_id"), CASES)
+def test_pod_runs_the_local_command_line(kubernetes_dag, local_dag, branch, task_id):
+    pod, _ = build_pod(kubernetes_dag, task_id, branch)
+    local, _ = render(local_dag, task_id, branch)
+
+    assert _base(pod)["args"] == local.command()[3:]
+    assert "{{" not in " ".join(_base(pod)["args"])
+
+
+@pytest.mark.parametrize(("branch", "task_id"), CASES)
+def test_pod_has_requests_limits_and_secret_env(kubernetes_dag, branch, task_id):
+    pod, _ = build_pod(kubernetes_dag, task_id, branch)
+    base = _base(pod)
+
+    assert {"cpu", "memory"} <= set(base["resources"]["requests"])
+    assert {"cpu", "memory"} <= set(base["resources"]["limits"])
+    assert [e["secretRef"]["name"] for e in base["envFrom"]] == ["pipeline-step-env"]
+    assert not any("PASSWORD" in e["name"] or "SECRET" in e["name"] for e in base["env"])
+    assert pod["spec"]["volumes"][-1]["persistentVolumeClaim"]["claimName"] == "pipeline-artifacts"
+
+
+@pytest.mark.parametrize("branch", list(BRANCHES))
+def test_train_pod_gets_the_requested_gpus_on_a_gpu_node(kubernetes_dag, branch):
+    pod, context = build_pod(kubernetes_dag, "train", branch)
+
+    assert _base(pod)["resources"]["limits"]["nvidia.com/gpu"] == str(context["params"]["gpu_count"])
+    assert pod["spec"]["nodeSelector"] == {"nvidia.com/gpu.present": "true"}
+    assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in pod["spec"]["tolerations"]
+
+
+@pytest.mark.parametrize(("branch", "task_id"), [c for c in CASES if c[1] not in GPU_TASKS])
+def test_cpu_pods_ask_for_no_gpu_and_no_gpu_node(kubernetes_dag, branch, task_id):
+    pod, _ = build_pod(kubernetes_dag, task_id, branch)
+
+    assert "nvidia.com/gpu" not in _base(pod)["resources"]["limits"]
+    assert not pod["spec"].get("nodeSelector")
+    assert not pod["spec"].get("tolerations")
