@@ -75,8 +75,7 @@ STEPS = {
         "--evaluate-dir", run_dir(ROOT, "evaluate"), "--test", xcom("split", "test"),
         "--params-json", "{{ params | tojson }}", "--parent", PARENT, "--output", run_dir(ROOT, "register"),
         "--tag", "dataset_uri=" + xcom("fetch", "source"), "--tag", "dataset_sha256=" + xcom("fetch", "sha256"),
-        "--tag", "airflow_dag_id={{ dag.dag_id }}", "--tag", "airflow_run_id={{ run_id }}",
-        "--tag", f"images={SETTINGS.images()}"), image="train"),
+        "--tag", "airflow_dag_id={{ dag.dag_id }}", "--tag", "airflow_run_id={{ run_id }}"), image="train"),
     "deploy": StepSpec("deploy", "deploy", (
         "--tracking-uri", TRACKING, "--model-name", _p("model_name"), "--version", xcom("register", "version"),
         "--serving-root", SETTINGS.serving_root, "--reason", "{{ ti.xcom_pull(task_ids='gate', key='reason') }}",

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
+import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -94,6 +96,18 @@ def register(tracking_uri: str, model_name: str, train_dir: Path, evaluate_dir: 
     return result
 
 
+def runtime_lineage() -> dict[str, str]:
+    """Where this step ran from: the image (set in the pod's env) and the code's git commit."""
+    commit = os.environ.get("GIT_COMMIT", "")
+    if not commit:
+        try:
+            commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10,
+                                    cwd=Path(__file__).resolve().parents[1]).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            commit = ""
+    return {"image": os.environ.get("PIPELINE_IMAGE", "local"), "git_commit": commit or "unknown"}
+
+
 def _pairs(items: list[str]) -> dict[str, str]:
     pairs = {}
     for item in items:
@@ -123,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         except json.JSONDecodeError as err:
             raise StepError(f"--params-json is not JSON ({err})") from err
         return register(a.tracking_uri, a.model_name, a.train_dir, a.evaluate_dir, a.test, params,
-                        _pairs(a.tag), a.parent or None, a.output)
+                        {**runtime_lineage(), **_pairs(a.tag)}, a.parent or None, a.output)
 
     return run_cli("register", body)
 

@@ -45,12 +45,17 @@ def _security() -> tuple[Any, Any]:
     return pod, container
 
 
-def _env(settings: PipelineSettings) -> list[Any]:
-    """Plain settings for the step; secrets come only through ``env_from``."""
+def _image(spec: StepSpec, settings: PipelineSettings) -> str:
+    kube = settings.kubernetes
+    return kube.train_image if spec.image == "train" else kube.data_image
+
+
+def _env(spec: StepSpec, settings: PipelineSettings) -> list[Any]:
+    """Plain settings for the step (its image too, for lineage); secrets come only through ``env_from``."""
     from kubernetes.client import models as k8s
 
     values = {"STEP_RESULT_PATH": XCOM_RESULT_PATH, "PIPELINE_ARTIFACT_ROOT": settings.artifact_root,
-              **settings.kubernetes.step_env}
+              "PIPELINE_IMAGE": _image(spec, settings), **settings.kubernetes.step_env}
     return [k8s.V1EnvVar(name=name, value=value) for name, value in values.items()]
 
 
@@ -81,9 +86,9 @@ def pod_operator(spec: StepSpec, settings: PipelineSettings, **kwargs: Any) -> A
         task_id=spec.task_id,
         name=spec.task_id.replace("_", "-"),
         namespace=kube.namespace,
-        image=kube.train_image if spec.image == "train" else kube.data_image,
+        image=_image(spec, settings),
         arguments=spec.pod_arguments(),
-        env_vars=_env(settings),
+        env_vars=_env(spec, settings),
         env_from=[k8s.V1EnvFromSource(secret_ref=k8s.V1SecretEnvSource(name=kube.env_secret, optional=True))],
         container_resources=_resources(spec),
         volumes=[k8s.V1Volume(name=ARTIFACT_VOLUME, persistent_volume_claim=k8s.V1PersistentVolumeClaimVolumeSource(

@@ -64,11 +64,6 @@ class PipelineSettings:
     tracking_uri: str
     kubernetes: KubernetesSettings
 
-    def images(self) -> str:
-        """What ran the steps, for lineage tags."""
-        if self.mode == "local":
-            return "local"
-        return f"{self.kubernetes.data_image},{self.kubernetes.train_image}"
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> PipelineSettings:

@@ -73,7 +73,8 @@ def test_the_branch_and_gate_wiring(dagbag):
     assert dag.get_task("train").upstream_task_ids == {"build_model", "load_pretrained"}
     assert dag.get_task("train").trigger_rule == "none_failed_min_one_success"
     assert dag.get_task("gate").downstream_task_ids == {"deploy"}
-    assert dag.get_task("evaluate").downstream_task_ids == {"gate"}
+    assert dag.get_task("evaluate").downstream_task_ids == {"register"}
+    assert dag.get_task("register").downstream_task_ids == {"gate"}
 
 
 PARSE_PROBE = """
@@ -87,7 +88,7 @@ spec = importlib.util.spec_from_file_location("probe_dag", path)
 module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
 elapsed = time.perf_counter() - started
-heavy = sorted(m for m in ("tensorflow", "keras", "pandas", "sklearn", "great_expectations", "mlflow") if m in sys.modules)
+heavy = [m for m in ("tensorflow", "keras", "pandas", "sklearn", "great_expectations", "mlflow") if m in sys.modules]
 print(f"{{elapsed}}|{{','.join(heavy)}}")
 """
 

@@ -18,11 +18,12 @@ DAG_ID = "fashion_mnist_training"
 ARTIFACT_ROOT = "/artifacts"
 RUN_ID = "manual__2026-05-01T12:00:00+00:00"
 SHARED_ENV = {"PIPELINE_ARTIFACT_ROOT": ARTIFACT_ROOT, "PIPELINE_SERVING_ROOT": f"{ARTIFACT_ROOT}/serving",
-              "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
+              "MLFLOW_TRACKING_URI": "http://mlflow.mlops.svc:5000", "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
 
 # What each step returns as XCom (its JSON result line), as a run would have pushed it.
 RESULTS = {
-    "fetch": {"raw": f"{ARTIFACT_ROOT}/run/fetch/raw.csv"},
+    "fetch": {"raw": f"{ARTIFACT_ROOT}/run/fetch/raw.csv", "source": "s3://datasets/fashion.csv",
+              "sha256": "0" * 64},
     "prepare": {"prepared": f"{ARTIFACT_ROOT}/run/prepare/prepared.parquet"},
     "features": {"features": f"{ARTIFACT_ROOT}/run/features/features.npz"},
     "split": {"train": f"{ARTIFACT_ROOT}/run/split/train.npz", "val": f"{ARTIFACT_ROOT}/run/split/val.npz",
@@ -31,6 +32,7 @@ RESULTS = {
     "load_pretrained": {"model": f"{ARTIFACT_ROOT}/run/load_pretrained/model.keras"},
     "train": {"model": f"{ARTIFACT_ROOT}/run/train/model.keras"},
     "evaluate": {"metrics": f"{ARTIFACT_ROOT}/run/evaluate/metrics.json", "accuracy": 0.93},
+    "register": {"version": 3, "accuracy": 0.93, "champion_version": 2, "champion_accuracy": 0.91},
 }
 # The two branches of choose_model: build a new model, or fine-tune a pretrained one on 2 GPUs.
 BRANCHES = {

@@ -8,37 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tasks.arrays import Bundle, save_bundle
 from tasks.categories import FASHION_MNIST_CATEGORIES
 from tests.conftest import run_step
+from tests.tasks.conftest import make_bundles
 from tests.tasks.helpers import result_of
-
-
-def _bundles(folder: Path, height: int = 4, width: int = 4, per_class: int = 12) -> dict[str, str]:
-    """Separable synthetic images: class c lights up pixel c; split into train/val/test bundles."""
-    rng = np.random.default_rng(0)
-    paths = {}
-    for name, count in (("train", per_class), ("val", 3), ("test", 4)):
-        codes = np.repeat(np.arange(10), count)
-        x = rng.uniform(0, 0.2, size=(len(codes), height * width)).astype("float32")
-        x[np.arange(len(codes)), codes % (height * width)] = 1.0
-        path = folder / f"{name}.npz"
-        save_bundle(path, Bundle(x.reshape(-1, height, width), codes, FASHION_MNIST_CATEGORIES, "integer"))
-        paths[name] = str(path)
-    return paths
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("model")
-    data = _bundles(folder)
-    built = run_step("build_model", "--output", str(folder / "b"), "--height", "4", "--width", "4", "--units", "32",
-                     "--learning-rate", "0.01")
-    assert built.returncode == 0, built.stderr
-    done = run_step("train", "--model", result_of(built)["model"], "--train", data["train"], "--validation",
-                    data["val"], "--output", str(folder / "t"), "--epochs", "40", "--batch-size", "16")
-    assert done.returncode == 0, done.stderr
-    return folder, data, result_of(done), done.stderr
 
 
 def test_build_model_compiles_the_requested_architecture(tmp_path):
@@ -77,7 +50,7 @@ def test_evaluate_writes_metrics_matrix_and_report(trained, tmp_path):
 
 def test_train_rejects_a_model_whose_input_shape_does_not_match(trained, tmp_path):
     _, _, result, _ = trained
-    other = _bundles(tmp_path, height=3, width=3)
+    other = make_bundles(tmp_path, height=3, width=3)
     done = run_step("train", "--model", result["model"], "--train", other["train"], "--validation", other["val"],
                     "--output", str(tmp_path / "t"), "--epochs", "1")
     assert done.returncode == 2
@@ -101,19 +74,3 @@ def test_load_pretrained_without_a_uri_says_how_to_proceed(tmp_path):
     done = run_step("load_pretrained", "--model-uri", "", "--output", str(tmp_path / "l"), "--height", "8",
                     "--width", "8")
     assert done.returncode == 2 and "train from scratch" in done.stderr
-
-
-def test_deploy_publishes_numbered_versions_and_keeps_earlier_ones(trained, tmp_path):
-    folder, data, result, _ = trained
-    metrics = tmp_path / "metrics.json"
-    metrics.write_text(json.dumps({"accuracy": 0.97}))
-    served = []
-    for _ in range(2):
-        done = run_step("deploy", "--model", result["model"], "--metrics", str(metrics), "--serving-root",
-                        str(tmp_path / "serving"), "--model-name", "demo")
-        assert done.returncode == 0, done.stderr
-        served.append(result_of(done))
-    assert [s["version"] for s in served] == [1, 2]
-    for version in (1, 2):
-        assert (tmp_path / "serving" / "demo" / str(version) / "saved_model.pb").is_file()
-    assert sorted(p.name for p in (tmp_path / "serving" / "demo").iterdir()) == ["1", "2"]

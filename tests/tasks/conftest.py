@@ -1,0 +1,40 @@
+"""Fixtures for step tests: tiny separable image bundles and one small trained model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tasks.arrays import Bundle, save_bundle
+from tasks.categories import FASHION_MNIST_CATEGORIES
+from tests.conftest import run_step
+from tests.tasks.helpers import result_of
+
+
+def make_bundles(folder: Path, height: int = 4, width: int = 4, per_class: int = 12) -> dict[str, str]:
+    """Separable synthetic images: class c lights up pixel c; split into train/val/test bundles."""
+    rng = np.random.default_rng(0)
+    paths = {}
+    for name, count in (("train", per_class), ("val", 3), ("test", 4)):
+        codes = np.repeat(np.arange(10), count)
+        x = rng.uniform(0, 0.2, size=(len(codes), height * width)).astype("float32")
+        x[np.arange(len(codes)), codes % (height * width)] = 1.0
+        path = folder / f"{name}.npz"
+        save_bundle(path, Bundle(x.reshape(-1, height, width), codes, FASHION_MNIST_CATEGORIES, "integer"))
+        paths[name] = str(path)
+    return paths
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("model")
+    data = make_bundles(folder)
+    built = run_step("build_model", "--output", str(folder / "b"), "--height", "4", "--width", "4", "--units", "32",
+                     "--learning-rate", "0.01")
+    assert built.returncode == 0, built.stderr
+    done = run_step("train", "--model", result_of(built)["model"], "--train", data["train"], "--validation",
+                    data["val"], "--output", str(folder / "t"), "--epochs", "40", "--batch-size", "16")
+    assert done.returncode == 0, done.stderr
+    return folder, data, result_of(done), done.stderr

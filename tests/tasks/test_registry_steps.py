@@ -1,0 +1,110 @@
+"""Registry behaviour: register, champion/challenger deploy, rollback, fine-tuning the champion, predict."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_step
+from tests.tasks.helpers import balanced_rows, result_of, write_csv
+
+MODEL = "registry_test"
+
+
+@pytest.fixture(scope="module")
+def store(trained, tmp_path_factory):
+    """A fresh tracking store with the trained model evaluated, and helpers to drive the steps."""
+    folder, data, train_result, _ = trained
+    root = tmp_path_factory.mktemp("registry")
+    evaluated = run_step("evaluate", "--model", train_result["model"], "--test", data["test"], "--output",
+                         str(root / "evaluate"))
+    assert evaluated.returncode == 0, evaluated.stderr
+    uri = f"sqlite:///{root / 'mlflow' / 'mlflow.db'}"
+    return {"uri": uri, "root": root, "train_dir": str(Path(train_result["model"]).parent),
+            "evaluate_dir": str(root / "evaluate"), "test": data["test"], "serving": root / "serving"}
+
+
+def register(store, *extra: str):
+    done = run_step("register", "--tracking-uri", store["uri"], "--model-name", MODEL, "--train-dir",
+                    store["train_dir"], "--evaluate-dir", store["evaluate_dir"], "--test", store["test"],
+                    "--params-json", json.dumps({"epochs": 40, "units": 32}), "--tag", "dataset_sha256=abc",
+                    "--tag", "airflow_run_id=manual__1", *extra)
+    assert done.returncode == 0, done.stderr
+    return result_of(done)
+
+
+def promote(store, step: str, *args: str):
+    return run_step(step, "--tracking-uri", store["uri"], "--model-name", MODEL, "--serving-root",
+                    str(store["serving"]), *args)
+
+
+def served(store) -> list[str]:
+    folder = store["serving"] / MODEL
+    return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+
+
+def client(store):
+    from mlflow import MlflowClient
+
+    return MlflowClient(store["uri"], store["uri"])
+
+
+def test_fine_tuning_without_a_champion_fails_and_says_how_to_proceed(store, tmp_path):
+    done = run_step("load_pretrained", "--tracking-uri", store["uri"], "--model-name", MODEL, "--output",
+                    str(tmp_path / "l"), "--height", "4", "--width", "4")
+    assert done.returncode == 2
+    assert "has no champion" in done.stderr and "use_pretrained_model=false" in done.stderr
+
+
+def test_register_deploy_rollback_and_fine_tune_the_champion(store, tmp_path):
+    # Given a first registered version, the run, its metrics, lineage and the model are tracked.
+    first = register(store)
+    assert first["version"] == 1 and first["champion_version"] is None
+    run = client(store).get_run(first["run_id"])
+    assert run.data.params["units"] == "32" and run.data.tags["dataset_sha256"] == "abc"
+    assert run.data.metrics["test_accuracy"] == pytest.approx(first["accuracy"])
+    assert len(client(store).get_metric_history(first["run_id"], "loss")) >= 2
+    assert run.data.tags["git_commit"] and run.data.tags["image"] == "local"
+
+    # When it is deployed, it is champion and the only served version.
+    assert promote(store, "deploy", "--version", "1", "--by", "test").returncode == 0
+    assert str(client(store).get_model_version_by_alias(MODEL, "champion").version) == "1"
+    assert served(store) == ["1"]
+
+    # A second version is scored against the champion on the same test split, then deployed.
+    second = register(store)
+    assert (second["version"], second["champion_version"]) == (2, 1)
+    assert second["champion_accuracy"] == pytest.approx(first["accuracy"])
+    assert promote(store, "deploy", "--version", "2", "--reason", "better").returncode == 0
+    assert served(store) == ["2"]
+    tags = client(store).get_model_version(MODEL, "2").tags
+    assert tags["previous_champion"] == "1" and tags["promotion_reason"] == "better"
+
+    # Rolling back to a version that does not exist fails clearly and changes nothing.
+    missing = promote(store, "rollback", "--target-version", "9", "--reason", "typo")
+    assert missing.returncode == 2 and "has no version 9" in missing.stderr
+    assert str(client(store).get_model_version_by_alias(MODEL, "champion").version) == "2" and served(store) == ["2"]
+
+    # Rolling back with no target restores the previous champion, and the serving folder follows.
+    back = promote(store, "rollback", "--reason", "regression in production")
+    assert back.returncode == 0, back.stderr
+    assert result_of(back)["previous_version"] == 2
+    assert str(client(store).get_model_version_by_alias(MODEL, "champion").version) == "1" and served(store) == ["1"]
+    history = json.loads(client(store).get_registered_model(MODEL).tags["promotion_history"])
+    assert [(h["action"], h["version"]) for h in history] == [("deploy", 1), ("deploy", 2), ("rollback", 1)]
+
+    # Fine-tuning defaults to the champion and names its exact version as the parent.
+    tuned = run_step("load_pretrained", "--tracking-uri", store["uri"], "--model-name", MODEL, "--output",
+                     str(tmp_path / "l"), "--height", "4", "--width", "4")
+    assert tuned.returncode == 0, tuned.stderr
+    assert result_of(tuned)["parent"] == f"models:/{MODEL}/1"
+
+    # The serving check: the champion predicts rows of a CSV.
+    rows = write_csv(tmp_path / "rows.csv", balanced_rows(1, pixels=16), height=4, width=4)
+    predicted = run_step("predict", "--model-uri", f"models:/{MODEL}@champion", "--tracking-uri", store["uri"],
+                         "--input", str(rows), "--height", "4", "--width", "4")
+    assert predicted.returncode == 0, predicted.stderr
+    assert result_of(predicted)["rows"] == 10
+    assert {p["predicted"] for p in result_of(predicted)["predictions"]} <= {r[0] for r in balanced_rows(1)}
