@@ -49,24 +49,28 @@ def _pixel_row(path: Path, name: str, column, rows: int) -> dict:
             "non_numeric": non_numeric, "non_integer": int((present != np.floor(present)).sum())}
 
 
-def clean_labels(column) -> pd.Series:
-    """Labels as stripped text, with empty cells as missing."""
+def clean_labels(column) -> np.ndarray:
+    """Labels as stripped text; an empty label is the empty string, so it counts as an invalid label."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     text = pd.Series(pc.cast(column, pa.string()).to_pandas(), dtype="string").str.strip()
-    return text.replace("", pd.NA).astype(object).where(text.notna() & (text != ""), None)
+    return text.fillna("").to_numpy(dtype=object)
 
 
 def profile_raw(path: Path, table, header: list[str]) -> dict[str, pd.DataFrame]:
-    """The raw suite's frames: ``header`` (names only), ``labels`` and ``columns`` (one row per CSV column)."""
+    """The raw suite's frames: ``header`` (names only), ``labels`` and ``columns`` (one row per CSV column).
+
+    ``empty_share`` is left empty for the label column, so its mean is the share of
+    empty pixel cells: the same measure as fetch's ``--empty-cell-rate``.
+    """
     rows = table.num_rows
     summary = []
     labels = pd.DataFrame(index=pd.RangeIndex(rows))
     for name, column in zip(header, table.columns, strict=True):
         if name == "label" and "label" not in labels:
-            labels["label"] = clean_labels(column).to_numpy()
-            summary.append({"column": name, "empty_share": float(labels["label"].isna().mean())})
+            labels["label"] = clean_labels(column)
+            summary.append({"column": name})  # empty labels count as invalid labels, not empty cells
         else:
             summary.append(_pixel_row(path, name, column, rows))
     columns = pd.DataFrame(summary, columns=["column", "empty_share", "min", "max", "non_numeric", "non_integer"])
