@@ -1,10 +1,10 @@
 """
 ### Fashion-MNIST training and delivery pipeline
 
-wait for data → fetch → prepare → features → split → **branch** (build a model or
-fine-tune the champion) → train → evaluate → register (MLflow run + model version)
-→ **gate** (accuracy ≥ threshold and beats the champion) → deploy (champion alias,
-serving folder).
+wait for data → fetch → validate_raw (Great Expectations) → prepare → validate_prepared
+→ features → split → **branch** (build a model or fine-tune the champion) → train
+→ evaluate → register (MLflow run + model version) → **gate** (accuracy ≥ threshold
+and beats the champion) → deploy (champion alias, serving folder).
 
 Every step is `python -m tasks <step> ...`: a local subprocess in the embedded
 default (`PIPELINE_MODE=local`), a pod from the step images in `kubernetes` mode.
@@ -39,14 +39,22 @@ def _p(name: str) -> str:
 COMPILE_ARGS = ("--optimizer", _p("optimizer"), "--loss", _p("loss"), "--learning-rate", _p("learning_rate"),
                 "--output-activation", _p("output_activation"))
 SHAPE_ARGS = ("--height", _p("image_height"), "--width", _p("image_width"))
+CHECK_ARGS = ("--min-rows", _p("min_rows"), "--min-valid-label-share", _p("min_valid_label_share"),
+              "--max-empty-cell-share", _p("max_empty_cell_share"), "--min-class-share", _p("min_class_share"))
 
 STEPS = {
     "fetch": StepSpec("fetch", "fetch", (
         "--source", _p("dataset_uri"), "--output", run_dir(ROOT, "fetch"),
         "--invalid-label-rate", _p("invalid_label_rate"), "--empty-cell-rate", _p("empty_cell_rate"),
         "--seed", _p("fault_seed"))),
+    "validate_raw": StepSpec("validate_raw", "validate", (
+        "--suite", "raw", "--input", xcom("fetch", "raw"), "--output", run_dir(ROOT, "validate_raw"), *SHAPE_ARGS,
+        *CHECK_ARGS)),
     "prepare": StepSpec("prepare", "prepare", (
         "--input", xcom("fetch", "raw"), "--output", run_dir(ROOT, "prepare"), *SHAPE_ARGS)),
+    "validate_prepared": StepSpec("validate_prepared", "validate", (
+        "--suite", "prepared", "--input", xcom("prepare", "prepared"), "--output", run_dir(ROOT, "validate_prepared"),
+        *SHAPE_ARGS, *CHECK_ARGS)),
     "features": StepSpec("features", "features", (
         "--input", xcom("prepare", "prepared"), "--output", run_dir(ROOT, "features"), *SHAPE_ARGS,
         "--loss", _p("loss"))),
@@ -124,7 +132,8 @@ def fashion_mnist_training() -> None:
     ops = {name: step_operator(spec) for name, spec in STEPS.items()}
     ops["train"].trigger_rule = TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS
 
-    wait_for_data() >> ops["fetch"] >> ops["prepare"] >> ops["features"] >> ops["split"]
+    wait_for_data() >> ops["fetch"] >> ops["validate_raw"] >> ops["prepare"] >> ops["validate_prepared"]
+    ops["validate_prepared"] >> ops["features"] >> ops["split"]
     ops["split"] >> choose_model() >> [ops[BUILD_MODEL], ops[LOAD_PRETRAINED]] >> ops["train"]
     ops["train"] >> ops["evaluate"] >> ops["register"] >> gate() >> ops["deploy"]
 

@@ -7,6 +7,8 @@ wrong pixel count, bytes that are not UTF-8).
 
 from __future__ import annotations
 
+import gzip
+import zlib
 from collections import Counter
 from pathlib import Path
 
@@ -18,8 +20,11 @@ from tasks.common import StepError, require_file
 
 def read_header(path: Path) -> list[str]:
     """The column names of the first line, decoded strictly as UTF-8."""
-    with path.open("rb") as handle:
-        first = handle.readline()
+    try:
+        with (gzip.open(path, "rb") if path.name.endswith(".gz") else path.open("rb")) as handle:
+            first = handle.readline()
+    except (EOFError, OSError, zlib.error) as err:
+        raise StepError(f"{path}: truncated or corrupt gzip ({err})") from err
     if not first.strip():
         raise StepError(f"{path}: file is empty")
     try:
@@ -58,10 +63,38 @@ def read_raw_csv(uri: str, height: int, width: int) -> pd.DataFrame:
         table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(column_types={"label": pa.string()}))
         frame = table.to_pandas()
     except (pa.ArrowInvalid, ValueError) as err:
-        message = str(err).splitlines()[0]
-        if "UTF8" in message or "utf-8" in message.lower():
-            raise StepError(f"{path}: bytes that are not UTF-8 ({message})") from err
-        raise StepError(f"{path}: not a readable CSV ({message})") from err
+        raise _read_error(path, err) from err
     if frame.empty:
         raise StepError(f"{path}: header only, no data rows")
     return frame
+
+
+def _read_error(path: Path, err: Exception) -> StepError:
+    """Name the reason pyarrow could not read the file in one line."""
+    message = str(err).splitlines()[0] if str(err) else type(err).__name__
+    if "UTF8" in message or "utf-8" in message.lower():
+        return StepError(f"{path}: bytes that are not UTF-8 ({message})")
+    if path.name.endswith(".gz"):
+        return StepError(f"{path}: truncated or corrupt gzip ({message})")
+    return StepError(f"{path}: not a readable CSV ({message})")
+
+
+def read_table(path: Path, header: list[str]):
+    """Read every column as pyarrow infers it, whatever the header says (duplicates included).
+
+    Columns are named by position so that duplicated or missing names can still be
+    profiled and reported; the label column, if any, is read as text.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    names = [f"c{i}" for i in range(len(header))]
+    types = {names[header.index("label")]: pa.string()} if "label" in header else {}
+    try:
+        table = pacsv.read_csv(path, read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
+                               convert_options=pacsv.ConvertOptions(column_types=types))
+    except (pa.ArrowInvalid, ValueError, OSError, EOFError, zlib.error) as err:
+        raise _read_error(path, err) from err
+    if table.num_rows == 0:
+        raise StepError(f"{path}: header only, no data rows")
+    return table

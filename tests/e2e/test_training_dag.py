@@ -1,4 +1,9 @@
-"""End to end: the training DAG on the embedded default, run by Airflow (``dag.test``) as the demo runs it."""
+"""End to end: the training and rollback DAGs on the embedded default, run by Airflow (``dag.test``)
+as ``make demo`` runs them, against a local MLflow registry and serving folder.
+
+The runs build on each other, as a model's life does: first champion, a run below the
+threshold, a worse run, fine-tuning the champion, a second champion, a rollback.
+"""
 
 from __future__ import annotations
 
@@ -13,12 +18,12 @@ import pytest
 from tests.conftest import ROOT
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+MODEL = "e2e"
 
 
-def run_dag(conf: dict) -> dict:
-    done = subprocess.run([sys.executable, "scripts/run_dag.py", "fashion_mnist_training", "--json", "--conf",
-                           json.dumps(conf)], cwd=ROOT, capture_output=True, text=True, env=os.environ.copy(),
-                          timeout=900)
+def run_dag(conf: dict, dag_id: str = "fashion_mnist_training") -> dict:
+    done = subprocess.run([sys.executable, "scripts/run_dag.py", dag_id, "--json", "--conf", json.dumps(conf)],
+                          cwd=ROOT, capture_output=True, text=True, env=os.environ.copy(), timeout=900)
     lines = done.stdout.strip().splitlines()
     assert lines, done.stderr[-3000:]
     summary = json.loads(lines[-1])
@@ -26,43 +31,75 @@ def run_dag(conf: dict) -> dict:
     return summary
 
 
-def serving_versions(model_name: str) -> list[str]:
-    folder = Path(os.environ["PIPELINE_STATE_DIR"]) / "serving" / model_name
+def served() -> list[str]:
+    folder = Path(os.environ["PIPELINE_STATE_DIR"]) / "serving" / MODEL
     return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+
+
+def champion() -> str:
+    from mlflow import MlflowClient
+
+    uri = f"sqlite:///{Path(os.environ['PIPELINE_STATE_DIR']) / 'mlflow' / 'mlflow.db'}"
+    return str(MlflowClient(uri, uri).get_model_version_by_alias(MODEL, "champion").version)
 
 
 @pytest.fixture(scope="module")
 def first_run(airflow_db):
-    return run_dag({"model_name": "e2e"})
+    return run_dag({"model_name": MODEL})
 
 
-def test_the_pipeline_trains_evaluates_and_deploys_on_the_embedded_digits(first_run):
+def test_the_first_run_validates_cleans_trains_and_becomes_champion(first_run):
     assert first_run["returncode"] == 0 and first_run["state"] == "success", first_run
-    assert first_run["tasks"]["deploy"] == "success"
-    assert first_run["tasks"]["load_pretrained"] == "skipped"
+    tasks = first_run["tasks"]
+    assert tasks["validate_raw"] == tasks["validate_prepared"] == "success"
+    assert tasks["deploy"] == "success" and tasks["load_pretrained"] == "skipped"
     assert first_run["accuracy"] >= 0.95
     cleaning = first_run["cleaning"]
     assert cleaning["dropped_empty_cells"] > 0 and cleaning["dropped_invalid_label"] > 0
     assert cleaning["rows_out"] == cleaning["rows_in"] - cleaning["dropped_empty_cells"] - cleaning[
         "dropped_invalid_label"]
     assert Path(first_run["report"]).is_file()
-    assert serving_versions("e2e") == ["1"]
+    assert first_run["registration"]["version"] == 1 and first_run["registration"]["champion_version"] is None
+    assert served() == ["1"] and champion() == "1"
 
 
 def test_a_threshold_above_the_accuracy_skips_deploy_and_leaves_serving_alone(first_run):
-    before = serving_versions("e2e")
-    run = run_dag({"model_name": "e2e", "accuracy_threshold": 0.999, "epochs": 5})
+    run = run_dag({"model_name": MODEL, "accuracy_threshold": 0.999, "epochs": 5})
     assert run["state"] == "success", run
-    assert run["tasks"]["evaluate"] == "success" and run["tasks"]["deploy"] == "skipped"
+    assert run["tasks"]["register"] == "success" and run["tasks"]["deploy"] == "skipped"
     assert run["accuracy"] < 0.999
-    assert serving_versions("e2e") == before
+    assert served() == ["1"] and champion() == "1"
 
 
-def test_the_pretrained_branch_fine_tunes_the_served_model(first_run):
-    base = Path(os.environ["PIPELINE_STATE_DIR"]) / "serving" / "e2e" / "1" / "model.keras"
-    run = run_dag({"model_name": "e2e", "use_pretrained_model": True, "base_model_uri": f"file://{base}",
-                   "epochs": 5, "learning_rate": 0.0005, "accuracy_threshold": 0.9})
+def test_a_worse_run_is_logged_and_registered_but_not_promoted(first_run):
+    run = run_dag({"model_name": MODEL, "epochs": 1, "units": 4, "accuracy_threshold": 0.0})
+    assert run["state"] == "success", run
+    registration = run["registration"]
+    assert registration["champion_version"] == 1 and registration["accuracy"] < registration["champion_accuracy"]
+    assert run["tasks"]["deploy"] == "skipped"
+    assert served() == ["1"] and champion() == "1"
+
+
+def test_the_pretrained_branch_fine_tunes_the_champion_and_records_its_parent(first_run):
+    run = run_dag({"model_name": MODEL, "use_pretrained_model": True, "epochs": 5, "learning_rate": 0.0005,
+                   "accuracy_threshold": 0.999})  # evaluated and registered, kept out of production
     assert run["state"] == "success", run
     assert run["tasks"]["load_pretrained"] == "success" and run["tasks"]["build_model"] == "skipped"
-    assert run["tasks"]["train"] == "success"
+    assert run["registration"]["parent"] == f"models:/{MODEL}/1"
     assert run["accuracy"] >= 0.9
+    assert champion() == "1"
+
+
+def test_rollback_moves_the_champion_back_and_the_serving_folder_follows(first_run):
+    second = run_dag({"model_name": MODEL})  # same data and seed: ties the champion, so it is promoted
+    assert second["tasks"]["deploy"] == "success", second
+    promoted = str(second["registration"]["version"])
+    assert champion() == promoted and served() == [promoted]
+
+    missing = run_dag({"model_name": MODEL, "target_version": 99, "reason": "wrong version"},
+                      "fashion_mnist_rollback")
+    assert missing["state"] == "failed" and champion() == promoted and served() == [promoted]
+
+    back = run_dag({"model_name": MODEL, "reason": "regression seen in production"}, "fashion_mnist_rollback")
+    assert back["state"] == "success", back
+    assert champion() == "1" and served() == ["1"]

@@ -16,8 +16,8 @@ from tests.k8s.conftest import BRANCHES, render
 from tests.k8s.pss import restricted_violations
 
 K8S_VERSION = "1.35.0"
-STEP_TASKS = ("fetch", "prepare", "features", "split", "build_model", "load_pretrained", "train", "evaluate",
-              "register", "deploy")
+STEP_TASKS = ("fetch", "validate_raw", "prepare", "validate_prepared", "features", "split", "build_model",
+              "load_pretrained", "train", "evaluate", "register", "deploy")
 GPU_TASKS = {"train"}
 CASES = [(branch, task_id) for branch in BRANCHES for task_id in STEP_TASKS
          if task_id not in set(BRANCHES) - {branch}]
