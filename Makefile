@@ -20,7 +20,7 @@ export DO_NOT_TRACK := true
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install airflow-db demo test test-fast lint ui bench clean
+.PHONY: install airflow-db demo test test-fast lint ui mlflow-ui rollback bench clean
 
 install: $(VENV)/.installed
 
@@ -51,6 +51,15 @@ lint: install
 ## ui: Airflow UI on http://localhost:8080 (LocalExecutor, SQLite); prints the admin password
 ui: airflow-db
 	$(BIN)/airflow standalone
+
+## mlflow-ui: MLflow UI on http://localhost:5000 over the local tracking store and registry
+mlflow-ui: install
+	mkdir -p $(STATE)/mlflow
+	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(STATE)/mlflow/mlflow.db --port 5000
+
+## rollback: move the champion back (default: to the previous champion), e.g. CONF='{"reason": "..."}'
+rollback: airflow-db
+	$(BIN)/python scripts/run_dag.py fashion_mnist_rollback $(if $(CONF),--conf '$(CONF)')
 
 bench: install
 	$(BIN)/python -m benchmarks

@@ -72,7 +72,7 @@ def test_helm_values_run_steps_as_pods_with_secrets_from_secret_refs():
 
 def test_helm_settings_name_the_objects_under_k8s():
     settings = load_settings(_helm_env()).kubernetes
-    objects = {(d["kind"], d["metadata"]["name"]) for d in (yaml.safe_load(p.read_text()) for p in MANIFESTS)}
+    objects = {(d["kind"], d["metadata"]["name"]) for p in MANIFESTS for d in yaml.safe_load_all(p.read_text())}
 
     assert {("PersistentVolumeClaim", settings.artifact_pvc), ("ServiceAccount", settings.service_account),
             ("Secret", settings.env_secret), ("Namespace", settings.namespace)} <= objects
@@ -110,3 +110,17 @@ def test_namespace_enforces_the_restricted_profile():
     namespace = yaml.safe_load((ROOT / "k8s" / "namespace.yaml").read_text())
 
     assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+
+
+def test_tf_serving_reads_the_served_models_from_the_artifact_volume_and_is_restricted():
+    settings = load_settings(_helm_env())
+    deployment = next(yaml.safe_load_all((ROOT / "k8s" / "tf-serving.yaml").read_text()))
+    pod = {"spec": deployment["spec"]["template"]["spec"]}
+    container = pod["spec"]["containers"][0]
+    claim = pod["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"]
+
+    assert claim == settings.kubernetes.artifact_pvc
+    assert settings.serving_root == f"{settings.artifact_root}/serving"
+    assert container["volumeMounts"][0]["subPath"] == "serving"
+    assert "--model_base_path=/models/fashion_mnist" in container["args"]
+    assert restricted_violations(pod) == []
