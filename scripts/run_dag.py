@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"\nDAG run {summary['run_id']}: {summary['state']}")
         for task_id, state in summary["tasks"].items():
-            print(f"  {task_id:<16} {state}")
+            print(f"  {task_id:<18} {state}")
         if "cleaning" in summary:
             c = summary["cleaning"]
             print(f"cleaning: {c['rows_in']} rows in, {c['dropped_empty_cells']} dropped for empty cells, "

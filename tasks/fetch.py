@@ -93,9 +93,18 @@ def fetch(source: str, output: Path, invalid_label_rate: float, empty_cell_rate:
             _write_idx(source, tmp)
         else:
             _copy_csv(source, tmp)
-    with target.open("rb") as handle:
-        rows = max(sum(block.count(b"\n") for block in iter(lambda: handle.read(CHUNK), b"")) - 1, 0)
-    return {"raw": str(target), "source": source, "sha256": sha256_file(target), "rows": rows}
+    return {"raw": str(target), "source": source, "sha256": sha256_file(target), "rows": count_rows(target)}
+
+
+def count_rows(path: Path) -> int:
+    """Data lines after the header, whether or not the file ends with a newline."""
+    lines, last = 0, b"\n"
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(CHUNK), b""):
+            lines += block.count(b"\n")
+            last = block[-1:]
+    lines += last != b"\n"
+    return max(lines - 1, 0)
 
 
 def main(argv: list[str] | None = None) -> int:
