@@ -14,6 +14,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import Param, dag
 
+from mlops_pipeline.operations import default_args
 from mlops_pipeline.runners import step_operator
 from mlops_pipeline.settings import load_settings
 from mlops_pipeline.steps import StepSpec
@@ -35,8 +36,7 @@ ROLLBACK = StepSpec("rollback", "rollback", (
     catchup=False,
     max_active_runs=1,
     tags=["ml", "deployment", "rollback"],
-    default_args={"owner": "mlops", "retries": 1, "retry_delay": timedelta(seconds=20),
-                  "execution_timeout": timedelta(minutes=30)},
+    default_args=default_args(timedelta(minutes=30)),
     params={
         "model_name": Param("fashion_mnist", type="string", pattern="^[A-Za-z0-9_.-]+$", title="Model name",
                             description="Registered model to roll back."),

@@ -10,6 +10,7 @@ import importlib
 import sys
 
 STEPS = (
+    "ingest",
     "fetch",
     "validate",
     "prepare",

@@ -20,6 +20,7 @@ DEFAULT_IMAGE_TAG = "0.1.0"
 # Non-secret settings the step pods need from the scheduler's environment (Helm ``env``):
 # where MLflow tracks, and which S3-compatible store serves datasets. Keys and passwords
 # never travel this way; they come from the step Secret (``env_from``).
+DEFAULT_RETRAIN_CRON = "0 3 * * 1"  # Mondays 03:00 UTC
 FORWARDED_STEP_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_S3_ENDPOINT_URL", "AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION")
 
 
@@ -63,7 +64,11 @@ class PipelineSettings:
     serving_root: str
     tracking_uri: str
     kubernetes: KubernetesSettings
-
+    # Where new dataset files are dropped, and the immutable store they are versioned into.
+    landing_dir: str = ""
+    dataset_store: str = ""
+    # When the training DAG retrains on the latest stored dataset even if no new data arrived.
+    retrain_cron: str = DEFAULT_RETRAIN_CRON
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> PipelineSettings:
@@ -90,5 +95,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> PipelineSettings:
         step_env={name: env[name] for name in FORWARDED_STEP_ENV if env.get(name)},
     )
     tracking_default = f"sqlite:///{state_dir / 'mlflow' / 'mlflow.db'}" if mode == "local" else "http://mlflow:5000"
+    # In the cluster both live on the shared artifact volume, so the ingest pod and the training pods see them.
+    data_home = str(state_dir) if mode == "local" else artifact_root
     return PipelineSettings(mode, state_dir, artifact_root, env.get("PIPELINE_SERVING_ROOT", serving_default),
-                            env.get("MLFLOW_TRACKING_URI", tracking_default), kubernetes)
+                            env.get("MLFLOW_TRACKING_URI", tracking_default), kubernetes,
+                            landing_dir=env.get("PIPELINE_LANDING_DIR", f"{data_home}/landing").rstrip("/"),
+                            dataset_store=env.get("PIPELINE_DATASET_STORE", f"{data_home}/datasets").rstrip("/"),
+                            retrain_cron=env.get("PIPELINE_RETRAIN_CRON", "").strip() or DEFAULT_RETRAIN_CRON)

@@ -22,6 +22,7 @@ SHARED_ENV = {"PIPELINE_ARTIFACT_ROOT": ARTIFACT_ROOT, "PIPELINE_SERVING_ROOT": 
 
 # What each step returns as XCom (its JSON result line), as a run would have pushed it.
 RESULTS = {
+    "resolve_dataset": {"uri": "s3://datasets/fashion.csv", "trigger": "param", "version": ""},
     "fetch": {"raw": f"{ARTIFACT_ROOT}/run/fetch/raw.csv", "source": "s3://datasets/fashion.csv",
               "sha256": "0" * 64},
     "prepare": {"prepared": f"{ARTIFACT_ROOT}/run/prepare/prepared.parquet"},

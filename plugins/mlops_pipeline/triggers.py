@@ -1,0 +1,71 @@
+"""What starts a training run, and which dataset version it trains on.
+
+The training DAG runs on a cron (retrain on the latest data even if nothing arrived) or
+when the ingest DAG publishes a new version of the dataset Asset. Both DAGs build the
+Asset from the same settings, so the producer and the consumer cannot drift apart.
+
+Which data a run uses is decided by :func:`resolve_dataset`, a plain function:
+an Asset-triggered run trains on the version its event names, a scheduled run on the
+latest stored version, a manual run on its ``dataset_uri`` Param. The store's index is
+written by ``tasks/ingest.py`` (one JSON object per line; ``"new"`` lines are versions).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+DATASET_ASSET_NAME = "fashion_mnist_dataset"
+ASSET_TRIGGERED, SCHEDULED, MANUAL = "asset_triggered", "scheduled", "manual"
+
+
+def dataset_asset(dataset_store: str) -> Any:
+    """The dataset Asset: one per deployment, its URI the store it is versioned in."""
+    from airflow.sdk import Asset
+
+    uri = dataset_store if "://" in dataset_store else f"file://{dataset_store}"
+    return Asset(DATASET_ASSET_NAME, uri=uri)
+
+
+def training_schedule(cron: str, asset: Any) -> Any:
+    """Run on ``cron`` (UTC) or whenever ``asset`` is updated, whichever comes first."""
+    from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable
+
+    return AssetOrTimeSchedule(timetable=CronTriggerTimetable(cron, timezone="UTC"), assets=asset)
+
+
+def latest_version(dataset_store: str) -> dict[str, Any] | None:
+    """The newest ``"new"`` entry of the store's index; ``None`` if the store is empty or unreadable here."""
+    index = Path(dataset_store) / "index.jsonl"
+    try:
+        lines = index.read_text().splitlines()
+    except OSError:
+        return None
+    versions = [json.loads(line) for line in lines if line.strip()]
+    versions = [v for v in versions if v.get("status") == "new" and v.get("uri")]
+    return versions[-1] if versions else None
+
+
+def resolve_dataset(run_type: str, event_extras: Iterable[Mapping[str, Any]], latest: Mapping[str, Any] | None,
+                    param_uri: str) -> dict[str, str]:
+    """The dataset a run trains on, and why.
+
+    Args:
+        run_type: the DAG run's type (``asset_triggered``, ``scheduled``, ``manual``, ...).
+        event_extras: extras of the Asset events that triggered the run, oldest first.
+        latest: the store's latest version (see :func:`latest_version`), or ``None``.
+        param_uri: the run's ``dataset_uri`` Param.
+
+    Returns:
+        ``uri`` to fetch, ``trigger`` (what decided) and ``version`` (the content hash, or "").
+    """
+    if run_type == ASSET_TRIGGERED:
+        named = [e for e in event_extras if e.get("uri")]
+        if named:  # several events queued for one run: the newest data wins, the rest stay in the store
+            newest = named[-1]
+            return {"uri": str(newest["uri"]), "trigger": "asset_event", "version": str(newest.get("sha256", ""))}
+    if run_type in (ASSET_TRIGGERED, SCHEDULED) and latest:
+        return {"uri": str(latest["uri"]), "trigger": "latest_version", "version": str(latest.get("sha256", ""))}
+    return {"uri": param_uri, "trigger": "param", "version": ""}

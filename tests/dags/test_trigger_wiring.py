@@ -1,0 +1,91 @@
+"""How the DAGs start each other: the ingest DAG publishes the Asset the training DAG is scheduled on."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from types import SimpleNamespace
+
+import pytest
+
+from tests.conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def dags():
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(ROOT / "dags"))
+    assert bag.import_errors == {}
+    return bag.dags
+
+
+def test_training_runs_on_the_weekly_cron_or_when_the_dataset_asset_updates(dags):
+    from airflow.sdk import Asset, AssetOrTimeSchedule, CronTriggerTimetable
+
+    timetable = dags["fashion_mnist_training"].timetable
+    assert isinstance(timetable, AssetOrTimeSchedule)
+    assert isinstance(timetable.timetable, CronTriggerTimetable)
+    assert timetable.timetable.expression == "0 3 * * 1" and str(timetable.timetable.timezone) == "UTC"
+    assert timetable.asset_condition == Asset("fashion_mnist_dataset", uri=_store_uri())
+
+
+def test_the_ingest_dag_publishes_that_same_asset_and_only_from_publish(dags):
+    ingest = dags["dataset_ingest"]
+    training_asset = dags["fashion_mnist_training"].timetable.asset_condition
+    outlets = {task.task_id: task.outlets for task in ingest.tasks if task.outlets}
+    assert outlets == {"publish": [training_asset]}
+    assert ingest.get_task("wait_for_file").downstream_task_ids == {"ingest"}
+    assert ingest.get_task("ingest").downstream_task_ids == {"publish"}
+
+
+def test_the_ingest_sensor_is_deferrable_on_the_absolute_landing_folder_and_times_out_softly(dags):
+    import os
+
+    sensor = dags["dataset_ingest"].get_task("wait_for_file")
+    landing = os.path.join(os.environ["PIPELINE_STATE_DIR"], "landing")
+    assert sensor.deferrable and sensor.filepath == f"{landing}/*.csv*" and os.path.isabs(sensor.filepath)
+    assert sensor.fs_conn_id == "fs_default" and sensor.soft_fail and sensor.timeout == 6 * 3600
+    assert dags["dataset_ingest"].get_task("ingest").arguments[:4] == [
+        "--landing", landing, "--store", os.path.join(os.environ["PIPELINE_STATE_DIR"], "datasets")]
+
+
+def test_fetch_reads_the_resolved_dataset_and_io_steps_retry_with_capped_exponential_backoff(dags):
+    training = dags["fashion_mnist_training"]
+    fetch = training.get_task("fetch")
+    assert fetch.arguments[1] == "{{ ti.xcom_pull(task_ids='resolve_dataset')['uri'] }}"
+    assert training.get_task("resolve_dataset").downstream_task_ids == {"wait_for_data"}
+    for task in (fetch, dags["dataset_ingest"].get_task("ingest")):
+        assert task.retries >= 3 and task.retry_exponential_backoff == 2.0
+        assert task.max_retry_delay == timedelta(minutes=10)
+
+
+def test_every_task_alerts_on_failure(dags):
+    from mlops_pipeline.alerts import on_failure
+
+    for dag in dags.values():
+        for task in dag.tasks:
+            assert on_failure in (task.on_failure_callback or []), (dag.dag_id, task.task_id)
+
+
+@pytest.mark.parametrize("run_type, expected", [
+    ("asset_triggered", "/store/new/b.csv"),
+    ("scheduled", "embedded://digits"),  # the test store is empty: the Param
+    ("manual", "embedded://digits"),
+])
+def test_resolve_dataset_reads_the_events_of_the_dataset_asset(dags, run_type, expected):
+    training = dags["fashion_mnist_training"]
+    asset = training.timetable.asset_condition
+    events = {asset: [SimpleNamespace(timestamp=2, extra={"uri": "/store/new/b.csv", "sha256": "b"}),
+                      SimpleNamespace(timestamp=1, extra={"uri": "/store/old/a.csv", "sha256": "a"})]}
+    resolve = training.get_task("resolve_dataset").python_callable
+
+    resolved = resolve(params={"dataset_uri": "embedded://digits"}, dag_run=SimpleNamespace(run_type=run_type),
+                       triggering_asset_events=events if run_type == "asset_triggered" else {})
+
+    assert resolved["uri"] == expected
+
+
+def _store_uri() -> str:
+    import os
+
+    return "file://" + os.path.join(os.environ["PIPELINE_STATE_DIR"], "datasets")
