@@ -61,7 +61,8 @@ def _model() -> dict[str, Param]:
     return {
         "use_pretrained_model": Param(False, type="boolean", section=section, title="Fine-tune a pretrained model",
                                       description="On: load base_model_uri and fine-tune it. Off: build a new model."),
-        "base_model_uri": Param("", type="string", section=section, title="Base model URI",
+        # The UI's form sends an emptied text field as null, so null must be allowed here.
+        "base_model_uri": Param("", type=["string", "null"], section=section, title="Base model URI",
                                 description="Model to fine-tune when the box above is on: empty for the registered "
                                 "champion, models:/NAME/VERSION, or a .keras path / file:// URI."),
         "model_type": Param("mlp", type="string", enum=MODEL_TYPES, section=section, title="Model type",

@@ -29,3 +29,8 @@ def test_values_out_of_bounds_or_enum_are_refused(name: str, value: object):
 def test_numbers_a_person_would_type_are_accepted():
     params = training_params()
     assert params["epochs"].resolve(15) == 15 and params["accuracy_threshold"].resolve(0.5) == 0.5
+
+
+def test_an_emptied_base_model_field_is_accepted():
+    """The UI sends an emptied text field as null; that must not lock the Trigger button."""
+    assert training_params()["base_model_uri"].resolve(None) is None
