@@ -75,7 +75,8 @@ STEPS = {
         "--units", _p("units"), "--hidden-activation", _p("hidden_activation"), "--seed", _p("random_state"),
         *COMPILE_ARGS)),
     LOAD_PRETRAINED: StepSpec(LOAD_PRETRAINED, LOAD_PRETRAINED, (
-        "--model-uri", _p("base_model_uri"), "--tracking-uri", TRACKING, "--model-name", _p("model_name"),
+        "--model-uri", "{{ params.base_model_uri or '' }}", "--tracking-uri", TRACKING,
+        "--model-name", _p("model_name"),
         "--output", run_dir(ROOT, LOAD_PRETRAINED), *SHAPE_ARGS, *COMPILE_ARGS), image="train"),
     "train": StepSpec("train", "train", (
         "--model", first_xcom((BUILD_MODEL, LOAD_PRETRAINED), "model"), "--train", xcom("split", "train"),

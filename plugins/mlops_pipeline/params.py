@@ -61,17 +61,21 @@ def _model() -> dict[str, Param]:
     return {
         "use_pretrained_model": Param(False, type="boolean", section=section, title="Fine-tune a pretrained model",
                                       description="On: load base_model_uri and fine-tune it. Off: build a new model."),
-        "base_model_uri": Param("", type="string", section=section, title="Base model URI",
+        # The UI's form sends an emptied text field as null, so null must be allowed here.
+        "base_model_uri": Param("", type=["string", "null"], section=section, title="Base model URI",
                                 description="Model to fine-tune when the box above is on: empty for the registered "
                                 "champion, models:/NAME/VERSION, or a .keras path / file:// URI."),
         "model_type": Param("mlp", type="string", enum=MODEL_TYPES, section=section, title="Model type",
                             description="mlp: Flatten-Dense(units)-Dense(classes), as in the thesis; cnn: small CNN."),
-        "units": Param(128, type="integer", minimum=1, maximum=4096, section=section, title="Hidden units"),
+        "units": Param(128, type="integer", minimum=1, maximum=4096, section=section, title="Hidden units",
+                       description="Neurons in the hidden Dense layer (mlp) or the dense head (cnn); 1..4096."),
         "hidden_activation": Param("relu", type="string", enum=HIDDEN_ACTIVATIONS, section=section,
-                                   title="Hidden activation"),
+                                   title="Hidden activation", description="Activation of the hidden layers."),
         "output_activation": Param("softmax", type="string", enum=OUTPUT_ACTIVATIONS, section=section,
-                                   title="Output activation", description="linear trains on logits."),
-        "optimizer": Param("adam", type="string", enum=OPTIMIZERS, section=section, title="Optimizer"),
+                                   title="Output activation",
+                                   description="softmax outputs class probabilities; linear trains on logits."),
+        "optimizer": Param("adam", type="string", enum=OPTIMIZERS, section=section, title="Optimizer",
+                           description="Keras optimizer; its learning rate is set under Training."),
         "loss": Param(LOSSES[0], type="string", enum=LOSSES, section=section, title="Loss",
                       description="Decides the label encoding: integer codes (sparse) or one-hot."),
     }
@@ -80,10 +84,12 @@ def _model() -> dict[str, Param]:
 def _training() -> dict[str, Param]:
     section = "Training"
     return {
-        "epochs": Param(100, type="integer", minimum=1, maximum=1000, section=section, title="Epochs"),
-        "batch_size": Param(32, type="integer", minimum=1, maximum=8192, section=section, title="Batch size"),
+        "epochs": Param(100, type="integer", minimum=1, maximum=1000, section=section, title="Epochs",
+                        description="Most passes over the training split (1..1000); early stopping may end sooner."),
+        "batch_size": Param(32, type="integer", minimum=1, maximum=8192, section=section, title="Batch size",
+                            description="Images per gradient step (1..8192)."),
         "learning_rate": Param(0.001, type="number", exclusiveMinimum=0, maximum=1, section=section,
-                               title="Learning rate"),
+                               title="Learning rate", description="Step size of the optimizer (0 < rate <= 1)."),
         "early_stopping_patience": Param(8, type="integer", minimum=0, maximum=100, section=section,
                                          title="Early-stopping patience",
                                          description="Epochs without validation-loss improvement before stopping."),
@@ -97,7 +103,7 @@ def _deployment() -> dict[str, Param]:
     return {
         "accuracy_threshold": Param(0.9, type="number", minimum=0, maximum=1, section=section,
                                     title="Accuracy threshold",
-                                    description="Deploy only if the test accuracy is at least this."),
+                                    description="Deploy only if the test accuracy is at least this (0..1)."),
         "min_improvement": Param(0.0, type="number", minimum=0, maximum=1, section=section,
                                  title="Minimum improvement over the champion",
                                  description="Deploy only if the test accuracy beats the champion's, on the same "

@@ -1,0 +1,118 @@
+"""The run report's web app, mounted by the API server under ``/run-report``.
+
+A plugin's FastAPI app is not behind Airflow's login on its own: every route here
+depends on ``require_run_access``, which resolves the caller from the UI's session
+cookie or a Bearer token with Airflow's own ``get_user`` and asks the auth manager
+whether that user may read the DAG's runs (401 without a token, 403 without access).
+Airflow's security module is imported when a request arrives, not when the plugin
+is loaded, so other Airflow processes never pay for it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+
+from mlops_pipeline.links import VALIDATION_STEPS, mlflow_ui_url
+from mlops_pipeline.settings import load_settings
+from run_report.artifacts import UnsafePath, file_in, load_run, run_folder
+from run_report.page import render
+
+
+async def require_run_access(request: Request, dag_id: str) -> None:
+    """Refuse anyone who is not logged in to Airflow, or may not read this DAG's runs."""
+    from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
+    from airflow.api_fastapi.core_api.security import bearer_scheme, get_user, requires_access_dag
+
+    credentials = await bearer_scheme(request)
+    user = await get_user(request, _oauth_token=None, bearer_credentials=credentials)
+    requires_access_dag("GET", DagAccessEntity.RUN)(request, user)
+
+
+def artifact_root() -> str:
+    """Where the steps wrote (read per request, so a test or a redeploy can change it)."""
+    return load_settings().artifact_root
+
+
+def gate_outcome(dag_id: str, run_id: str) -> dict[str, Any]:
+    """The gate task's XComs of this run: its branch (``deploy`` or none) and its ``reason``."""
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        rows = session.scalars(XComModel.get_many(run_id=run_id, dag_ids=dag_id, task_ids="gate")).all()
+        values = {row.key: XComModel.deserialize_value(row) for row in rows}
+    if "reason" not in values:
+        return {"deploy": None, "reason": None}
+    return {"deploy": values.get("return_value") == "deploy", "reason": values["reason"]}
+
+
+def run_path(dag_id: str, run_id: str, root: Annotated[str, Depends(artifact_root)]) -> Path:
+    """The run's folder, or 400 for ids that would lead outside the artifact root."""
+    try:
+        return run_folder(root, dag_id, run_id)
+    except UnsafePath as err:
+        raise HTTPException(status_code=400, detail="refused: not a DAG or run id of this artifact root") from err
+
+
+def _file(folder: Path, relative: str) -> FileResponse:
+    try:
+        path = file_in(folder, relative)
+    except UnsafePath as err:
+        raise HTTPException(status_code=400, detail="refused: the file is outside this run's artifacts") from err
+    if not path.is_file():
+        raise HTTPException(status_code=404, detail="not written (yet) by this run")
+    return FileResponse(path)
+
+
+def _registration(folder: Path) -> dict[str, Any]:
+    registration = load_run(folder).get("register")
+    if not registration:
+        raise HTTPException(status_code=404, detail="this run has registered no model (yet)")
+    return registration
+
+
+RunDir = Annotated[Path, Depends(run_path)]
+# No /docs or /openapi.json: those routes would not carry the access check.
+app = FastAPI(title="Run report", dependencies=[Depends(require_run_access)], docs_url=None, redoc_url=None,
+              openapi_url=None)
+RUN = "/dags/{dag_id}/runs/{run_id}"
+
+
+@app.get(RUN + "/", response_class=HTMLResponse)
+def report(dag_id: str, run_id: str, folder: RunDir, gate: Annotated[dict, Depends(gate_outcome)]) -> str:
+    """The whole report; the UI shows it as the run's "Run report" tab."""
+    if not folder.is_dir():
+        raise HTTPException(status_code=404, detail=f"no artifacts for run {run_id!r} of {dag_id!r}")
+    return render(dag_id, run_id, load_run(folder), gate, mlflow_ui_url())
+
+
+@app.get(RUN + "/confusion_matrix.png")
+def confusion_matrix(folder: RunDir) -> FileResponse:
+    return _file(folder, "evaluate/confusion_matrix.png")
+
+
+@app.get(RUN + "/data-docs/{step}/{file_path:path}")
+def data_docs(step: str, file_path: str, folder: RunDir) -> FileResponse:
+    """Great Expectations' static Data Docs site of one validation step, page by page."""
+    if step not in VALIDATION_STEPS:
+        raise HTTPException(status_code=404, detail=f"{step!r} writes no Data Docs")
+    return _file(folder / step / "data_docs", file_path)
+
+
+@app.get(RUN + "/mlflow/run")
+def mlflow_run(folder: RunDir) -> RedirectResponse:
+    """Jump to the MLflow run ``register`` created (unknown when the train task's link is made)."""
+    return RedirectResponse(f"{mlflow_ui_url()}/#/runs/{_registration(folder)['run_id']}")
+
+
+@app.get(RUN + "/mlflow/model-version")
+def mlflow_model_version(folder: RunDir) -> RedirectResponse:
+    """Jump to the model version this run registered (and deployed, if the gate let it)."""
+    registration = _registration(folder)
+    return RedirectResponse(f"{mlflow_ui_url()}/#/models/{quote(str(registration['model_name']))}/versions/"
+                            f"{registration['version']}")

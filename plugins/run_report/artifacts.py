@@ -1,0 +1,72 @@
+"""Find and read one run's step outputs under the artifact root, and nothing outside it.
+
+A dag id, run id or file name comes from a URL a person can type: it is turned into
+a path segment with ``path_safe`` (as the steps do when they write), and every path
+is resolved and checked to stay inside the artifact root before anything is read,
+so ``..``, absolute paths and symlinks pointing out are refused.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from mlops_pipeline.steps import path_safe
+
+FORBIDDEN = ("..", "/", "\\", "\x00")
+DAG_ID = re.compile(r"^[A-Za-z0-9_.-]+$")  # what Airflow allows in a dag id
+# step folder -> JSON file the report reads from it
+REPORT_FILES = {
+    "validate_raw": "validation.json",
+    "validate_prepared": "validation.json",
+    "prepare": "prepare_report.json",
+    "train": "history.json",
+    "evaluate": "metrics.json",
+    "register": "registration.json",
+}
+
+
+class UnsafePath(ValueError):
+    """A URL part that would lead outside the artifact root (or is no identifier at all)."""
+
+
+def inside(root: Path, candidate: Path) -> Path:
+    """``candidate`` resolved, if it lies within ``root`` (resolved too); else ``UnsafePath``."""
+    base = root.resolve()
+    resolved = candidate.resolve()
+    if resolved != base and not resolved.is_relative_to(base):
+        raise UnsafePath(f"{candidate} is outside {base}")
+    return resolved
+
+
+def run_folder(artifact_root: str | Path, dag_id: str, run_id: str) -> Path:
+    """The folder a run's steps wrote to: ``<root>/<dag_id>/<path_safe(run_id)>`` (as ``steps.run_dir``)."""
+    for value in (dag_id, run_id):
+        if not value or any(part in value for part in FORBIDDEN):
+            raise UnsafePath(f"{value!r} is not a DAG or run id")
+    if not DAG_ID.match(dag_id):
+        raise UnsafePath(f"{dag_id!r} is not a DAG id")
+    root = Path(artifact_root)
+    return inside(root, root / dag_id / path_safe(run_id))
+
+
+def file_in(folder: Path, relative: str) -> Path:
+    """A file below ``folder`` named by a URL path (e.g. Data Docs' ``static/styles.css``)."""
+    if not relative or "\x00" in relative or relative.startswith(("/", "\\")):
+        raise UnsafePath(f"{relative!r} is not a relative file name")
+    return inside(folder, folder / relative)
+
+
+def _read_json(path: Path) -> Any:
+    """The JSON in ``path``, or ``None`` when the step has not written it (yet) or it is unreadable."""
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def load_run(folder: Path) -> dict[str, Any]:
+    """Every report file of the run, keyed by step; a missing one is ``None`` (the step did not run)."""
+    return {step: _read_json(folder / step / name) for step, name in REPORT_FILES.items()}

@@ -1,0 +1,118 @@
+"""The run report as one self-contained HTML page (inline CSS and SVG, nothing from the internet).
+
+Every value from an artifact file is escaped: the files are written by steps that
+read user data (category names, URIs), and the page is shown inside the Airflow UI.
+A section whose step has not run (yet) says so instead of failing the page.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from run_report.curves import history_charts
+
+STYLE = """body{font-family:system-ui,sans-serif;margin:16px;color:#222}h1{font-size:20px}
+h2{font-size:16px;border-bottom:1px solid #ddd;padding-bottom:2px;margin-top:22px}
+table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:3px 8px;text-align:right}
+th{background:#f4f4f4}.ok{color:#17672a;font-weight:bold}.bad{color:#a11;font-weight:bold}
+.muted{color:#777}.big{font-size:28px;font-weight:bold}img{max-width:520px}svg{margin-right:12px}"""
+NOT_YET = '<p class="muted">Not available: the step has not run (yet) in this run.</p>'
+
+
+def _verdict(ok: bool | None, yes: str = "passed", no: str = "failed") -> str:
+    if ok is None:
+        return '<span class="muted">undecided</span>'
+    return f'<span class="ok">{yes}</span>' if ok else f'<span class="bad">{no}</span>'
+
+
+def _table(header: list[str], rows: list[list[Any]]) -> str:
+    head = "".join(f"<th>{escape(str(h))}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def validation_section(artifacts: dict[str, Any]) -> str:
+    """Each validation suite's verdict and counts, with a link to its Data Docs."""
+    rows = []
+    for step in ("validate_raw", "validate_prepared"):
+        report = artifacts.get(step)
+        if not report:
+            rows.append(f"<li><b>{step}</b>: {NOT_YET}</li>")
+            continue
+        summary = report.get("summary", {})
+        failed = [e.get("rule", e.get("type", "?")) for e in report.get("expectations", []) if not e.get("success")]
+        rows.append(f"<li><b>{step}</b> ({escape(str(report.get('suite', '')))} suite): "
+                    f"{_verdict(report.get('success'))}, {summary.get('successful', '?')} of "
+                    f"{summary.get('evaluated', '?')} expectations met"
+                    + (f" &mdash; failed: {escape('; '.join(failed))}" if failed else "")
+                    + f' &middot; <a href="data-docs/{step}/index.html" target="_blank">Data Docs</a></li>')
+    return "<h2>Data validation</h2><ul>" + "".join(rows) + "</ul>"
+
+
+def cleaning_section(report: dict[str, Any] | None) -> str:
+    """How many rows cleaning dropped, and why."""
+    if not report:
+        return "<h2>Cleaning</h2>" + NOT_YET
+    return "<h2>Cleaning</h2>" + _table(
+        ["rows in", "dropped: empty cells", "dropped: invalid label", "rows out"],
+        [[report.get("rows_in"), report.get("dropped_empty_cells"), report.get("dropped_invalid_label"),
+          report.get("rows_out")]])
+
+
+def training_section(history: dict[str, Any] | None) -> str:
+    """Accuracy and loss per epoch, train against validation."""
+    charts = history_charts(history)
+    if not charts:
+        return "<h2>Training curves</h2>" + NOT_YET
+    epochs = len(history.get("loss", []))
+    return f"<h2>Training curves</h2><p>{epochs} epochs run (early stopping may end before the maximum).</p>" \
+        + "".join(charts)
+
+
+def metrics_section(metrics: dict[str, Any] | None) -> str:
+    """Test accuracy, loss, macro F1, per-class scores and the confusion matrix image."""
+    if not metrics:
+        return "<h2>Test metrics</h2>" + NOT_YET
+    per_class = metrics.get("per_class", {})
+    rows = [[name, f"{s.get('precision', 0):.3f}", f"{s.get('recall', 0):.3f}", f"{s.get('f1', 0):.3f}",
+             s.get("support")] for name, s in per_class.items()]
+    return ("<h2>Test metrics</h2>"
+            f'<p>Test accuracy <span class="big" id="accuracy">{metrics.get("accuracy", 0):.4f}</span> '
+            f'&middot; loss {metrics.get("loss", 0):.4f} &middot; macro F1 {metrics.get("macro_f1", 0):.4f} '
+            f'&middot; {escape(str(metrics.get("test_rows", "?")))} test images</p>'
+            + _table(["class", "precision", "recall", "F1", "support"], rows)
+            + '<h2>Confusion matrix</h2><img id="confusion-matrix" src="confusion_matrix.png" '
+              'alt="confusion matrix of the test split">')
+
+
+def gate_section(gate: dict[str, Any], registration: dict[str, Any] | None, mlflow_ui: str) -> str:
+    """The gate's decision and reason, and the champion the challenger was compared with."""
+    decision = _verdict(gate.get("deploy"), "deploy", "do not deploy")
+    reason = escape(gate.get("reason") or "the gate has not decided (yet)")
+    parts = [f'<h2>Gate</h2><p id="gate">Decision: {decision} &mdash; {reason}</p>']
+    if not registration:
+        return "".join(parts) + "<h2>Champion</h2>" + NOT_YET
+    name, version = escape(str(registration.get("model_name"))), registration.get("version")
+    champion = registration.get("champion_version")
+    parts.append(f"<h2>Model registry</h2><p>This run registered <b>{name}</b> version {escape(str(version))} "
+                 f'(<a href="mlflow/model-version" target="_blank">MLflow model version</a>, '
+                 f'<a href="mlflow/run" target="_blank">MLflow run</a>; MLflow UI at {escape(mlflow_ui)}).</p>')
+    if champion is None:
+        parts.append("<p>Champion: none yet, this was the first model of its name.</p>")
+    else:
+        accuracy = registration.get("champion_accuracy")
+        scored = f"{accuracy:.4f}" if isinstance(accuracy, int | float) else "not scorable on this data"
+        parts.append(f"<p>Compared with champion <b>v{escape(str(champion))}</b>: accuracy {scored} on the same "
+                     f"test split, challenger {registration.get('accuracy', 0):.4f}.</p>")
+    return "".join(parts)
+
+
+def render(dag_id: str, run_id: str, artifacts: dict[str, Any], gate: dict[str, Any], mlflow_ui: str) -> str:
+    """The whole report page for one run."""
+    title = f"Run report: {escape(dag_id)} / {escape(run_id)}"
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title><style>{STYLE}</style>"
+            f"</head><body><h1>{title}</h1>"
+            + validation_section(artifacts) + cleaning_section(artifacts.get("prepare"))
+            + training_section(artifacts.get("train")) + metrics_section(artifacts.get("evaluate"))
+            + gate_section(gate, artifacts.get("register"), mlflow_ui) + "</body></html>")

@@ -1,0 +1,147 @@
+"""A data scientist's path through the real Airflow UI, in Debian's Chromium driven by Playwright.
+
+Given ``airflow standalone`` on the embedded default, when a person logs in with the
+generated admin password, fills the trigger form (a refused value first, then 15 epochs
+and a 0.5 threshold) and triggers, then the run succeeds with that conf and its
+"Run report" tab shows the test accuracy and the confusion matrix. Screenshots go to
+``$PIPELINE_UI_SCREENSHOTS`` (default ``tests/artifacts/``, git-ignored).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+from tests.e2e.airflow_server import ROOT, Standalone
+
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
+
+DAG = "fashion_mnist_training"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SHOTS = Path(os.environ.get("PIPELINE_UI_SCREENSHOTS", ROOT / "tests" / "artifacts"))
+
+
+@pytest.fixture(scope="module")
+def airflow(tmp_path_factory):
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's Chromium is not installed at /usr/bin/chromium (apt-get install chromium)")
+    server = Standalone(tmp_path_factory.mktemp("standalone")).start()
+    try:
+        server.wait_healthy()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def page(airflow):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        try:
+            tab = browser.new_page(viewport={"width": 1400, "height": 1000})
+            tab.set_default_timeout(60_000)
+            yield tab
+        finally:
+            browser.close()
+
+
+def _poll(what: str, check, timeout: float, every: float = 5):
+    """``check()``'s first truthy result, or a TimeoutError naming ``what``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(every)
+    raise TimeoutError(f"{what} after {timeout}s")
+
+
+def _dag_ready(airflow: Standalone, token: str) -> bool:
+    """The DAG processor has parsed the DAG; unpause it (the form's checkbox would too)."""
+    try:
+        airflow.api("PATCH", f"/api/v2/dags/{DAG}", {"is_paused": False}, token)
+        return True
+    except OSError:
+        return False
+
+
+def _latest_run(airflow: Standalone, token: str) -> dict | None:
+    runs = airflow.api("GET", f"/api/v2/dags/{DAG}/dagRuns?order_by=-run_after&limit=1", token=token)["dag_runs"]
+    return runs[0] if runs else None
+
+
+def _finished_run(airflow: Standalone, token: str, timeout: float = 900) -> dict:
+    def finished():
+        run = _latest_run(airflow, token)
+        return run if run and run["state"] in ("success", "failed") else None
+
+    try:
+        return _poll("the triggered run did not finish", finished, timeout)
+    except TimeoutError as err:
+        raise TimeoutError(f"{err}\n{airflow.tail()}") from err
+
+
+def log_in(page, airflow: Standalone) -> None:
+    page.goto(airflow.base + "/")
+    page.locator("input[name=username]").fill("admin")
+    page.locator("input[name=password]").fill(airflow.admin_password())
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(airflow.base + "/")
+
+
+def fill_trigger_form(page, airflow: Standalone) -> None:
+    """Open the form, see out-of-bounds epoch counts refused, then enter 15 epochs and a 0.5 threshold."""
+    page.goto(f"{airflow.base}/dags/{DAG}")
+    page.get_by_role("button", name="Trigger").first.click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_role("button", name="Training").click()
+    epochs = dialog.locator("input[name=element_epochs]")
+    for typed, kept in (("0", "1"), ("5000", "1000")):  # out of bounds: the form holds the value in bounds
+        epochs.fill(typed)
+        epochs.press("Tab")
+        page.wait_for_function("([el, v]) => el.value === v", arg=[epochs.element_handle(), kept])
+    epochs.fill("15")
+    trigger = dialog.get_by_role("button", name="Trigger")
+    dialog.get_by_role("button", name="Deployment").click()
+    dialog.locator("input[name=element_accuracy_threshold]").fill("0.5")
+    assert trigger.is_enabled()
+    dialog.get_by_role("button", name="Training").click()  # one section open at a time: show the epochs
+    epochs.scroll_into_view_if_needed()
+    page.screenshot(path=SHOTS / "trigger-form.png")
+    trigger.click()
+
+
+def test_trigger_from_the_form_and_read_the_run_report(airflow, page):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    token = airflow.token()
+    _poll("the DAG was not parsed", lambda: _dag_ready(airflow, token), timeout=180)
+    log_in(page, airflow)
+    fill_trigger_form(page, airflow)
+
+    run = _finished_run(airflow, token)
+    assert run["conf"]["epochs"] == 15 and run["conf"]["accuracy_threshold"] == 0.5
+    assert run["state"] == "success", airflow.tail()
+
+    page.goto(f"{airflow.base}/dags/{DAG}/runs/{quote(run['dag_run_id'], safe='')}")
+    page.get_by_role("tab", name="Run report").or_(page.get_by_role("link", name="Run report")).first.click()
+    report = page.frame_locator("iframe[title='Run report']")
+    accuracy = report.locator("#accuracy")
+    accuracy.wait_for()
+    assert 0.5 <= float(accuracy.inner_text()) <= 1.0
+    image = report.locator("img#confusion-matrix")
+    image.scroll_into_view_if_needed()
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle())
+    assert "Decision:" in report.locator("#gate").inner_text()
+    page.screenshot(path=SHOTS / "run-report-tab.png")
+
+    page.goto(f"{airflow.base}/run-report/dags/{DAG}/runs/{quote(run['dag_run_id'], safe='')}/")
+    page.locator("#accuracy").wait_for()
+    page.screenshot(path=SHOTS / "run-report.png", full_page=True)
