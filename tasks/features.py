@@ -28,7 +28,8 @@ def features(input_uri: str, output: Path, height: int, width: int, loss: str) -
     except (ValueError, OSError) as err:
         raise StepError(f"{path}: {err}") from err
     columns = pixel_columns(height, width)
-    missing = [name for name in ["label", *columns] if name not in table.column_names]
+    present = set(table.column_names)  # the property builds a new list on every access: O(columns^2) in a loop
+    missing = [name for name in ["label", *columns] if name not in present]
     if missing:
         raise StepError(f"{path}: missing columns {', '.join(missing[:3])} for {height}x{width} images")
     index = category_index()
@@ -37,7 +38,9 @@ def features(input_uri: str, output: Path, height: int, width: int, loss: str) -
     if unknown:
         raise StepError(f"{path}: unknown labels {unknown[:3]}; run prepare first")
     codes = np.fromiter((index[label] for label in labels), dtype="int64", count=len(labels))
-    x = np.column_stack([table.column(name).to_numpy() for name in columns]).astype("float32")
+    x = np.empty((table.num_rows, len(columns)), dtype="float32")  # filled in place: no stacked float64 copy
+    for i, name in enumerate(columns):
+        x[:, i] = table.column(name).to_numpy()
     bundle = Bundle(x.reshape(-1, height, width), encode(codes, encoding, len(index)),
                     FASHION_MNIST_CATEGORIES, encoding)
     target = output / "features.npz"

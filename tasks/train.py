@@ -21,13 +21,22 @@ log = logging.getLogger("tasks.train")
 
 
 def make_dataset(bundle: Bundle, batch_size: int, shuffle_seed: int | None) -> Any:
-    """A batched, prefetched ``tf.data`` pipeline over an in-memory bundle."""
+    """A batched, prefetched ``tf.data`` pipeline over an in-memory bundle.
+
+    It shuffles row indices and gathers each batch in one op, rather than passing
+    every image through a shuffle buffer and batching it one element at a time:
+    the same per-epoch permutation; the per-element pipeline ran at 0.49x the
+    samples/s of a bare Keras fit on CPU, this one at 0.93x (``benchmarks/training.py``).
+    """
     import tensorflow as tf
 
-    data = tf.data.Dataset.from_tensor_slices((bundle.x, bundle.y))
+    x, y = tf.constant(bundle.x), tf.constant(bundle.y)
+    rows = tf.data.Dataset.range(len(bundle))
     if shuffle_seed is not None:
-        data = data.shuffle(len(bundle), seed=shuffle_seed, reshuffle_each_iteration=True)
-    return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+        rows = rows.shuffle(len(bundle), seed=shuffle_seed, reshuffle_each_iteration=True)
+    batches = rows.batch(batch_size).map(lambda idx: (tf.gather(x, idx), tf.gather(y, idx)),
+                                         num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return batches.prefetch(tf.data.AUTOTUNE)
 
 
 def _epoch_logger(epochs: int) -> Any:

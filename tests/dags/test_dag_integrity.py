@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.dag_parse import probe_dag_file
 from tests.conftest import ROOT
 
 DAG_FILES = sorted((ROOT / "dags").glob("*.py"))
@@ -77,26 +78,8 @@ def test_the_branch_and_gate_wiring(dagbag):
     assert dag.get_task("register").downstream_task_ids == {"gate"}
 
 
-PARSE_PROBE = """
-import importlib.util, sys, time
-sys.path[:0] = [{plugins!r}]
-import airflow.sdk  # Airflow's own import cost is excluded from the measurement
-import airflow.providers.standard.operators.python
-path = {path!r}
-started = time.perf_counter()
-spec = importlib.util.spec_from_file_location("probe_dag", path)
-module = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(module)
-elapsed = time.perf_counter() - started
-heavy = [m for m in ("tensorflow", "keras", "pandas", "sklearn", "great_expectations", "mlflow") if m in sys.modules]
-print(f"{{elapsed}}|{{','.join(heavy)}}")
-"""
-
-
 @pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.name)
 def test_each_dag_file_parses_fast_without_heavy_imports(path: Path):
-    probe = PARSE_PROBE.format(plugins=str(ROOT / "plugins"), path=str(path))
-    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
-    seconds, heavy = done.stdout.strip().splitlines()[-1].split("|")
-    assert float(seconds) < 0.5, f"{path.name} parsed in {float(seconds):.3f}s"
-    assert heavy == "", f"{path.name} imports {heavy} at parse time"
+    seconds, heavy = probe_dag_file(path)
+    assert seconds < 0.5, f"{path.name} parsed in {seconds:.3f}s"
+    assert heavy == [], f"{path.name} imports {', '.join(heavy)} at parse time"

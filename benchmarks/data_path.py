@@ -1,0 +1,103 @@
+"""The data path at full size: validate(raw) + prepare + features + split against a bare pyarrow read.
+
+A generated Fashion-MNIST-layout CSV (28x28, so 785 columns; the generator of
+``validate_benchmark.py``) goes through the four step CLIs, each in its own
+subprocess, at 10,000, 35,000 and 70,000 rows. For each step: wall time, the part
+of it that is work (after the step's imports; see ``step_runner``) and peak RSS.
+The baseline is ``pyarrow.csv.read_csv`` of the same file. The target (at 70,000
+rows: data path <= 3x the read, every step <= 4 GB) is judged on work time, since
+interpreter start-up and imports are a fixed cost per step, not a cost of the data;
+the totals are printed too. Seconds per 1,000 rows at each size show whether the
+cost grows linearly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.record import ROOT, Figure
+from benchmarks.validate_benchmark import best_of, write_dataset
+
+SIZES = (10_000, 35_000, 70_000)
+QUICK_SIZES = (300, 600)
+TARGET_RATIO = 3.0
+TARGET_RSS_MB = 4096.0
+
+
+def measured(step: str, args: list[str], tmp: Path) -> dict:
+    """Wall time, work time and peak RSS (MB) of one step run in its own process."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    report = tmp / f"{step}.report.json"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    started = time.perf_counter()
+    with open(tmp / f"{step}.log", "w") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "benchmarks.step_runner", str(report), step, *args], cwd=ROOT,
+                                env=env, stdout=log, stderr=subprocess.STDOUT)
+        status = proc.wait()
+    wall = time.perf_counter() - started
+    if status != 0:
+        raise RuntimeError(f"{step} failed ({status}): {(tmp / f'{step}.log').read_text()[-800:]}")
+    times = json.loads(report.read_text())
+    return {"wall_s": wall, "work_s": times["work_s"], "rss_mb": times["peak_rss_mb"]}
+
+
+def data_path(csv: Path, out: Path) -> dict[str, dict]:
+    """Run validate(raw), prepare, features and split on ``csv``; one measurement per step."""
+    shape = ["--height", "28", "--width", "28"]
+    return {
+        "validate": measured("validate", ["--suite", "raw", "--input", str(csv), "--output", str(out / "validate"),
+                                          *shape, "--min-valid-label-share", "0.9"], out),
+        "prepare": measured("prepare", ["--input", str(csv), "--output", str(out / "prepare"), *shape], out),
+        "features": measured("features", ["--input", str(out / "prepare" / "prepared.parquet"),
+                                          "--output", str(out / "features"), *shape], out),
+        "split": measured("split", ["--input", str(out / "features" / "features.npz"),
+                                    "--output", str(out / "split")], out),
+    }
+
+
+def head(source: Path, target: Path, rows: int) -> None:
+    """The header and the first ``rows`` data lines of ``source``."""
+    with source.open("rb") as src, target.open("wb") as dst:
+        for _ in range(rows + 1):
+            dst.write(src.readline())
+
+
+def run(quick: bool = False) -> list[Figure]:
+    """Figures per size: the data path's work and total time against the read, and peak RSS per step."""
+    import pyarrow.csv as pacsv
+
+    sizes = QUICK_SIZES if quick else SIZES
+    figures = []
+    with tempfile.TemporaryDirectory(prefix="bench-data-") as tmp_name:
+        tmp = Path(tmp_name)
+        largest = tmp / f"raw_{max(sizes)}.csv"
+        write_dataset(largest, max(sizes), 28, 28)
+        for rows in sizes:
+            csv = tmp / f"raw_{rows}.csv"
+            if csv != largest:
+                head(largest, csv, rows)
+            read_s = best_of(1 if quick else 3, lambda path=csv: pacsv.read_csv(path))
+            steps = data_path(csv, tmp / f"run_{rows}")
+            work = sum(s["work_s"] for s in steps.values())
+            total = sum(s["wall_s"] for s in steps.values())
+            per_k = {name: round(s["work_s"] / rows * 1000, 4) for name, s in steps.items()}
+            notes = {"rows": rows, "csv_mb": round(csv.stat().st_size / 1e6, 1), "total_wall_s": round(total, 2),
+                     "total_ratio": round(total / read_s, 2), "work_s_per_1000_rows": round(work / rows * 1000, 4),
+                     "step_work_s_per_1000_rows": per_k,
+                     "steps": {n: {k: round(v, 3) for k, v in s.items()} for n, s in steps.items()}}
+            last = rows == max(sizes)
+            figures.append(Figure("data_path", f"data path work, {rows:,} rows", work, "s", read_s,
+                                  "pyarrow.csv.read_csv", TARGET_RATIO if last else None, notes=notes))
+            figures.append(Figure("data_path", f"data path incl. start-up, {rows:,} rows", total, "s", read_s,
+                                  "pyarrow.csv.read_csv", None, notes={"rows": rows}))
+            if last:
+                for name, s in steps.items():
+                    figures.append(Figure("data_path", f"peak RSS {name}, {rows:,} rows", s["rss_mb"], "MB",
+                                          target=TARGET_RSS_MB, judged_on="value", notes={"rows": rows}))
+    return figures

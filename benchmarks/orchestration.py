@@ -1,0 +1,71 @@
+"""Orchestration overhead: the embedded DAG run end to end against its steps run back to back.
+
+Both sides run the same steps on the same data and settings: the DAG through
+``scripts/run_dag.py`` (``dag.test()``, every step a local subprocess) with a temp
+``AIRFLOW_HOME`` and state folder and a migrated DB (migration is not timed), the
+baseline through :mod:`benchmarks.plain_steps`, which renders the DAG's own step
+specs. The difference is what Airflow adds: its import, parsing the DAG folder,
+the database bookkeeping per task, the sensor, branch and gate tasks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.plain_steps import DATA_STEPS, MODEL_STEPS, REGISTRY_STEPS, run_pipeline
+from benchmarks.record import ROOT, Figure
+
+TARGET_RATIO = 1.5
+
+
+def airflow_env(home: Path) -> dict[str, str]:
+    """An isolated embedded-default environment under ``home``."""
+    env = {**os.environ, "AIRFLOW_HOME": str(home / "airflow"), "PIPELINE_STATE_DIR": str(home / "state"),
+           "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"), "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
+           "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+           "AIRFLOW_CONN_FS_DEFAULT": "fs://", "PIPELINE_MODE": "local"}
+    for name in ("PIPELINE_ARTIFACT_ROOT", "PIPELINE_SERVING_ROOT", "MLFLOW_TRACKING_URI"):
+        env.pop(name, None)
+    return env
+
+
+def dag_run(home: Path, conf: dict) -> tuple[dict, float]:
+    """Migrate a fresh DB (untimed), then time one DAG run; return its summary and wall time."""
+    env = airflow_env(home)
+    airflow = Path(sys.executable).with_name("airflow")
+    subprocess.run([str(airflow), "db", "migrate"], check=True, capture_output=True, env=env, timeout=600)
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "scripts/run_dag.py", "fashion_mnist_training", "--json", "--conf",
+                           json.dumps(conf)], cwd=ROOT, capture_output=True, text=True, env=env, timeout=3600)
+    seconds = time.perf_counter() - started
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        raise RuntimeError(f"DAG run failed ({done.returncode}): {(lines or [done.stderr[-1500:]])[-1]}")
+    return json.loads(lines[-1]), seconds
+
+
+def run(quick: bool = False) -> list[Figure]:
+    """The DAG run's wall time against the sum of its steps' wall times."""
+    conf = {"epochs": 2, "model_name": "bench"} if quick else {"model_name": "bench"}
+    with tempfile.TemporaryDirectory(prefix="bench-dag-") as dag_home, \
+            tempfile.TemporaryDirectory(prefix="bench-plain-") as plain_home:
+        summary, dag_s = dag_run(Path(dag_home), conf)
+        ran = [t for t in (*DATA_STEPS, *MODEL_STEPS, *REGISTRY_STEPS) if summary["tasks"].get(t) == "success"]
+        saved = dict(os.environ)
+        try:
+            plain = run_pipeline(Path(plain_home) / "state", conf, tuple(ran))
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+    notes = {"conf": conf, "steps": ran, "step_seconds": {k: round(v, 2) for k, v in plain["seconds"].items()},
+             "dag_accuracy": summary.get("accuracy"),
+             "plain_accuracy": plain["results"].get("evaluate", {}).get("accuracy"),
+             "plain_epochs": plain["results"].get("train", {}).get("epochs_run")}
+    return [Figure("orchestration", "embedded DAG run, end to end", dag_s, "s", plain["total_s"],
+                   f"{len(ran)} step CLIs back to back", TARGET_RATIO, notes=notes)]
