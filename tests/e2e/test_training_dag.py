@@ -103,3 +103,17 @@ def test_rollback_moves_the_champion_back_and_the_serving_folder_follows(first_r
     back = run_dag({"model_name": MODEL, "reason": "regression seen in production"}, "fashion_mnist_rollback")
     assert back["state"] == "success", back
     assert champion() == "1" and served() == ["1"]
+
+
+def test_the_serving_check_predicts_with_the_champion(first_run, tmp_path):
+    from tests.conftest import run_step
+
+    rows = tmp_path / "rows.csv"
+    assert run_step("make_dataset", "--output", str(rows), "--invalid-label-rate", "0", "--empty-cell-rate",
+                    "0").returncode == 0
+    uri = f"sqlite:///{Path(os.environ['PIPELINE_STATE_DIR']) / 'mlflow' / 'mlflow.db'}"
+    done = run_step("predict", "--model-uri", f"models:/{MODEL}@champion", "--tracking-uri", uri, "--input",
+                    str(rows), "--limit", "200")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["rows"] == 200 and result["accuracy"] >= 0.9
