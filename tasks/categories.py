@@ -23,9 +23,6 @@ FASHION_MNIST_CATEGORIES: tuple[str, ...] = (
 # Label strings the source thesis injected as faults: plausible, but not categories.
 THESIS_INVALID_LABELS: tuple[str, ...] = ("tshirt", "hat", "jacket", "accessoire", "facemask")
 
-FASHION_MNIST_HEIGHT = 28
-FASHION_MNIST_WIDTH = 28
-
 
 def category_index() -> dict[str, int]:
     """Map each category name to its label code."""
