@@ -49,7 +49,7 @@ def measured(step: str, args: list[str], tmp: Path) -> dict:
 
 def data_path(csv: Path, out: Path) -> dict[str, dict]:
     """Run validate(raw), prepare, features and split on ``csv``; one measurement per step."""
-    shape = ["--height", "28", "--width", "28"]
+    shape = ["--image-height", "28", "--image-width", "28"]
     return {
         "validate": measured("validate", ["--suite", "raw", "--input", str(csv), "--output", str(out / "validate"),
                                           *shape, "--min-valid-label-share", "0.9"], out),

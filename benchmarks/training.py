@@ -69,11 +69,11 @@ def run(quick: bool = False) -> list[Figure]:
     with tempfile.TemporaryDirectory(prefix="bench-train-") as tmp_name:
         tmp = Path(tmp_name)
         write_bundles(tmp, rows, max(rows // 100, 20))
-        model = _step(["-m", "tasks", "build_model", "--output", str(tmp / "build"), "--height", "28",
-                       "--width", "28"])["model"]
+        model = _step(["-m", "tasks", "build_model", "--output", str(tmp / "build"), "--image-height", "28",
+                       "--image-width", "28"])["model"]
         step = _step(["-m", "tasks", "train", "--model", model, "--train", str(tmp / "train.npz"), "--validation",
                       str(tmp / "val.npz"), "--output", str(tmp / "train"), "--epochs", str(epochs),
-                      "--batch-size", str(batch), "--patience", str(epochs + 1)])
+                      "--batch-size", str(batch), "--early-stopping-patience", str(epochs + 1)])
         bare = _step(["-m", "benchmarks.training", "--bare-fit", model, str(tmp / "train.npz"), str(epochs),
                       str(batch)])
     notes = {"rows": rows, "epochs": epochs, "batch_size": batch, "device": step["device"],

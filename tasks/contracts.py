@@ -31,7 +31,7 @@ _CONTRACTS = (
                  inputs=(Input("source", "dataset URI, or an embedded:// source"),), settings=FAULTS,
                  outputs=(Output("raw", "raw.csv", "the dataset, byte for byte or converted to the CSV layout"),)),
     StepContract("make_dataset", "Write the embedded digits dataset (with its faults) as a CSV file.",
-                 settings=FAULTS, outputs=(Output("dataset", "digits.csv"),)),
+                 settings=FAULTS, output_folder=False, output_file="CSV file to write"),
     StepContract("validate", "Check a dataset against a Great Expectations suite before it is used.",
                  inputs=(Input("input", "raw CSV (raw suite) or prepared Parquet (prepared suite)"),),
                  settings=(p.SUITE, *SHAPE, p.CATEGORIES, *CHECKS),

@@ -17,8 +17,8 @@ CONTRACT = CONTRACTS["make_dataset"]
 
 
 def make_dataset(output: Path, invalid_label_rate: float, empty_cell_rate: float, fault_seed: int) -> dict:
-    """Build the digits frame and write it into the ``output`` folder atomically."""
-    target = CONTRACT.output_path(output, "dataset")
+    """Build the digits frame and write it to the ``output`` file atomically."""
+    target = output
     try:
         frame = build_digits_frame(invalid_label_rate, empty_cell_rate, fault_seed)
     except ValueError as err:

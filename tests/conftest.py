@@ -37,6 +37,20 @@ for _key in ("PIPELINE_ARTIFACT_ROOT", "PIPELINE_SERVING_ROOT", "MLFLOW_TRACKING
     os.environ.pop(_key, None)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def module_state_dir(tmp_path_factory: pytest.TempPathFactory):
+    """Each test module gets its own pipeline state (artifacts, registry, dataset store, landing folder).
+
+    A module's tests may build on each other (an end-to-end sequence), but no module
+    sees another's datasets or models, so the suite passes in any order.
+    """
+    previous = os.environ["PIPELINE_STATE_DIR"]
+    state = tmp_path_factory.mktemp("state")
+    os.environ["PIPELINE_STATE_DIR"] = str(state)
+    yield state
+    os.environ["PIPELINE_STATE_DIR"] = previous
+
+
 @pytest.fixture(scope="session")
 def session_dir() -> Path:
     """A temporary folder shared by the whole test session."""

@@ -45,6 +45,8 @@ class Setting:
     exclusive_minimum: bool = False
     choices: tuple[Any, ...] | None = None
     pattern: str | None = None
+    min_length: int | None = None
+    max_length: int | None = None
     nullable: bool = False
     form: bool = True
     cli: bool = True
@@ -75,7 +77,8 @@ class Setting:
             raise StepError(f"{self.name}: a value is required")
         problem = self._problem(value)
         if problem:
-            raise StepError(f"{self.name}={str(value)[:80]!r}: {problem}")
+            shown = repr(value[:80]) if isinstance(value, str) else repr(value)
+            raise StepError(f"{self.name}={shown}: {problem}")
         return value
 
     def _problem(self, value: Any) -> str | None:
@@ -83,6 +86,10 @@ class Setting:
             return "must be one of " + ", ".join(map(str, self.choices))
         if self.pattern is not None and not re.fullmatch(self.pattern, str(value)):
             return f"must match {self.pattern}"
+        if self.min_length is not None and len(value) < self.min_length:
+            return f"must be at least {self.min_length} characters"
+        if self.max_length is not None and len(value) > self.max_length:
+            return f"must be at most {self.max_length} characters"
         if self.minimum is not None and (value <= self.minimum if self.exclusive_minimum else value < self.minimum):
             return f"must be {'>' if self.exclusive_minimum else '>='} {self.minimum}"
         if self.maximum is not None and value > self.maximum:
@@ -101,8 +108,10 @@ class Setting:
             schema["exclusiveMinimum" if self.exclusive_minimum else "minimum"] = self.minimum
         if self.maximum is not None:
             schema["maximum"] = self.maximum
-        if self.kind is str and not self.nullable and self.default != "":
-            schema["minLength"] = 1
+        if self.min_length is not None or (self.kind is str and not self.nullable and self.default != ""):
+            schema["minLength"] = self.min_length or 1
+        if self.max_length is not None:
+            schema["maxLength"] = self.max_length
         return schema
 
 
@@ -139,6 +148,7 @@ class StepContract:
     outputs: tuple[Output, ...] = ()
     image: str = "data"
     output_folder: bool = True
+    output_file: str = ""  # set (to its help) for a step that writes one file the caller names, not a folder
 
     def setting(self, name: str) -> Setting:
         return next(s for s in self.settings if s.name == name)
@@ -152,7 +162,7 @@ class StepContract:
 
     def parameter_names(self) -> list[str]:
         """The keyword arguments the step function takes: inputs, ``output``, CLI settings."""
-        return [*(i.name for i in self.inputs), *(["output"] if self.output_folder else []),
+        return [*(i.name for i in self.inputs), *(["output"] if self.output_folder or self.output_file else []),
                 *(s.name for s in self.cli_settings())]
 
     def parser(self) -> argparse.ArgumentParser:
@@ -162,7 +172,9 @@ class StepContract:
         for item in self.inputs:
             parser.add_argument(item.flag, dest=item.name, required=item.required, default="",
                                 help=item.help.replace("%", "%%"))
-        if self.output_folder:
+        if self.output_file:
+            parser.add_argument("--output", required=True, type=Path, help=self.output_file)
+        elif self.output_folder:
             files = ", ".join(o.filename for o in self.outputs)
             parser.add_argument("--output", required=True, type=Path, help=f"step output folder ({files})")
         for s in self.cli_settings():
@@ -181,9 +193,12 @@ class StepContract:
 
 def run_step(contract: StepContract, argv: list[str] | None, body: Callable[..., dict]) -> int:
     """Parse ``argv`` by ``contract``, call ``body(**arguments)`` and report as every step does."""
-    missing = set(contract.parameter_names()) - set(inspect.signature(body).parameters)
-    if missing:
-        raise TypeError(f"{body.__name__} does not take {sorted(missing)} declared by the {contract.step} contract")
+    declared = set(contract.parameter_names())
+    parameters = inspect.signature(body).parameters
+    undeclared = {name for name, item in parameters.items() if item.default is inspect.Parameter.empty} - declared
+    if declared - set(parameters) or undeclared:
+        raise TypeError(f"{body.__name__} does not match the {contract.step} contract: it lacks "
+                        f"{sorted(declared - set(parameters))}, needs undeclared {sorted(undeclared)}")
 
     def call() -> dict:
         return body(**contract.parse(argv))

@@ -120,7 +120,7 @@ MODEL_NAME = _deployment("model_name", str, "fashion_mnist", "Model name",
 TARGET_VERSION = _deployment("target_version", int, 0, "Target version",
                              "Registered version to serve again; 0 = the previous champion.", minimum=0)
 REASON = _deployment("reason", str, "manual rollback", "Reason", "Why: recorded in the promotion history.",
-                     pattern=r"(?s).{3,500}")
+                     min_length=3, max_length=500)
 BY = _deployment("by", str, "unknown", "By", "Who or what made the change (e.g. the Airflow run).", form=False)
 TRACKING_URI = _deployment("tracking_uri", str, "", "Tracking URI", "MLflow tracking and registry URI.", form=False)
 SERVING_ROOT = _deployment("serving_root", str, None, "Serving root", "Base folder of served models.", form=False)

@@ -45,14 +45,14 @@ def test_the_ingest_sensor_is_deferrable_on_the_absolute_landing_folder_and_time
     landing = os.path.join(os.environ["PIPELINE_STATE_DIR"], "landing")
     assert sensor.deferrable and sensor.filepath == f"{landing}/*.csv*" and os.path.isabs(sensor.filepath)
     assert sensor.fs_conn_id == "fs_default" and sensor.soft_fail and sensor.timeout == 6 * 3600
-    assert dags["dataset_ingest"].get_task("ingest").arguments[:4] == [
-        "--landing", landing, "--store", os.path.join(os.environ["PIPELINE_STATE_DIR"], "datasets")]
+    assert dags["dataset_ingest"].get_task("ingest").arguments[:2] == [
+        f"--landing={landing}", f"--store={os.path.join(os.environ['PIPELINE_STATE_DIR'], 'datasets')}"]
 
 
 def test_fetch_reads_the_resolved_dataset_and_io_steps_retry_with_capped_exponential_backoff(dags):
     training = dags["fashion_mnist_training"]
     fetch = training.get_task("fetch")
-    assert fetch.arguments[1] == "{{ ti.xcom_pull(task_ids='resolve_dataset')['uri'] }}"
+    assert fetch.arguments[0] == "--source={{ ti.xcom_pull(task_ids='resolve_dataset')['uri'] }}"
     assert training.get_task("resolve_dataset").downstream_task_ids == {"wait_for_data"}
     for task in (fetch, dags["dataset_ingest"].get_task("ingest")):
         assert task.retries >= 3 and task.retry_exponential_backoff == 2.0

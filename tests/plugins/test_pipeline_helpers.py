@@ -63,7 +63,7 @@ def test_the_result_is_the_last_json_line():
 def test_bad_input_fails_the_task_without_retry_and_names_the_problem(tmp_path):
     op = LocalStepOperator(task_id="prepare", step="prepare",
                            arguments=["--input", str(tmp_path / "missing.csv"), "--output", str(tmp_path / "p"),
-                                      "--height", "2", "--width", "2"])
+                                      "--image-height", "2", "--image-width", "2"])
     with pytest.raises(AirflowFailException, match="missing.csv: dataset file not found"):
         op.execute(context={})
 

@@ -102,8 +102,8 @@ def test_prepare_drops_empty_and_invalid_rows_and_normalises(tmp_path):
     rows[4][0] = "hat"  # an invalid label
     rows[7][0] = 2  # an integer code is a known category (Pullover)
     source = write_csv(tmp_path / "raw.csv", rows)
-    done = run_step("prepare", "--input", str(source), "--output", str(tmp_path / "p"), "--height", "2",
-                    "--width", "2")
+    done = run_step("prepare", "--input", str(source), "--output", str(tmp_path / "p"), "--image-height", "2",
+                    "--image-width", "2")
     assert done.returncode == 0, done.stderr
     report = result_of(done)
     assert (report["rows_in"], report["dropped_empty_cells"], report["dropped_invalid_label"],
@@ -124,8 +124,8 @@ def test_prepare_drops_empty_and_invalid_rows_and_normalises(tmp_path):
 ])
 def test_prepare_rejects_bad_input_in_one_line_without_output(tmp_path, rows, header, message):
     source = write_csv(tmp_path / "raw.csv", rows, header=header)
-    done = run_step("prepare", "--input", str(source), "--output", str(tmp_path / "p"), "--height", "2",
-                    "--width", "2")
+    done = run_step("prepare", "--input", str(source), "--output", str(tmp_path / "p"), "--image-height", "2",
+                    "--image-width", "2")
     assert done.returncode == 2
     assert message in done.stderr and str(source) in done.stderr
     assert not (tmp_path / "p").exists() or not any((tmp_path / "p").iterdir())
@@ -133,14 +133,14 @@ def test_prepare_rejects_bad_input_in_one_line_without_output(tmp_path, rows, he
 
 def test_prepare_names_a_missing_file(tmp_path):
     done = run_step("prepare", "--input", str(tmp_path / "nope.csv"), "--output", str(tmp_path / "p"),
-                    "--height", "2", "--width", "2")
+                    "--image-height", "2", "--image-width", "2")
     assert done.returncode == 2 and "nope.csv: dataset file not found" in done.stderr
 
 
 def _prepared(tmp_path, per_class=6):
     source = write_csv(tmp_path / "raw.csv", balanced_rows(per_class))
-    done = run_step("prepare", "--input", str(source), "--output", str(tmp_path / "p"), "--height", "2",
-                    "--width", "2")
+    done = run_step("prepare", "--input", str(source), "--output", str(tmp_path / "p"), "--image-height", "2",
+                    "--image-width", "2")
     assert done.returncode == 0, done.stderr
     return result_of(done)["prepared"]
 
@@ -148,8 +148,8 @@ def _prepared(tmp_path, per_class=6):
 @pytest.mark.parametrize("loss, shape", [("sparse_categorical_crossentropy", (60,)),
                                          ("categorical_crossentropy", (60, 10))])
 def test_features_encode_labels_for_the_loss_and_keep_the_mapping(tmp_path, loss, shape):
-    done = run_step("features", "--input", _prepared(tmp_path), "--output", str(tmp_path / "f"), "--height", "2",
-                    "--width", "2", "--loss", loss)
+    done = run_step("features", "--input", _prepared(tmp_path), "--output", str(tmp_path / "f"), "--image-height", "2",
+                    "--image-width", "2", "--loss", loss)
     assert done.returncode == 0, done.stderr
     result = result_of(done)
     with np.load(result["features"]) as data:
@@ -161,7 +161,7 @@ def test_features_encode_labels_for_the_loss_and_keep_the_mapping(tmp_path, loss
 
 def test_split_is_stratified_disjoint_and_reproducible(tmp_path):
     done = run_step("features", "--input", _prepared(tmp_path, per_class=10), "--output", str(tmp_path / "f"),
-                    "--height", "2", "--width", "2")
+                    "--image-height", "2", "--image-width", "2")
     features = result_of(done)["features"]
     first = result_of(run_step("split", "--input", features, "--output", str(tmp_path / "s1"), "--test-size", "0.2",
                                "--validation-size", "0.1"))
@@ -178,5 +178,11 @@ def test_split_is_stratified_disjoint_and_reproducible(tmp_path):
 
 def test_split_rejects_shares_that_leave_no_training_data(tmp_path):
     done = run_step("split", "--input", str(tmp_path / "any.npz"), "--output", str(tmp_path / "s"),
-                    "--test-size", "0.6", "--validation-size", "0.5")
-    assert done.returncode == 2 and "sum to less than 1" in done.stderr
+                    "--test-size", "0.6", "--validation-size", "0.3")
+    assert done.returncode == 2 and "test_size=0.6: must be <= 0.5" in done.stderr
+    assert not (tmp_path / "s").exists()
+    from tasks.core.common import StepError
+    from tasks.split import split
+
+    with pytest.raises(StepError, match="sum to less than 1"):
+        split(str(tmp_path / "any.npz"), tmp_path / "s", 0.6, 0.5, 42)

@@ -17,7 +17,7 @@ from tests.tasks.helpers import result_of
 def test_build_model_compiles_the_requested_architecture(tmp_path):
     for model_type in ("mlp", "cnn"):
         done = run_step("build_model", "--output", str(tmp_path / model_type), "--model-type", model_type,
-                        "--height", "8", "--width", "8", "--units", "16")
+                        "--image-height", "8", "--image-width", "8", "--units", "16")
         assert done.returncode == 0, done.stderr
         import keras
 
@@ -59,8 +59,8 @@ def test_train_rejects_a_model_whose_input_shape_does_not_match(trained, tmp_pat
 
 def test_load_pretrained_adapts_input_size_and_keeps_classes(trained, tmp_path):
     _, _, result, _ = trained
-    done = run_step("load_pretrained", "--model-uri", f"file://{result['model']}", "--output", str(tmp_path / "l"),
-                    "--height", "8", "--width", "8")
+    done = run_step("load_pretrained", "--base-model-uri", f"file://{result['model']}", "--output", str(tmp_path / "l"),
+                    "--image-height", "8", "--image-width", "8")
     assert done.returncode == 0, done.stderr
     adapted = result_of(done)
     assert adapted["parent"].endswith("model.keras")
@@ -71,6 +71,6 @@ def test_load_pretrained_adapts_input_size_and_keeps_classes(trained, tmp_path):
 
 
 def test_load_pretrained_without_a_uri_says_how_to_proceed(tmp_path):
-    done = run_step("load_pretrained", "--model-uri", "", "--output", str(tmp_path / "l"), "--height", "8",
-                    "--width", "8")
+    done = run_step("load_pretrained", "--base-model-uri", "", "--output", str(tmp_path / "l"), "--image-height", "8",
+                    "--image-width", "8")
     assert done.returncode == 2 and "train from scratch" in done.stderr
