@@ -1,34 +1,21 @@
 """The dataset allowlist as the DAG's tasks apply it: ``tasks/data/uri_policy.py`` with the deployment's roots.
 
 The policy lives in ``tasks/`` because the ``fetch`` step applies it again in its own
-container; plugins reach it through the project root, which the Airflow image puts on
-``PYTHONPATH`` and a local checkout has two folders above this file. A refusal fails
+container; plugins reach it with ``task_modules.task_module``. A refusal fails
 the task at once (``AirflowFailException``: retrying cannot make a URI allowed).
 """
 
 from __future__ import annotations
 
-import sys
-from types import ModuleType
-
-from mlops_pipeline.settings import PROJECT_ROOT, PipelineSettings, load_settings
-
-
-def uri_policy() -> ModuleType:
-    """``tasks.data.uri_policy``, importable from an Airflow process whose path holds only dags/ and plugins/."""
-    try:
-        from tasks.data import uri_policy
-    except ModuleNotFoundError:
-        sys.path.append(str(PROJECT_ROOT))
-        from tasks.data import uri_policy
-    return uri_policy
+from mlops_pipeline.settings import PipelineSettings, load_settings
+from mlops_pipeline.task_modules import task_module
 
 
 def check_dataset_uri(uri: str, settings: PipelineSettings | None = None) -> str:
     """The normalised ``uri`` if the deployment allows reading it; else fail the task with the policy's one line."""
     from airflow.sdk.exceptions import AirflowFailException
 
-    policy = uri_policy()
+    policy = task_module("data.uri_policy")
     current = settings or load_settings()
     try:
         return policy.check_source_uri(uri, current.allowed_data_roots, current.allowed_data_schemes)

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_run_folder_is_where_the_steps_write(tmp_path):
     folder = run_folder(tmp_path, "fashion_mnist_training", "manual__2026-11-24T19:56:22+00:00")
-    assert folder == (tmp_path / "fashion_mnist_training" / "manual__2026-11-24T19_56_22_00_00").resolve()
+    assert folder == (tmp_path / "fashion_mnist_training" / "manual__2026-11-24T19_56_22_00_00-e40e24135685").resolve()
 
 
 @pytest.mark.parametrize("dag_id,run_id", [("d", "../../etc"), ("d", ".."), ("..", "r"), ("d", "a/b"),
