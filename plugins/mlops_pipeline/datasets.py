@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 EMBEDDED_PREFIX = "embedded://"
@@ -41,7 +41,7 @@ def _local_path(uri: str) -> str | None:
 
 
 def dataset_available(uri: str, *, waiting_since: datetime | None = None, timeout: timedelta | None = None,
-                      now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> bool:
+                      now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> bool:
     """True when ``uri`` exists; embedded data always exists.
 
     Raises (``AirflowFailException``, no retry) at once for a missing local file or a

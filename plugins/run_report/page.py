@@ -82,8 +82,8 @@ def metrics_section(metrics: dict[str, Any] | None, confusion_matrix: str | None
             f'&middot; loss {metrics.get("loss", 0):.4f} &middot; macro F1 {metrics.get("macro_f1", 0):.4f} '
             f'&middot; {escape(str(metrics.get("test_rows", "?")))} test images</p>'
             + _table(["class", "precision", "recall", "F1", "support"], rows)
-            + f'<h2>Confusion matrix</h2><img id="confusion-matrix" src="{escape(confusion_matrix or "confusion_matrix.png")}" '
-              'alt="confusion matrix of the test split">')
+            + '<h2>Confusion matrix</h2><img id="confusion-matrix" '
+              f'src="{escape(confusion_matrix or "confusion_matrix.png")}" alt="confusion matrix of the test split">')
 
 
 def gate_section(gate: dict[str, Any], registration: dict[str, Any] | None, mlflow_ui: str) -> str:

@@ -111,5 +111,5 @@ def shape_message(pixel_columns: int, height: int | None, width: int | None, sou
     if side == other:
         fix = f"set image_height and image_width to {side}"
     else:
-        fix = f"set image_height to {side} and image_width to {other} (or another pair whose product is {pixel_columns})"
+        fix = f"set image_height to {side} and image_width to {other} (or another pair multiplying to {pixel_columns})"
     return _fit(f"{name}: {pixel_columns} pixel columns, image shape {expected}; {fix}")

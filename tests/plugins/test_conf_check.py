@@ -43,7 +43,7 @@ def test_many_unknown_keys_are_cut_short():
 @pytest.fixture()
 def api(monkeypatch):
     """An app standing in for the API server's trigger route, wrapped by the middleware."""
-    monkeypatch.setattr(conf_check, "_dag_params", lambda dag_id: PARAMS if dag_id == "fashion_mnist_training" else None)
+    monkeypatch.setattr(conf_check, "_dag_params", lambda dag: PARAMS if dag == "fashion_mnist_training" else None)
     app = FastAPI()
     created = []
 

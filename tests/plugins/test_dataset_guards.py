@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
@@ -13,7 +13,7 @@ from mlops_pipeline.settings import load_settings
 from mlops_pipeline.triggers import resolve_dataset
 from mlops_pipeline.uri_check import allowlist_env, check_dataset_uri
 
-T0 = datetime(2026, 11, 25, 3, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
 
 
 def _one_line(error: pytest.ExceptionInfo) -> str:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-
 import pytest
 
 from mlops_pipeline.run_keys import run_key
-from tests.plugins.test_run_report_app import (  # noqa: F401  (fixtures)
-    DAG, KNOWN_RUNS, RUN, RUN_URL, _write, artifact_root, auth_manager, client, viewer)
+from tests.plugins.test_run_report_app import DAG, KNOWN_RUNS, RUN, RUN_URL, _write
 
 XSS = "<img src=x onerror=alert(1)>"
 TYPED_ALIAS = "manual__2026-11-24T20_39_17.712456_00_00"  # what path_safe made of RUN: typed in the form's Run ID

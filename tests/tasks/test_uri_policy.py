@@ -70,7 +70,8 @@ def test_a_configured_bucket_prefix_or_host_is_allowed_only_with_its_scheme_enab
         "s3://fashion-data/datasets/v1/a.csv"
     assert check_source_uri("HTTPS://Data.Example.com:443/fashion/a.csv.gz", REMOTE_ROOTS, ("https",)) == \
         "https://data.example.com/fashion/a.csv.gz"
-    assert "https:// sources are not enabled" in _refusal("https://data.example.com/fashion/a.csv", REMOTE_ROOTS, ("s3",))
+    refused = _refusal("https://data.example.com/fashion/a.csv", REMOTE_ROOTS, ("s3",))
+    assert "https:// sources are not enabled" in refused
 
 
 def test_an_internal_host_is_allowed_when_the_operator_names_it():
