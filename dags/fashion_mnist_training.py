@@ -27,11 +27,14 @@ from airflow.sdk import TriggerRule, dag, task
 from mlops_pipeline.contract_wiring import checked, form_params, step_spec
 from mlops_pipeline.decisions import BUILD_MODEL, LOAD_PRETRAINED, choose_model_source, gate_for
 from mlops_pipeline.operations import IO_RETRIES, default_args
+from mlops_pipeline.run_keys import run_key
 from mlops_pipeline.runners import step_operator
 from mlops_pipeline.settings import load_settings
-from mlops_pipeline.steps import StepSpec, first_xcom, path_safe, xcom
+from mlops_pipeline.steps import StepSpec, first_xcom, xcom
 from mlops_pipeline.triggers import dataset_asset, training_schedule
+from tasks.contracts import DECIDERS
 
+DAG_ID = "fashion_mnist_training"
 SETTINGS = load_settings()
 ROOT = SETTINGS.artifact_root
 DATASET = dataset_asset(SETTINGS.dataset_store)
@@ -68,11 +71,10 @@ STEPS = {s.task_id: s for s in (
                           "reason": "{{ ti.xcom_pull(task_ids='gate', key='reason') }}",
                           "by": "airflow:{{ dag.dag_id }}/{{ run_id }}"}),
 )}
-DECIDERS = ("resolve_dataset", "choose_model", "gate")
 
 
 @dag(
-    dag_id="fashion_mnist_training",
+    dag_id=DAG_ID,
     description="Validate, clean, train, evaluate and (if good enough) deploy a Fashion-MNIST classifier.",
     doc_md=__doc__,
     schedule=training_schedule(SETTINGS.retrain_cron, DATASET),
@@ -82,14 +84,16 @@ DECIDERS = ("resolve_dataset", "choose_model", "gate")
     tags=["ml", "training", "fashion-mnist"],
     default_args=default_args(timedelta(hours=2)),
     params=form_params(STEPS.values(), DECIDERS),
-    user_defined_filters={"path_safe": path_safe},
+    user_defined_filters={"run_key": run_key},
 )
 def fashion_mnist_training() -> None:
     @task(task_id="resolve_dataset")
     def resolve(params: dict, dag_run=None, triggering_asset_events=None) -> dict:
-        """Pick the dataset version: the triggering event's, the latest stored one, or the Param."""
+        """Refuse unknown conf keys; pick the dataset: the triggering event's, the latest stored one, or the Param."""
+        from mlops_pipeline.conf_check import check_conf
         from mlops_pipeline.triggers import resolve_for_run
 
+        check_conf(DAG_ID, dag_run.conf, params.keys())
         run_type = str(getattr(dag_run.run_type, "value", dag_run.run_type))
         events = sorted(triggering_asset_events[DATASET], key=lambda e: e.timestamp) if triggering_asset_events else []
         resolved = resolve_for_run(run_type, [dict(event.extra or {}) for event in events], SETTINGS.dataset_store,
@@ -99,11 +103,13 @@ def fashion_mnist_training() -> None:
         return resolved
 
     @task.sensor(task_id="wait_for_data", poke_interval=30, timeout=timedelta(hours=6), mode="reschedule")
-    def wait_for_data(ti=None) -> bool:
-        """Succeed once the resolved dataset URI can be read (the embedded dataset always can)."""
+    def wait_for_data(params: dict, ti=None, dag_run=None) -> bool:
+        """Succeed once the resolved dataset can be read; a missing local one fails at once, a remote one in time."""
         from mlops_pipeline.datasets import dataset_available
 
-        return dataset_available(ti.xcom_pull(task_ids="resolve_dataset")["uri"])
+        minutes = checked(params, "wait_for_data")["data_wait_timeout_minutes"]
+        return dataset_available(ti.xcom_pull(task_ids="resolve_dataset")["uri"], waiting_since=dag_run.start_date,
+                                 timeout=timedelta(minutes=minutes))
 
     @task.branch(task_id="choose_model")
     def choose_model(params: dict) -> str:

@@ -33,11 +33,11 @@ def load_dag(dag_id: str):
 
 
 def summarise(dag, run) -> dict:
+    from mlops_pipeline.run_keys import run_key
     from mlops_pipeline.settings import load_settings
-    from mlops_pipeline.steps import path_safe
     from tasks.contracts import CONTRACTS
 
-    run_root = Path(load_settings().artifact_root) / dag.dag_id / path_safe(run.run_id)
+    run_root = Path(load_settings().artifact_root) / dag.dag_id / run_key(run.run_id)
     states = {ti.task_id: str(ti.state.value if hasattr(ti.state, "value") else ti.state)
               for ti in run.get_task_instances()}
     summary = {"dag_id": dag.dag_id, "run_id": run.run_id, "state": str(getattr(run.state, "value", run.state)),

@@ -28,7 +28,7 @@ _CONTRACTS = (
                                      minimum=0, form=False)),
                  output_folder=False),
     StepContract("fetch", "Snapshot the run's dataset into its artifact folder as one CSV.",
-                 inputs=(Input("source", "dataset URI, or an embedded:// source"),), settings=FAULTS,
+                 inputs=(Input("source", "dataset URI, or an embedded:// source"),), settings=(*SHAPE, *FAULTS),
                  outputs=(Output("raw", "raw.csv", "the dataset, byte for byte or converted to the CSV layout"),)),
     StepContract("make_dataset", "Write the embedded digits dataset (with its faults) as a CSV file.",
                  settings=FAULTS, output_folder=False, output_file="CSV file to write"),
@@ -86,10 +86,13 @@ _CONTRACTS = (
     # Airflow tasks that are not steps, for the form settings they decide on.
     StepContract("resolve_dataset", "Pick the dataset version a run trains on.", settings=(p.DATASET_URI,),
                  output_folder=False),
+    StepContract("wait_for_data", "Wait for a remote dataset to appear; a local one must exist.",
+                 settings=(p.DATA_WAIT_TIMEOUT_MINUTES,), output_folder=False),
     StepContract("choose_model", "Fine-tune a pretrained model or build a new one.",
                  settings=(p.USE_PRETRAINED_MODEL,), output_folder=False),
     StepContract("gate", "Deploy only a challenger that clears the threshold and beats the champion.",
                  settings=(p.ACCURACY_THRESHOLD, p.MIN_IMPROVEMENT), output_folder=False),
 )
 CONTRACTS: dict[str, StepContract] = {c.step: c for c in _CONTRACTS}
-STEP_NAMES = tuple(name for name in CONTRACTS if name not in ("resolve_dataset", "choose_model", "gate"))
+DECIDERS = ("resolve_dataset", "wait_for_data", "choose_model", "gate")
+STEP_NAMES = tuple(name for name in CONTRACTS if name not in DECIDERS)

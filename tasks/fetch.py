@@ -17,7 +17,9 @@ from pathlib import Path
 from tasks.contracts import CONTRACTS
 from tasks.core.common import StepError, atomic_file, sha256_file
 from tasks.core.contract import run_step
+from tasks.data.dialect import fix_message, shape_message, sniff
 from tasks.data.sources import EMBEDDED_DIGITS, build_digits_frame
+from tasks.data.uri_policy import check_source_uri, roots_from_env
 
 CONTRACT = CONTRACTS["fetch"]
 CHUNK = 1 << 22
@@ -81,8 +83,15 @@ def _write_idx(uri: str, target: Path) -> None:
     pacsv.write_csv(pa.table(columns), target, pacsv.WriteOptions(quoting_style="none"))
 
 
-def fetch(source: str, output: Path, invalid_label_rate: float, empty_cell_rate: float, fault_seed: int) -> dict:
-    """Materialise ``source`` as ``<output>/raw.csv`` and return its lineage."""
+def fetch(source: str, output: Path, image_height: int, image_width: int, invalid_label_rate: float,
+          empty_cell_rate: float, fault_seed: int) -> dict:
+    """Materialise ``source`` as ``<output>/raw.csv`` and return its lineage.
+
+    The source must be on the deployment's allowlist (checked before any byte is read);
+    a copy in a CSV dialect the user can fix, or with another image shape, is refused
+    naming the user's source, so later steps never report on the run's copy instead.
+    """
+    source = check_source_uri(source, *roots_from_env())
     target = CONTRACT.output_path(output, "raw")
     with atomic_file(target) as tmp:
         if source == EMBEDDED_DIGITS:
@@ -94,7 +103,19 @@ def fetch(source: str, output: Path, invalid_label_rate: float, empty_cell_rate:
             _write_idx(source, tmp)
         else:
             _copy_csv(source, tmp)
+        check_layout(tmp, source, image_height, image_width)
     return {"raw": str(target), "source": source, "sha256": sha256_file(target), "rows": count_rows(target)}
+
+
+def check_layout(copy: Path, source: str, height: int, width: int) -> None:
+    """Refuse a snapshot whose dialect or pixel count does not fit, with the fix, naming ``source``."""
+    dialect = sniff(copy)
+    problem = fix_message(dialect, source)
+    if problem:
+        raise StepError(problem)
+    pixels = [name for name in dialect.header if name.strip().lower().startswith("pixel")]
+    if dialect.header and len(pixels) != height * width:
+        raise StepError(shape_message(len(pixels), height, width, source))
 
 
 def count_rows(path: Path) -> int:

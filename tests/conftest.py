@@ -26,6 +26,8 @@ TEST_ENV = {
     "AIRFLOW_CONN_FS_DEFAULT": "fs://",
     "PIPELINE_MODE": "local",
     "PIPELINE_STATE_DIR": str(_SESSION_DIR / "state"),
+    # Tests read datasets they write under the temp folder; the dataset allowlist admits it for them only.
+    "PIPELINE_ALLOWED_DATA_ROOTS": tempfile.gettempdir(),
     "GX_ANALYTICS_ENABLED": "false",
     "MLFLOW_ENABLE_TELEMETRY": "false",
     "DO_NOT_TRACK": "true",

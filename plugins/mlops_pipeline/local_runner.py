@@ -20,6 +20,7 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from mlops_pipeline.settings import PROJECT_ROOT
 from mlops_pipeline.steps import result_line
+from mlops_pipeline.uri_check import allowlist_env
 from tasks.core.common import BAD_INPUT_EXIT_CODE
 
 
@@ -52,6 +53,7 @@ class LocalStepOperator(BaseOperator):
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT),
                                                                          os.environ.get("PYTHONPATH")]))}
         env.pop("STEP_RESULT_PATH", None)
+        env.update(allowlist_env())
         proc = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
         errors: list[str] = []

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# Real image samples shipped with the code (tasks/ travels into every image): always readable.
+SAMPLES_DIR = PROJECT_ROOT / "tasks" / "data" / "samples"
 MODES = ("local", "kubernetes")
 DEFAULT_IMAGE_TAG = "0.1.0"
 # Non-secret settings the step pods need from the scheduler's environment (Helm ``env``):
@@ -69,6 +71,9 @@ class PipelineSettings:
     dataset_store: str = ""
     # When the training DAG retrains on the latest stored dataset even if no new data arrived.
     retrain_cron: str = DEFAULT_RETRAIN_CRON
+    # What a run may read (tasks/data/uri_policy.py): local folders and remote prefixes, and remote schemes.
+    allowed_data_roots: tuple[str, ...] = ()
+    allowed_data_schemes: tuple[str, ...] = ()
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> PipelineSettings:
@@ -97,8 +102,27 @@ def load_settings(environ: Mapping[str, str] | None = None) -> PipelineSettings:
     tracking_default = f"sqlite:///{state_dir / 'mlflow' / 'mlflow.db'}" if mode == "local" else "http://mlflow:5000"
     # In the cluster both live on the shared artifact volume, so the ingest pod and the training pods see them.
     data_home = str(state_dir) if mode == "local" else artifact_root
+    landing_dir = env.get("PIPELINE_LANDING_DIR", f"{data_home}/landing").rstrip("/")
+    dataset_store = env.get("PIPELINE_DATASET_STORE", f"{data_home}/datasets").rstrip("/")
+    roots, schemes = data_allowlist(env, (landing_dir, dataset_store, artifact_root, str(SAMPLES_DIR)))
     return PipelineSettings(mode, state_dir, artifact_root, env.get("PIPELINE_SERVING_ROOT", serving_default),
                             env.get("MLFLOW_TRACKING_URI", tracking_default), kubernetes,
-                            landing_dir=env.get("PIPELINE_LANDING_DIR", f"{data_home}/landing").rstrip("/"),
-                            dataset_store=env.get("PIPELINE_DATASET_STORE", f"{data_home}/datasets").rstrip("/"),
-                            retrain_cron=env.get("PIPELINE_RETRAIN_CRON", "").strip() or DEFAULT_RETRAIN_CRON)
+                            landing_dir=landing_dir, dataset_store=dataset_store,
+                            retrain_cron=env.get("PIPELINE_RETRAIN_CRON", "").strip() or DEFAULT_RETRAIN_CRON,
+                            allowed_data_roots=roots, allowed_data_schemes=schemes)
+
+
+def data_allowlist(env: Mapping[str, str], own: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Roots and remote schemes a run may read: the pipeline's own folders plus ``PIPELINE_ALLOWED_DATA_ROOTS``.
+
+    ``PIPELINE_ALLOWED_DATA_ROOTS`` is comma-separated local folders and remote prefixes
+    (``s3://bucket/prefix``, ``https://host/path``); it adds to the landing folder and the
+    dataset store, which a run must always reach. Remote schemes are those of the configured
+    prefixes unless ``PIPELINE_ALLOWED_DATA_SCHEMES`` narrows them; ``embedded://`` needs no root.
+    """
+    extra = tuple(r.strip().rstrip("/") or "/" for r in env.get("PIPELINE_ALLOWED_DATA_ROOTS", "").split(",")
+                  if r.strip())
+    roots = tuple(dict.fromkeys((*own, *extra)))
+    remote = {r.split("://", 1)[0].lower() for r in roots if "://" in r and not r.startswith("file://")}
+    narrowed = {s.strip().lower() for s in env.get("PIPELINE_ALLOWED_DATA_SCHEMES", "").split(",") if s.strip()}
+    return roots, tuple(sorted(remote & narrowed if narrowed else remote))

@@ -63,7 +63,10 @@ def pipeline_task_ids(use_pretrained_model: bool = False) -> tuple[str, ...]:
 
 def execute_local(spec: StepSpec, argv: list[str]) -> dict:
     """Run ``python -m tasks <argv>`` here, as the local runner does; the step's JSON result."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))}
+    from mlops_pipeline.uri_check import allowlist_env
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])),
+           **allowlist_env()}
     done = subprocess.run([sys.executable, "-m", "tasks", *argv], cwd=PROJECT_ROOT, capture_output=True, text=True,
                           env=env, timeout=3600)
     if done.returncode != 0:

@@ -9,7 +9,6 @@ local subprocess or a Kubernetes pod with exactly the same command line:
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,15 +58,9 @@ class StepSpec:
         return [self.step, *self.arguments]
 
 
-def path_safe(value: str) -> str:
-    """Make a run id usable as one path segment (``:`` and ``+`` are awkward in URIs)."""
-    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", value).strip("._")
-    return cleaned or "run"
-
-
 def run_dir(artifact_root: str, step: str) -> str:
     """Jinja for the run-scoped folder of a step: ``<root>/<dag_id>/<run_id>/<step>``."""
-    return f"{artifact_root}/{{{{ dag.dag_id }}}}/{{{{ run_id | path_safe }}}}/{step}"
+    return f"{artifact_root}/{{{{ dag.dag_id }}}}/{{{{ run_id | run_key }}}}/{step}"
 
 
 def xcom(task_id: str, key: str) -> str:

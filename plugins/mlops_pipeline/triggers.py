@@ -13,7 +13,7 @@ written by ``tasks/ingest.py`` (one JSON object per line; ``"new"`` lines are ve
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +49,20 @@ def latest_version(dataset_store: str) -> dict[str, Any] | None:
 
 
 def resolve_dataset(run_type: str, event_extras: Iterable[Mapping[str, Any]], latest: Mapping[str, Any] | None,
-                    param_uri: str) -> dict[str, str]:
+                    param_uri: str, check_uri: Callable[[str], str] | None = None) -> dict[str, str]:
+    """The dataset a run may train on: :func:`choose_dataset`'s pick, refused unless the allowlist admits it.
+
+    ``check_uri`` (default: ``uri_check.check_dataset_uri`` with the deployment's settings)
+    runs before any byte is read and fails the task with one line naming the URI.
+    """
+    from mlops_pipeline.uri_check import check_dataset_uri
+
+    chosen = choose_dataset(run_type, event_extras, latest, param_uri)
+    return {**chosen, "uri": (check_uri or check_dataset_uri)(chosen["uri"])}
+
+
+def choose_dataset(run_type: str, event_extras: Iterable[Mapping[str, Any]], latest: Mapping[str, Any] | None,
+                   param_uri: str) -> dict[str, str]:
     """The dataset a run trains on, and why.
 
     Args:

@@ -1,8 +1,9 @@
 """Find and read one run's step outputs under the artifact root, and nothing outside it.
 
-A dag id, run id or file name comes from a URL a person can type: it is turned into
-a path segment with ``path_safe`` (as the steps do when they write), and every path
-is resolved and checked to stay inside the artifact root before anything is read,
+A dag id, run id or file name comes from a URL a person can type: the run id is turned
+into its folder with ``run_key`` (as the steps do when they write: a readable prefix plus
+a hash of the exact id, so an alias id never reaches another run's files), and every
+path is resolved and checked to stay inside the artifact root before anything is read,
 so ``..``, absolute paths and symlinks pointing out are refused.
 """
 
@@ -13,7 +14,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from mlops_pipeline.steps import path_safe
+from mlops_pipeline.run_keys import run_key
 from tasks.contracts import CONTRACTS
 
 FORBIDDEN = ("..", "/", "\\", "\x00")
@@ -38,14 +39,14 @@ def inside(root: Path, candidate: Path) -> Path:
 
 
 def run_folder(artifact_root: str | Path, dag_id: str, run_id: str) -> Path:
-    """The folder a run's steps wrote to: ``<root>/<dag_id>/<path_safe(run_id)>`` (as ``steps.run_dir``)."""
+    """The folder a run's steps wrote to: ``<root>/<dag_id>/<run_key(run_id)>`` (as ``steps.run_dir``)."""
     for value in (dag_id, run_id):
         if not value or any(part in value for part in FORBIDDEN):
             raise UnsafePath(f"{value!r} is not a DAG or run id")
     if not DAG_ID.match(dag_id):
         raise UnsafePath(f"{dag_id!r} is not a DAG id")
     root = Path(artifact_root)
-    return inside(root, root / dag_id / path_safe(run_id))
+    return inside(root, root / dag_id / run_key(run_id))
 
 
 def file_in(folder: Path, relative: str) -> Path:

@@ -55,6 +55,9 @@ VALIDATION_SIZE = _data("validation_size", float, 0.1, "Validation share", "Shar
                         minimum=0, exclusive_minimum=True, maximum=0.4)
 RANDOM_STATE = _data("random_state", int, 42, "Random state",
                      "Seed of the split, weight initialisation and shuffling.", minimum=0)
+DATA_WAIT_TIMEOUT_MINUTES = _data("data_wait_timeout_minutes", int, 60, "Wait for remote data (minutes)",
+                                  "How long wait_for_data waits for a remote dataset before failing the run; a "
+                                  "local path that does not exist fails at once.", minimum=1, maximum=360, cli=False)
 CATEGORIES = _data("categories", str, ",".join(FASHION_MNIST_CATEGORIES), "Category names",
                    "Comma-separated category names in label-code order.", form=False)
 SUITE = _data("suite", str, None, "Suite", "Which checkpoint's expectation suite to run.", choices=SUITES,

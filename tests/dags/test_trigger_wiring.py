@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -68,18 +69,19 @@ def test_every_task_alerts_on_failure(dags):
 
 
 @pytest.mark.parametrize("run_type, expected", [
-    ("asset_triggered", "/store/new/b.csv"),
+    ("asset_triggered", f"{tempfile.gettempdir()}/store/new/b.csv"),
     ("scheduled", "embedded://digits"),  # the test store is empty: the Param
     ("manual", "embedded://digits"),
 ])
 def test_resolve_dataset_reads_the_events_of_the_dataset_asset(dags, run_type, expected):
     training = dags["fashion_mnist_training"]
     asset = training.timetable.asset_condition
-    events = {asset: [SimpleNamespace(timestamp=2, extra={"uri": "/store/new/b.csv", "sha256": "b"}),
-                      SimpleNamespace(timestamp=1, extra={"uri": "/store/old/a.csv", "sha256": "a"})]}
+    store = f"{tempfile.gettempdir()}/store"
+    events = {asset: [SimpleNamespace(timestamp=2, extra={"uri": f"{store}/new/b.csv", "sha256": "b"}),
+                      SimpleNamespace(timestamp=1, extra={"uri": f"{store}/old/a.csv", "sha256": "a"})]}
     resolve = training.get_task("resolve_dataset").python_callable
 
-    resolved = resolve(params={"dataset_uri": "embedded://digits"}, dag_run=SimpleNamespace(run_type=run_type),
+    resolved = resolve(params=dict(training.params), dag_run=SimpleNamespace(run_type=run_type, conf={}),
                        triggering_asset_events=events if run_type == "asset_triggered" else {})
 
     assert resolved["uri"] == expected

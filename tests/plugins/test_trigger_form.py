@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 from airflow.sdk import Param
 
@@ -11,7 +13,8 @@ SECTIONS = ("Data", "Model", "Training", "Deployment")
 
 
 def form() -> dict[str, Param]:
-    return dict(training_dag().params.items())
+    """A copy of the training DAG's form (``Param.resolve`` keeps the value it was given)."""
+    return copy.deepcopy(dict(training_dag().params.items()))
 
 
 @pytest.mark.parametrize("name", list(form()))

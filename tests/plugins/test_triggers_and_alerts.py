@@ -10,29 +10,29 @@ import pytest
 
 from mlops_pipeline.alerts import failure_summary, load_hook, on_failure
 from mlops_pipeline.settings import DEFAULT_RETRAIN_CRON, load_settings
-from mlops_pipeline.triggers import latest_version, resolve_dataset
+from mlops_pipeline.triggers import choose_dataset, latest_version
 
 LATEST = {"status": "new", "uri": "/store/bbb/b.csv", "sha256": "bbb"}
 EVENTS = [{"uri": "/store/aaa/a.csv", "sha256": "aaa"}, {"uri": "/store/ccc/c.csv", "sha256": "ccc"}]
 
 
 def test_an_asset_triggered_run_trains_on_the_newest_triggering_event():
-    assert resolve_dataset("asset_triggered", EVENTS, LATEST, "embedded://digits") == {
+    assert choose_dataset("asset_triggered", EVENTS, LATEST, "embedded://digits") == {
         "uri": "/store/ccc/c.csv", "trigger": "asset_event", "version": "ccc"}
 
 
 def test_an_asset_triggered_run_without_a_usable_event_falls_back_to_the_latest_version():
-    assert resolve_dataset("asset_triggered", [{}], LATEST, "p")["trigger"] == "latest_version"
+    assert choose_dataset("asset_triggered", [{}], LATEST, "p")["trigger"] == "latest_version"
 
 
 def test_a_scheduled_run_trains_on_the_latest_stored_version_or_the_param_when_the_store_is_empty():
-    assert resolve_dataset("scheduled", [], LATEST, "p") == {"uri": "/store/bbb/b.csv", "trigger": "latest_version",
+    assert choose_dataset("scheduled", [], LATEST, "p") == {"uri": "/store/bbb/b.csv", "trigger": "latest_version",
                                                              "version": "bbb"}
-    assert resolve_dataset("scheduled", [], None, "p") == {"uri": "p", "trigger": "param", "version": ""}
+    assert choose_dataset("scheduled", [], None, "p") == {"uri": "p", "trigger": "param", "version": ""}
 
 
 def test_a_manual_run_trains_on_its_param_even_with_data_in_the_store():
-    assert resolve_dataset("manual", EVENTS, LATEST, "s3://b/f.csv") == {"uri": "s3://b/f.csv", "trigger": "param",
+    assert choose_dataset("manual", EVENTS, LATEST, "s3://b/f.csv") == {"uri": "s3://b/f.csv", "trigger": "param",
                                                                          "version": ""}
 
 

@@ -46,7 +46,8 @@ def test_fetch_copies_a_gzipped_csv_from_a_file_uri(tmp_path):
     source = write_csv(tmp_path / "data.csv", balanced_rows(2))
     packed = tmp_path / "data.csv.gz"
     packed.write_bytes(gzip.compress(source.read_bytes()))
-    done = run_step("fetch", "--source", f"file://{packed}", "--output", str(tmp_path / "f"))
+    done = run_step("fetch", "--source", f"file://{packed}", "--output", str(tmp_path / "f"), "--image-height", "2",
+                    "--image-width", "2")
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "f" / "raw.csv").read_bytes() == source.read_bytes()
 
@@ -62,7 +63,12 @@ def test_fetch_reads_over_http(tmp_path):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/remote.csv"
-        done = run_step("fetch", "--source", url, "--output", str(tmp_path / "f"))
+        origin = url.rsplit("/", 1)[0]
+        refused = run_step("fetch", "--source", url, "--output", str(tmp_path / "f"))
+        assert refused.returncode == 2 and "PIPELINE_ALLOWED_DATA" in refused.stderr  # not on the allowlist yet
+        done = run_step("fetch", "--source", url, "--output", str(tmp_path / "f"), "--image-height", "2",
+                        "--image-width", "2", env={"PIPELINE_ALLOWED_DATA_ROOTS": origin,
+                                                   "PIPELINE_ALLOWED_DATA_SCHEMES": "http"})
     finally:
         server.shutdown()
     assert done.returncode == 0, done.stderr
@@ -76,7 +82,8 @@ def test_fetch_converts_the_original_idx_files(tmp_path):
     labels = np.array([9, 0, 3], dtype=np.uint8)
     header = np.array([0x801, 3], dtype=">u4").tobytes()
     (tmp_path / "train-labels-idx1-ubyte.gz").write_bytes(gzip.compress(header + labels.tobytes()))
-    done = run_step("fetch", "--source", str(tmp_path / "train-images-idx3-ubyte.gz"), "--output", str(tmp_path / "f"))
+    done = run_step("fetch", "--source", str(tmp_path / "train-images-idx3-ubyte.gz"), "--output", str(tmp_path / "f"),
+                    "--image-height", "28", "--image-width", "28")
     assert done.returncode == 0, done.stderr
     frame = pd.read_csv(tmp_path / "f" / "raw.csv")
     assert frame.shape == (3, 785)
@@ -186,3 +193,26 @@ def test_split_rejects_shares_that_leave_no_training_data(tmp_path):
 
     with pytest.raises(StepError, match="sum to less than 1"):
         split(str(tmp_path / "any.npz"), tmp_path / "s", 0.6, 0.5, 42)
+
+
+@pytest.mark.parametrize("name,text,words", [
+    ("excel.csv", "\ufefflabel,pixel1,pixel2,pixel3,pixel4\nTrouser,1,2,3,4\n", "byte-order mark"),
+    ("semicolons.csv", "label;pixel1;pixel2;pixel3;pixel4\nTrouser;1;2;3;4\n", ";"),
+    ("spaces.csv", "label, pixel1, pixel2, pixel3, pixel4\nTrouser, 1, 2, 3, 4\n", "space"),
+    ("shape.csv", "label,pixel1,pixel2,pixel3\nTrouser,1,2,3\n", "set image_height"),
+])
+def test_fetch_refuses_a_careless_csv_with_the_fix_naming_the_users_file(tmp_path, name, text, words):
+    (tmp_path / name).write_text(text, encoding="utf-8")
+    done = run_step("fetch", "--source", str(tmp_path / name), "--output", str(tmp_path / "f"),
+                    "--image-height", "2", "--image-width", "2")
+    assert done.returncode == 2
+    line = done.stderr.strip()
+    assert len(line.splitlines()) == 1 and len(line) <= 240 and name in line and words in line, line
+    assert not (tmp_path / "f" / "raw.csv").exists()
+
+
+@pytest.mark.parametrize("source", ["/etc/passwd", "/proc/self/environ", "http://169.254.169.254/latest/meta-data/"])
+def test_fetch_reads_nothing_outside_the_allowlist(tmp_path, source):
+    done = run_step("fetch", "--source", source, "--output", str(tmp_path / "f"))
+    assert done.returncode == 2 and "PIPELINE_ALLOWED_DATA" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and not (tmp_path / "f").exists()

@@ -52,7 +52,8 @@ def client(store):
 
 
 def test_fine_tuning_without_a_champion_fails_and_says_how_to_proceed(store, tmp_path):
-    done = run_step("load_pretrained", "--tracking-uri", store["uri"], "--model-name", MODEL, "--output",
+    empty_registry = f"sqlite:///{tmp_path / 'empty.db'}"  # the shared store may hold a champion by now
+    done = run_step("load_pretrained", "--tracking-uri", empty_registry, "--model-name", MODEL, "--output",
                     str(tmp_path / "l"), "--image-height", "4", "--image-width", "4")
     assert done.returncode == 2
     assert "has no champion" in done.stderr and "use_pretrained_model=false" in done.stderr
