@@ -193,3 +193,15 @@ def test_few_empty_cells_and_invalid_labels_pass_as_the_cleaner_handles_them(tmp
 def test_too_few_rows_fail(tmp_path):
     result, out = validate(tmp_path, write_csv(tmp_path / "raw.csv", rows_of(5)))
     assert_fails(result, out, "minimum number of rows", report=True)
+
+
+def test_data_docs_show_a_hostile_header_and_label_as_text_and_carry_no_script(tmp_path):
+    payload = "<img src=x onerror=alert(1)>"
+    rows = [[payload if i == 0 else row[0], *row[1:]] for i, row in enumerate(rows_of())]
+    data = write_csv(tmp_path / "hostile.csv", rows, header=["label", "pixel1", "pixel2", "pixel3", payload])
+    result = run_step("validate", "--suite", "raw", "--input", str(data), "--output", str(tmp_path / "out"),
+                      "--image-height", "2", "--image-width", "2")
+    assert result.returncode == 2  # the header breaks the layout rule
+    page = (tmp_path / "out" / "data_docs" / "index.html").read_text()
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page and payload not in page
+    assert "<script" not in page.lower() and "http" not in page.lower()
