@@ -77,7 +77,8 @@ def prepare_columnar(profile_uri: str, output: Path, height: int, width: int) ->
             codes = _label_codes(batch.column(0))
             invalid = ~empty & (codes < 0)
             keep = ~(empty | invalid)
-            rows_in, empty_rows, invalid_rows = rows_in + len(keep), empty_rows + empty.sum(), invalid_rows + invalid.sum()
+            rows_in += len(keep)
+            empty_rows, invalid_rows = empty_rows + int(empty.sum()), invalid_rows + int(invalid.sum())
             if keep.any():
                 kept = batch.filter(pa.array(keep))
                 label = pc.take(names, pa.array(codes[keep]))

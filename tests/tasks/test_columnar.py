@@ -12,11 +12,16 @@ import pytest
 
 from tasks.arrays import load_bundle
 from tasks.categories import FASHION_MNIST_CATEGORIES
-from tasks.column_profile import profile_prepared, profile_raw
+from tasks.column_profile import profile_raw
 from tasks.common import StepError
 from tasks.data.columnar import raw_frames, write_columnar
-from tasks.data.streaming import (features_columnar, open_part, prepare_columnar, prepared_frames_columnar,
-                                  split_columnar)
+from tasks.data.streaming import (
+    features_columnar,
+    open_part,
+    prepare_columnar,
+    prepared_frames_columnar,
+    split_columnar,
+)
 from tasks.features import features
 from tasks.prepare import prepare
 from tasks.raw_csv import read_header, read_table
