@@ -100,19 +100,20 @@ class Pair:
                 "baseline_samples": [round(b, 4) for b in self.baselines]}
 
 
-def interleaved(value: Callable[[], float], baseline: Callable[[], float], repeat: int = 3) -> Pair:
-    """Run baseline, value, baseline, value... ``repeat`` times each; medians of each side.
+def interleaved(value: Callable[[], float], baseline: Callable[[], float], repeat: int = 3,
+                value_first: bool = False) -> Pair:
+    """Run baseline, value, baseline, value... (or value first) ``repeat`` times each; medians of each side.
 
     Each callable returns its own measurement (seconds, samples/s...), so start-up it
     should not count can be left out by the callable itself.
     """
     repeat = max(repeat, 3)
     values, baselines, loads = [], [], []
+    sides = ((value, values), (baseline, baselines)) if value_first else ((baseline, baselines), (value, values))
     for _ in range(repeat):
-        loads.append(os.getloadavg()[0])
-        baselines.append(baseline())
-        loads.append(os.getloadavg()[0])
-        values.append(value())
+        for action, samples in sides:
+            loads.append(os.getloadavg()[0])
+            samples.append(action())
     return Pair(statistics.median(values), statistics.median(baselines), values, baselines, load_now(loads))
 
 
