@@ -67,7 +67,7 @@ def prepare_columnar(profile_uri: str, output: Path, height: int, width: int) ->
     schema = pa.schema([("label", pa.string()), *[(name, pa.uint8()) for name in columns]])
     rows_in = empty_rows = invalid_rows = 0
     target = output / "prepared.parquet"
-    reader = pq.ParquetFile(Path(profile["path"]).with_name(COPY_NAME))
+    reader = pq.ParquetFile(Path(profile["path"]).with_name(COPY_NAME), pre_buffer=False)
     with atomic_file(target) as tmp, pq.ParquetWriter(tmp, schema, **PARQUET_OPTIONS) as writer:
         for batch in reader.iter_batches(batch_size=BATCH_ROWS, columns=["label", *columns]):
             empty = np.zeros(batch.num_rows, dtype=bool)
@@ -98,7 +98,7 @@ def _prepared(uri: str, height: int, width: int):
 
     path = require_file(uri, "prepared dataset")
     try:
-        reader = pq.ParquetFile(path)
+        reader = pq.ParquetFile(path, pre_buffer=False)  # pre-buffering caches every row group read: O(file)
     except OSError as err:
         raise StepError(f"{path}: not a readable Parquet file ({str(err).splitlines()[0]})") from err
     present = set(reader.schema_arrow.names)
