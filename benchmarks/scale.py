@@ -2,8 +2,9 @@
 
 A generated 28x28 CSV (random pixels; the thesis' faults: 0.5% invalid label strings,
 0.1% empty cells, a tenth of the labels as category names) goes through the
-columnar pass, prepare, features and split of :mod:`tasks.data`, each in a fresh
-process that reports its work time (after imports) and its peak RSS (``VmHWM``).
+columnar pass, the unchanged raw GX suite on its profile, prepare, features and
+split of :mod:`tasks.data`, each in a fresh process that reports its work time
+(after imports) and its peak RSS (``VmHWM``).
 Sizes and the baseline (``pyarrow.csv.read_csv`` of the 70,000-row file, also a
 fresh process) are interleaved, three rounds, medians reported. Targets: every
 step under 2 GB at 700,000 rows, seconds per 1,000 rows there no worse than at
@@ -25,6 +26,7 @@ import time
 from pathlib import Path
 
 from benchmarks.record import ROOT, Figure, load_now
+from tasks.categories import FASHION_MNIST_CATEGORIES
 
 SIZES = (70_000, 350_000, 700_000)
 QUICK_SIZES = (1_000, 2_000)
@@ -34,6 +36,7 @@ TARGET_READ_RATIO = 2.0
 TARGET_WALL_RATIO = 3.0
 STEPS = {  # step -> (module, function)
     "columnar": ("tasks.data.columnar", "write_columnar"),
+    "validate": ("benchmarks.scale", "validate_raw"),
     "prepare": ("tasks.data.streaming", "prepare_columnar"),
     "features": ("tasks.data.streaming", "features_columnar"),
     "split": ("tasks.data.streaming", "split_columnar"),
@@ -68,6 +71,19 @@ def write_rows(path: Path, rows: int, height: int = 28, width: int = 28, seed: i
             writer.write_table(pa.table(columns, schema=schema))
 
 
+def validate_raw(profile: str) -> None:
+    """The unchanged raw GX suite on the frames rebuilt from the columnar pass's profile (what validate runs)."""
+    from tasks.data.columnar import raw_frames
+    from tasks.gx_suite import load_suite, run_suite
+    from tasks.validate import Thresholds, suite_values
+
+    values = suite_values(28, 28, list(FASHION_MNIST_CATEGORIES), Thresholds())
+    records = run_suite(load_suite("raw", values), raw_frames(profile), None)
+    failed = [r for r in records if not r["success"]]
+    if failed:
+        raise RuntimeError(f"raw suite failed on generated data: {failed[0]}")
+
+
 def child(argv: list[str]) -> int:
     """In a fresh process: import the step, run it, write work seconds and peak RSS to REPORT."""
     report, step, args = Path(argv[0]), argv[1], json.loads(argv[2])
@@ -75,8 +91,8 @@ def child(argv: list[str]) -> int:
     module, function = STEPS[step]
     action = getattr(importlib.import_module(module), function)
     importlib.import_module("pyarrow.parquet")
-    if step == "split":
-        importlib.import_module("sklearn.model_selection")
+    for name in {"split": ("sklearn.model_selection",), "validate": ("great_expectations", "pandas")}.get(step, ()):
+        importlib.import_module(name)
     loaded = time.perf_counter()
     action(*[Path(a) if isinstance(a, str) and a.endswith("/") else a for a in args])  # "dir/": an output folder
     done = time.perf_counter()
@@ -105,6 +121,7 @@ def data_path(csv: Path, out: Path) -> dict[str, dict]:
     prep, feat = out / "prepare", out / "features"
     return {
         "columnar": measured("columnar", [str(csv), f"{out / 'columnar'}/"], out),
+        "validate": measured("validate", [str(out / "columnar" / "raw_profile.json")], out),
         "prepare": measured("prepare", [str(out / "columnar" / "raw_profile.json"), f"{prep}/", 28, 28], out),
         "features": measured("features", [str(prep / "prepared.parquet"), f"{feat}/", 28, 28,
                                           "sparse_categorical_crossentropy"], out),
