@@ -21,8 +21,8 @@ from tasks.core.contract import run_step
 from tasks.data.column_profile import profile_prepared, profile_raw
 from tasks.data.gx_suite import describe, load_suite, run_suite
 from tasks.data.layout import pixel_columns
-from tasks.data.validation_page import render_validation_page
 from tasks.data.raw_csv import read_header, read_table
+from tasks.data.validation_page import render_validation_page
 
 CONTRACT = CONTRACTS["validate"]
 

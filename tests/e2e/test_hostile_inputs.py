@@ -94,7 +94,8 @@ def _write_hostile_run(airflow: Standalone, tmp_path: Path) -> Path:
     run = airflow.home / "state" / "artifacts" / DAG / run_key(RUN_ID)
     step = subprocess.run([sys.executable, "-m", "tasks", "validate", "--suite", "raw", "--input",
                            str(_hostile_csv(tmp_path)), "--output", str(run / "validate_raw"), "--image-height", "2",
-                           "--image-width", "2", "--min-rows", "1"], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                           "--image-width", "2", "--min-rows", "1"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300,
                           env={**os.environ, "GX_ANALYTICS_ENABLED": "false"})
     assert step.returncode == 2, step.stderr[-2000:]  # the suite fails on the hostile header: a one-line refusal
     assert (run / "validate_raw" / "validation.json").is_file()
