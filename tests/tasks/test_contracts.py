@@ -117,3 +117,12 @@ def test_a_new_setting_is_one_edit_and_reaches_cli_form_and_dag(monkeypatch):
     assert "--dropout={{ params.dropout }}" in spec.arguments
     assert form_params([spec])["dropout"].value == 0.25
     assert extended.parse(["--output=o", "--dropout=0.5"])["dropout"] == 0.5
+
+
+def test_every_form_setting_is_documented_in_the_readme_parameters_table():
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Parameters (the trigger form)", 1)[1].split("\n## ", 1)[0]
+    for name in dag_module().dag.params:
+        assert f"`{name}`" in section, f"{name} is on the trigger form but not in the README's Parameters table"
