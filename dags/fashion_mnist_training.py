@@ -73,6 +73,9 @@ STEPS = {s.task_id: s for s in (
 )}
 
 
+FORM = form_params(STEPS.values(), DECIDERS)
+
+
 @dag(
     dag_id=DAG_ID,
     description="Validate, clean, train, evaluate and (if good enough) deploy a Fashion-MNIST classifier.",
@@ -83,7 +86,7 @@ STEPS = {s.task_id: s for s in (
     max_active_runs=1,
     tags=["ml", "training", "fashion-mnist"],
     default_args=default_args(timedelta(hours=2)),
-    params=form_params(STEPS.values(), DECIDERS),
+    params=FORM,
     user_defined_filters={"run_key": run_key},
 )
 def fashion_mnist_training() -> None:
@@ -93,7 +96,7 @@ def fashion_mnist_training() -> None:
         from mlops_pipeline.conf_check import check_conf
         from mlops_pipeline.triggers import resolve_for_run
 
-        check_conf(DAG_ID, dag_run.conf, params.keys())
+        check_conf(DAG_ID, dag_run.conf, FORM)  # not params: Airflow adds unknown conf keys to those
         run_type = str(getattr(dag_run.run_type, "value", dag_run.run_type))
         events = sorted(triggering_asset_events[DATASET], key=lambda e: e.timestamp) if triggering_asset_events else []
         resolved = resolve_for_run(run_type, [dict(event.extra or {}) for event in events], SETTINGS.dataset_store,
