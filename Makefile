@@ -20,7 +20,7 @@ export DO_NOT_TRACK := true
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install airflow-db demo test test-fast lint ui mlflow-ui rollback bench clean
+.PHONY: install airflow-db demo test test-fast test-images images lint ui mlflow-ui rollback bench clean
 
 install: $(VENV)/.installed
 
@@ -43,7 +43,16 @@ test: install
 	$(BIN)/python -m pytest
 
 test-fast: install
-	$(BIN)/python -m pytest -m "not e2e"
+	$(BIN)/python -m pytest -m "not e2e and not images"
+
+## images: build the step images with podman (base stand-ins where the bases cannot be pulled); see images/README.md
+## e.g. make images TF_VARIANT=gpu IMAGES="step-data step-train airflow"
+images:
+	scripts/images.sh all
+
+## test-images: build the images and run every training step in its image under the restricted runtime
+test-images: install
+	$(BIN)/python -m pytest -m images tests/images
 
 lint: install
 	$(BIN)/ruff check dags plugins tasks tests scripts benchmarks
