@@ -31,7 +31,7 @@ def bare_fit(model_uri: str, train_uri: str, epochs: int, batch_size: int) -> di
     import keras
     import tensorflow as tf
 
-    from tasks.arrays import load_bundle
+    from tasks.data.arrays import load_bundle
 
     keras.utils.set_random_seed(42)
     data = load_bundle(train_uri)
@@ -53,8 +53,8 @@ def _step(args: list[str]) -> dict:
 
 def write_bundles(folder: Path, rows: int, val_rows: int) -> None:
     """Random 28x28 images in [0, 1] with integer labels, as ``split`` writes them."""
-    from tasks.arrays import Bundle, save_bundle
-    from tasks.categories import FASHION_MNIST_CATEGORIES
+    from tasks.data.arrays import Bundle, save_bundle
+    from tasks.data.layout import FASHION_MNIST_CATEGORIES
 
     rng = np.random.default_rng(0)
     for name, n in (("train", rows), ("val", val_rows)):

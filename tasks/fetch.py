@@ -10,15 +10,16 @@ the snapshot's content hash is the run's dataset lineage.
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import zlib
 from pathlib import Path
 
-from tasks.common import StepError, atomic_file, run_cli, sha256_file
-from tasks.embedded_dataset import EMBEDDED_URI, build_digits_frame
-from tasks.make_dataset import add_fault_arguments
+from tasks.contracts import CONTRACTS
+from tasks.core.common import StepError, atomic_file, sha256_file
+from tasks.core.contract import run_step
+from tasks.data.sources import EMBEDDED_DIGITS, build_digits_frame
 
+CONTRACT = CONTRACTS["fetch"]
 CHUNK = 1 << 22
 
 
@@ -61,8 +62,8 @@ def _write_idx(uri: str, target: Path) -> None:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    from tasks.categories import pixel_columns
-    from tasks.idx_format import labels_uri_for, read_idx_pair
+    from tasks.data.idx_format import labels_uri_for, read_idx_pair
+    from tasks.data.layout import pixel_columns
 
     parts = []
     for images_uri in _idx_images_uris(uri):
@@ -80,13 +81,13 @@ def _write_idx(uri: str, target: Path) -> None:
     pacsv.write_csv(pa.table(columns), target, pacsv.WriteOptions(quoting_style="none"))
 
 
-def fetch(source: str, output: Path, invalid_label_rate: float, empty_cell_rate: float, seed: int) -> dict:
+def fetch(source: str, output: Path, invalid_label_rate: float, empty_cell_rate: float, fault_seed: int) -> dict:
     """Materialise ``source`` as ``<output>/raw.csv`` and return its lineage."""
-    target = output / "raw.csv"
+    target = CONTRACT.output_path(output, "raw")
     with atomic_file(target) as tmp:
-        if source == EMBEDDED_URI:
+        if source == EMBEDDED_DIGITS:
             try:
-                build_digits_frame(invalid_label_rate, empty_cell_rate, seed).to_csv(tmp, index=False)
+                build_digits_frame(invalid_label_rate, empty_cell_rate, fault_seed).to_csv(tmp, index=False)
             except ValueError as err:
                 raise StepError(str(err)) from err
         elif "idx3-ubyte" in source or source.rstrip("/").endswith("idx"):
@@ -108,15 +109,7 @@ def count_rows(path: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tasks fetch", description=__doc__)
-    parser.add_argument("--source", required=True, help=f"dataset URI, or {EMBEDDED_URI}")
-    parser.add_argument("--output", required=True, type=Path, help="step output folder")
-    add_fault_arguments(parser)
-    args = parser.parse_args(argv)
-    return run_cli(
-        "fetch",
-        lambda: fetch(args.source, args.output, args.invalid_label_rate, args.empty_cell_rate, args.seed),
-    )
+    return run_step(CONTRACT, argv, fetch)
 
 
 if __name__ == "__main__":

@@ -69,3 +69,12 @@ def resolve_dataset(run_type: str, event_extras: Iterable[Mapping[str, Any]], la
     if run_type in (ASSET_TRIGGERED, SCHEDULED) and latest:
         return {"uri": str(latest["uri"]), "trigger": "latest_version", "version": str(latest.get("sha256", ""))}
     return {"uri": param_uri, "trigger": "param", "version": ""}
+
+
+def resolve_for_run(run_type: str, event_extras: Iterable[Mapping[str, Any]], dataset_store: str,
+                    params: Mapping[str, Any]) -> dict[str, str]:
+    """:func:`resolve_dataset` for a run: the store's latest version and the run's checked ``dataset_uri``."""
+    from mlops_pipeline.contract_wiring import checked
+
+    uri = checked(params, "resolve_dataset")["dataset_uri"]
+    return resolve_dataset(run_type, event_extras, latest_version(dataset_store), uri)

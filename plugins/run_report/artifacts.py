@@ -14,18 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from mlops_pipeline.steps import path_safe
+from tasks.contracts import CONTRACTS
 
 FORBIDDEN = ("..", "/", "\\", "\x00")
 DAG_ID = re.compile(r"^[A-Za-z0-9_.-]+$")  # what Airflow allows in a dag id
-# step folder -> JSON file the report reads from it
-REPORT_FILES = {
-    "validate_raw": "validation.json",
-    "validate_prepared": "validation.json",
-    "prepare": "prepare_report.json",
-    "train": "history.json",
-    "evaluate": "metrics.json",
-    "register": "registration.json",
-}
+# task id -> the JSON file the report reads from its folder, by the step contract's output name
+REPORT_OUTPUTS = {"validate_raw": ("validate", "validation"), "validate_prepared": ("validate", "validation"),
+                  "prepare": ("prepare", "report"), "train": ("train", "history"), "evaluate": ("evaluate", "metrics"),
+                  "register": ("register", "registration")}
 
 
 class UnsafePath(ValueError):
@@ -69,4 +65,5 @@ def _read_json(path: Path) -> Any:
 
 def load_run(folder: Path) -> dict[str, Any]:
     """Every report file of the run, keyed by step; a missing one is ``None`` (the step did not run)."""
-    return {step: _read_json(folder / step / name) for step, name in REPORT_FILES.items()}
+    return {task_id: _read_json(CONTRACTS[step].output_path(folder / task_id, output))
+            for task_id, (step, output) in REPORT_OUTPUTS.items()}

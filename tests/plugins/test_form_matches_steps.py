@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from mlops_pipeline import params as form
 from tasks.build_model import MODEL_TYPES
-from tasks.embedded_dataset import EMBEDDED_URI
-from tasks.encoding import LOSS_ENCODINGS
-from tasks.model_io import HIDDEN_ACTIVATIONS, OPTIMIZERS, OUTPUT_ACTIVATIONS
+from tasks.data.sources import EMBEDDED_URI
+from tasks.data.encoding import LOSS_ENCODINGS
+from tasks.model.model_io import HIDDEN_ACTIVATIONS, OPTIMIZERS, OUTPUT_ACTIVATIONS
 
 
 def test_every_choice_in_the_form_is_one_a_step_accepts_and_vice_versa():

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tasks.arrays import Bundle, save_bundle
-from tasks.categories import FASHION_MNIST_CATEGORIES
+from tasks.data.arrays import Bundle, save_bundle
+from tasks.data.layout import FASHION_MNIST_CATEGORIES
 from tests.conftest import run_step
 from tests.tasks.helpers import result_of
 

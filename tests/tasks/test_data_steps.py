@@ -10,8 +10,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from tasks.categories import FASHION_MNIST_CATEGORIES, THESIS_INVALID_LABELS
-from tasks.embedded_dataset import build_digits_frame
+from tasks.data.layout import FASHION_MNIST_CATEGORIES, THESIS_INVALID_LABELS
+from tasks.data.sources import build_digits_frame
 from tests.conftest import run_step
 from tests.tasks.helpers import balanced_rows, result_of, write_csv
 

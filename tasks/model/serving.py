@@ -13,7 +13,7 @@ import json
 import shutil
 from pathlib import Path
 
-from tasks.common import atomic_dir
+from tasks.core.common import atomic_dir
 
 
 def versions_served(serving_root: Path, model_name: str) -> list[int]:

@@ -14,12 +14,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from tasks.common import sha256_file
-from tasks.model_io import load_model
-from tasks.registry import CHAMPION, champion_version, download_model, get_version, record_promotion
-from tasks.serving import export_version, retire_others, versions_served
+from tasks.core.common import sha256_file
+from tasks.model.model_io import load_model
+from tasks.model.registry import CHAMPION, champion_version, download_model, get_version, record_promotion
+from tasks.model.serving import export_version, retire_others, versions_served
 
-log = logging.getLogger("tasks.promotion")
+log = logging.getLogger("tasks.model.promotion")
 
 
 def promote(mlflow_client: Any, tracking_uri: str, model_name: str, version: int, serving_root: Path,

@@ -9,14 +9,15 @@ invalid names and a share of pixel cells emptied, so that cleaning has real work
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
+from typing import Any
 
-from tasks.categories import FASHION_MNIST_CATEGORIES, THESIS_INVALID_LABELS, pixel_columns
+from tasks.data.layout import FASHION_MNIST_CATEGORIES, THESIS_INVALID_LABELS, pixel_columns
 
 DIGITS_HEIGHT = 8
 DIGITS_WIDTH = 8
-EMBEDDED_URI = "embedded://digits"
+# The one home of the embedded sources' names (the trigger form's default and fetch's dispatch).
+EMBEDDED_DIGITS = "embedded://digits"
+EMBEDDED_SOURCES = (EMBEDDED_DIGITS,)
 
 
 def _check_rate(name: str, value: float) -> None:
@@ -24,7 +25,7 @@ def _check_rate(name: str, value: float) -> None:
         raise ValueError(f"{name} must be in [0, 1), got {value}")
 
 
-def build_digits_frame(invalid_label_rate: float, empty_cell_rate: float, seed: int) -> pd.DataFrame:
+def build_digits_frame(invalid_label_rate: float, empty_cell_rate: float, seed: int) -> Any:
     """Return the digits as a Fashion-MNIST-layout frame with injected faults.
 
     Args:
@@ -32,6 +33,8 @@ def build_digits_frame(invalid_label_rate: float, empty_cell_rate: float, seed: 
         empty_cell_rate: share of pixel cells that become empty.
         seed: seed of the fault positions, so a given setting is reproducible.
     """
+    import numpy as np
+    import pandas as pd
     from sklearn.datasets import load_digits
 
     _check_rate("invalid_label_rate", invalid_label_rate)

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-LOSS_ENCODINGS: dict[str, str] = {
-    "sparse_categorical_crossentropy": "integer",
-    "categorical_crossentropy": "onehot",
-}
+from tasks.core.parameters import LOSSES
+
+LOSS_ENCODINGS: dict[str, str] = dict(zip(LOSSES, ("integer", "onehot"), strict=True))
 
 
 def encoding_for_loss(loss: str) -> str:

@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 log = logging.getLogger("tasks")
+# The exit code of a StepError: bad input that a retry cannot mend. Both runners fail such a task without retrying.
+BAD_INPUT_EXIT_CODE = 2
 
 
 class StepError(Exception):
@@ -111,6 +113,6 @@ def run_cli(step: str, body: Callable[[], dict[str, Any]]) -> int:
         result = body()
     except StepError as err:
         print(f"error: {step}: {err}", file=sys.stderr)
-        return 2
+        return BAD_INPUT_EXIT_CODE
     emit_result(result)
     return 0

@@ -10,11 +10,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from tasks.common import StepError, atomic_file, require_file, strip_file_scheme
-
-OPTIMIZERS = ("adam", "sgd", "rmsprop", "adamw", "nadam")
-HIDDEN_ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "selu", "gelu")
-OUTPUT_ACTIVATIONS = ("softmax", "linear")
+from tasks.core.common import StepError, atomic_file, require_file, strip_file_scheme
+from tasks.core.parameters import OPTIMIZERS
 
 
 def quiet_tensorflow() -> None:

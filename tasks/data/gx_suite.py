@@ -20,9 +20,9 @@ from typing import Any
 
 import pandas as pd
 
-from tasks.common import StepError
+from tasks.core.common import StepError
 
-SUITES_DIR = Path(__file__).resolve().parents[1] / "expectations"
+SUITES_DIR = Path(__file__).resolve().parents[2] / "expectations"
 HIDDEN_KWARGS = ("column", "column_list", "value_set", "batch_id")  # long or internal; the suite JSON has them
 RESULT_KEYS = ("observed_value", "unexpected_count", "unexpected_percent", "element_count", "missing_count")
 

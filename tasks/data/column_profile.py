@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tasks.common import StepError
+from tasks.core.common import StepError
 
 
 def _as_numbers(path: Path, name: str, column) -> tuple[np.ndarray, int]:

@@ -12,7 +12,7 @@ import zlib
 
 import numpy as np
 
-from tasks.common import StepError
+from tasks.core.common import StepError
 
 IMAGES_MAGIC = 0x00000803
 LABELS_MAGIC = 0x00000801

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tasks.common import StepError
+from tasks.core.common import StepError
 
 CHAMPION = "champion"
 HISTORY_TAG = "promotion_history"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tasks.common import atomic_file
+from tasks.core.common import atomic_file
 
 
 def plot_confusion_matrix(matrix: np.ndarray, classes: tuple[str, ...], path: Path, title: str) -> None:

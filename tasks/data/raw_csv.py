@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from tasks.categories import pixel_columns
-from tasks.common import StepError, require_file
+from tasks.core.common import StepError, require_file
+from tasks.data.layout import pixel_columns
 
 
 def read_header(path: Path) -> list[str]:

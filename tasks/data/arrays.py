@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tasks.common import StepError, atomic_file, require_file
+from tasks.core.common import StepError, atomic_file, require_file
 
 
 @dataclass(frozen=True)
