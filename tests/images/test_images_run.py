@@ -21,7 +21,7 @@ from tests.images import podman
 
 pytestmark = [pytest.mark.images, pytest.mark.slow, pytest.mark.timeout(3600)]
 ROOT = Path(__file__).resolve().parents[2]
-CONF = {"epochs": 3, "model_type": "dense"}
+CONF = {"epochs": 3, "model_type": "mlp"}
 
 
 @pytest.fixture(scope="module")
@@ -64,8 +64,7 @@ def test_bad_input_exits_2_in_the_image(built, volume):
     bad = volume / "bad.csv"
     bad.write_text("label,pixel1\nshirt,oops\n")
 
-    done = podman.run_in_image("data", ["prepare", "--input", str(bad), "--output", str(volume / "out"),
-                                        "--height", "8", "--width", "8"], volume)
+    done = podman.run_in_image("data", ["prepare", "--input", str(bad), "--output", str(volume / "out")], volume)
 
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip().splitlines()[-1].startswith("error:")

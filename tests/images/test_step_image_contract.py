@@ -10,7 +10,6 @@ pod dies with ``ModuleNotFoundError`` in the cluster, which no local run would s
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -77,6 +76,8 @@ def test_imports_are_followed_through_task_modules():
 
 
 def test_an_image_holds_the_dependencies_of_what_it_names():
-    assert {"great-expectations", "ruamel-yaml", "pandas", "numpy"} <= image_distributions(ROOT / "images" / "step-data")
-    assert "keras" not in image_distributions(ROOT / "images" / "step-data")
+    data_image = image_distributions(ROOT / "images" / "step-data")
+
+    assert {"great-expectations", "ruamel-yaml", "pandas", "numpy"} <= data_image
+    assert "keras" not in data_image
     assert closure({("keras", frozenset())}) >= {"keras", "numpy"}
