@@ -25,7 +25,7 @@ def _ids(paths: list[Path]) -> list[str]:
 
 
 def test_every_image_folder_has_a_dockerfile():
-    assert _ids(DOCKERFILES) == ["airflow", "step-data", "step-train"]
+    assert _ids(DOCKERFILES) == ["airflow", "mlflow", "step-data", "step-train"]
 
 
 @pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=_ids(DOCKERFILES))
