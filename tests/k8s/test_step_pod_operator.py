@@ -105,7 +105,8 @@ def test_timeouts_pull_secrets_and_digests_come_from_settings():
 
 
 def test_default_timeouts_allow_a_cold_gpu_node():
-    op = pod_operator(StepSpec("train", "train", image="train", gpus="1"), load_settings({"PIPELINE_MODE": "kubernetes"}))
+    settings = load_settings({"PIPELINE_MODE": "kubernetes"})
+    op = pod_operator(StepSpec("train", "train", image="train", gpus="1"), settings)
 
     assert op.schedule_timeout_seconds >= 900 and op.startup_timeout_seconds >= 900
 
