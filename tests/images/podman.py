@@ -18,7 +18,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "images.sh"
 TAG = "ci"
-IMAGE_NAMES = {"data": "step-data", "train": "step-train"}
+IMAGE_NAMES = {"data": "step-data", "train": "step-train", "airflow": "airflow"}
+STEP_IMAGES = ("data", "train")
 PYTHON_BASE = "docker.io/library/python:3.11.13-slim-bookworm"
 # runc and explicit ulimits: crun and podman's default ulimits fail on our machines (scripts/images.sh).
 PODMAN = ["podman", "--runtime", "runc"]
@@ -47,11 +48,11 @@ def unusable_reason() -> str | None:
     return None
 
 
-def build_images(log: Path) -> float:
-    """Run ``scripts/images.sh all`` (stand-ins + step images, TensorFlow CPU); the seconds it took."""
+def build_images(log: Path, images: tuple[str, ...] = STEP_IMAGES) -> float:
+    """Run ``scripts/images.sh all`` (stand-ins + ``images``, TensorFlow CPU); the seconds it took."""
     import time
 
-    env = {**os.environ, "TAG": TAG, "TF_VARIANT": "cpu", "IMAGES": " ".join(IMAGE_NAMES.values())}
+    env = {**os.environ, "TAG": TAG, "TF_VARIANT": "cpu", "IMAGES": " ".join(IMAGE_NAMES[i] for i in images)}
     started = time.perf_counter()
     with log.open("w") as out:
         done = subprocess.run(["bash", str(SCRIPT), "all"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
@@ -78,6 +79,15 @@ def run_in_image(image: str, argv: list[str], volume: Path, env: dict[str, str] 
     command = [*PODMAN, "run", "--rm", *ULIMITS, *RESTRICTED, "--volume", f"{volume}:{volume}:rw", *flags,
                image_ref(image), *argv]
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+
+
+def run_airflow_python(code: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """``python -c code`` in the Airflow image as its uid 50000, no capabilities, no network."""
+    flags = [f for name, value in env.items() for f in ("--env", f"{name}={value}")]
+    command = [*PODMAN, "run", "--rm", *ULIMITS, "--user", "50000:0", "--cap-drop", "ALL", "--security-opt",
+               "no-new-privileges", "--network", "none", *flags, "--entrypoint", "python", image_ref("airflow"),
+               "-c", code]
+    return subprocess.run(command, capture_output=True, text=True, timeout=600)
 
 
 def last_json_line(stdout: str) -> dict:

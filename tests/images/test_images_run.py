@@ -30,7 +30,7 @@ def built(tmp_path_factory) -> dict[str, float]:
     if reason:
         pytest.skip(reason)
     seconds = podman.build_images(tmp_path_factory.mktemp("images") / "build.log")
-    sizes = {image: podman.image_size(image) for image in podman.IMAGE_NAMES}
+    sizes = {image: podman.image_size(image) for image in podman.STEP_IMAGES}
     print(f"\nimages built in {seconds:.0f} s; sizes: " + ", ".join(f"{k} {v / 1e9:.2f} GB" for k, v in sizes.items()))
     return {"build_s": seconds}
 
@@ -51,7 +51,7 @@ def _git_commit() -> str:
     return done.stdout.strip() if done.returncode == 0 else "unknown"
 
 
-@pytest.mark.parametrize("image", list(podman.IMAGE_NAMES))
+@pytest.mark.parametrize("image", podman.STEP_IMAGES)
 def test_image_is_the_step_cli_and_records_its_commit(built, image, volume):
     done = podman.run_in_image(image, ["--help"], volume)
 
@@ -119,3 +119,28 @@ def _lineage(volume: Path, registered: dict) -> dict[str, str]:
     name = registered["model_uri"].split("/")[1]
     version = client.get_model_version(name, str(registered["version"]))
     return client.get_run(version.run_id).data.tags
+
+
+PARSE = """
+import json
+from airflow.dag_processing.dagbag import DagBag
+bag = DagBag(dag_folder="/opt/airflow/dags")
+print(json.dumps({"dags": sorted(bag.dags), "errors": {k: str(v)[-500:] for k, v in bag.import_errors.items()}}))
+"""
+
+
+@pytest.fixture(scope="module")
+def airflow_built(built, tmp_path_factory) -> float:
+    seconds = podman.build_images(tmp_path_factory.mktemp("images") / "build-airflow.log", ("airflow",))
+    print(f"\nairflow image built in {seconds:.0f} s, {podman.image_size('airflow') / 1e9:.2f} GB")
+    return seconds
+
+
+@pytest.mark.parametrize("mode", ["kubernetes", "local"])
+def test_the_airflow_image_parses_every_dag(airflow_built, mode):
+    done = podman.run_airflow_python(PARSE, {"PIPELINE_MODE": mode, "AIRFLOW__CORE__LOAD_EXAMPLES": "False"})
+
+    assert done.returncode == 0, done.stderr[-2000:]
+    bag = podman.last_json_line(done.stdout)
+    assert bag["errors"] == {}
+    assert {"fashion_mnist_training", "dataset_ingest", "fashion_mnist_rollback"} <= set(bag["dags"])
