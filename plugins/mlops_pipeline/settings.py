@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,34 @@ class KubernetesSettings:
     in_cluster: bool = True
     train_affinity: Mapping[str, object] = field(default_factory=dict)
     step_env: Mapping[str, str] = field(default_factory=dict)
+    # A cold GPU node (autoscaled, pulling a multi-GB image) takes minutes: KPO's 120 s default fails it.
+    schedule_timeout_s: int = 1800
+    startup_timeout_s: int = 1800
+    image_pull_secrets: tuple[str, ...] = ()
+    # true: step images must be pinned by digest (name@sha256:...), so a moved tag cannot change a run.
+    require_image_digest: bool = False
+
+
+IMAGE_DIGEST = re.compile(r"^[^\s@]+@sha256:[0-9a-f]{64}$")
+
+
+def _image_reference(env: Mapping[str, str], name: str, default: str, require_digest: bool) -> str:
+    """An image reference from ``env[name]``; with ``require_digest``, only an immutable ``...@sha256:`` one."""
+    value = env.get(name, "").strip() or default
+    if require_digest and not IMAGE_DIGEST.match(value):
+        raise ValueError(f"{name}={value!r} is not pinned by digest (<image>@sha256:<64 hex>), "
+                         "and PIPELINE_REQUIRE_IMAGE_DIGEST is true")
+    return value
+
+
+def _seconds(env: Mapping[str, str], name: str, default: int) -> int:
+    """A positive number of seconds from ``env[name]``, failing with the variable's name."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) <= 0:
+        raise ValueError(f"{name} must be a positive whole number of seconds, got {raw!r}")
+    return int(raw)
 
 
 def _json_object(env: Mapping[str, str], name: str) -> dict[str, object]:
@@ -87,10 +116,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> PipelineSettings:
     artifact_root = env.get("PIPELINE_ARTIFACT_ROOT", default_root).rstrip("/")
     serving_default = str(state_dir / "serving") if mode == "local" else f"{artifact_root}/serving"
     k8s_defaults = KubernetesSettings()
+    pinned = env.get("PIPELINE_REQUIRE_IMAGE_DIGEST", "false").strip().lower() == "true"
     kubernetes = KubernetesSettings(
         namespace=env.get("PIPELINE_K8S_NAMESPACE", k8s_defaults.namespace),
-        data_image=env.get("PIPELINE_DATA_IMAGE", k8s_defaults.data_image),
-        train_image=env.get("PIPELINE_TRAIN_IMAGE", k8s_defaults.train_image),
+        data_image=_image_reference(env, "PIPELINE_DATA_IMAGE", k8s_defaults.data_image, pinned and mode != "local"),
+        train_image=_image_reference(env, "PIPELINE_TRAIN_IMAGE", k8s_defaults.train_image, pinned and mode != "local"),
         service_account=env.get("PIPELINE_K8S_SERVICE_ACCOUNT", k8s_defaults.service_account),
         artifact_pvc=env.get("PIPELINE_ARTIFACT_PVC", k8s_defaults.artifact_pvc),
         env_secret=env.get("PIPELINE_STEP_ENV_SECRET", k8s_defaults.env_secret),
@@ -98,6 +128,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> PipelineSettings:
         gpu_node_selector=_json_object(env, "PIPELINE_GPU_NODE_SELECTOR") or k8s_defaults.gpu_node_selector,
         train_affinity=_json_object(env, "PIPELINE_TRAIN_AFFINITY"),
         step_env={name: env[name] for name in FORWARDED_STEP_ENV if env.get(name)},
+        schedule_timeout_s=_seconds(env, "PIPELINE_POD_SCHEDULE_TIMEOUT", k8s_defaults.schedule_timeout_s),
+        startup_timeout_s=_seconds(env, "PIPELINE_POD_STARTUP_TIMEOUT", k8s_defaults.startup_timeout_s),
+        image_pull_secrets=tuple(n.strip() for n in env.get("PIPELINE_IMAGE_PULL_SECRETS", "").split(",") if n.strip()),
+        require_image_digest=pinned,
     )
     tracking_default = f"sqlite:///{state_dir / 'mlflow' / 'mlflow.db'}" if mode == "local" else "http://mlflow:5000"
     # In the cluster both live on the shared artifact volume, so the ingest pod and the training pods see them.
