@@ -1,7 +1,7 @@
 """Snapshot the run's dataset into its artifact folder as one Fashion-MNIST-layout CSV.
 
-Sources: ``embedded://digits`` (built offline, with injected faults), a CSV in the
-Kaggle layout by local path, ``file://``, ``http(s)://`` or ``s3://`` URI (through
+Sources: ``embedded://digits`` or ``embedded://fashion-mnist-sample`` (built offline, with
+injected faults), a CSV in the Kaggle layout by local path, ``file://``, ``http(s)://`` or ``s3://`` URI (through
 fsspec; ``.gz`` is decompressed), or the original IDX files (an
 ``*-images-idx3-ubyte[.gz]`` file, or a folder holding the IDX pairs). A CSV is
 copied byte for byte, so faults are left for ``validate`` and ``prepare`` to find;
@@ -18,7 +18,7 @@ from tasks.contracts import CONTRACTS
 from tasks.core.common import StepError, atomic_file, sha256_file
 from tasks.core.contract import run_step
 from tasks.data.dialect import fix_message, shape_message, sniff
-from tasks.data.sources import EMBEDDED_DIGITS, build_digits_frame
+from tasks.data.sources import EMBEDDED_SOURCES, build_embedded_frame
 from tasks.data.uri_policy import check_source_uri, roots_from_env
 
 CONTRACT = CONTRACTS["fetch"]
@@ -94,9 +94,9 @@ def fetch(source: str, output: Path, image_height: int, image_width: int, invali
     source = check_source_uri(source, *roots_from_env())
     target = CONTRACT.output_path(output, "raw")
     with atomic_file(target) as tmp:
-        if source == EMBEDDED_DIGITS:
+        if source in EMBEDDED_SOURCES:
             try:
-                build_digits_frame(invalid_label_rate, empty_cell_rate, fault_seed).to_csv(tmp, index=False)
+                build_embedded_frame(source, invalid_label_rate, empty_cell_rate, fault_seed).to_csv(tmp, index=False)
             except ValueError as err:
                 raise StepError(str(err)) from err
         elif "idx3-ubyte" in source or source.rstrip("/").endswith("idx"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 
 import numpy as np
@@ -11,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tasks.data.layout import FASHION_MNIST_CATEGORIES, THESIS_INVALID_LABELS
-from tasks.data.sources import build_digits_frame
+from tasks.data.sources import FASHION_SAMPLE_FILE, build_digits_frame, build_fashion_sample_frame
 from tests.conftest import run_step
 from tests.tasks.helpers import balanced_rows, result_of, write_csv
 
@@ -26,6 +27,30 @@ def test_embedded_digits_are_real_digits_in_the_csv_layout_with_the_thesis_fault
     assert set(frame["label"][invalid]) <= set(THESIS_INVALID_LABELS)
     assert invalid.sum() == round(0.1 * 1797)
     assert int(pixels.isna().sum().sum()) == round(0.01 * 1797 * 64)
+
+
+def test_embedded_fashion_sample_is_the_shipped_real_sample_with_the_thesis_faults():
+    # The shipped file is the MIT sample its notice names, byte for byte.
+    digest = hashlib.sha256(FASHION_SAMPLE_FILE.read_bytes()).hexdigest()
+    assert digest == "ba64de253a7c7fb6c88f305ca8c86785a0d69ddaa40993fffd52be77ccf3217d"
+    assert "MIT License" in (FASHION_SAMPLE_FILE.parent / "README.md").read_text()
+    frame = build_fashion_sample_frame(invalid_label_rate=0.05, empty_cell_rate=0.001, seed=2)
+    assert frame.shape == (999, 785)
+    invalid = ~frame["label"].isin(FASHION_MNIST_CATEGORIES)
+    assert invalid.sum() == round(0.05 * 999)
+    counts = frame["label"][~invalid].value_counts()
+    assert counts.index[0] in FASHION_MNIST_CATEGORIES and len(counts) == 10
+    assert int(frame.drop(columns="label").isna().sum().sum()) == round(0.001 * 999 * 784)
+
+
+def test_fetch_embedded_fashion_sample_needs_its_28x28_shape(tmp_path):
+    done = run_step("fetch", "--source", "embedded://fashion-mnist-sample", "--output", str(tmp_path / "f"))
+    assert done.returncode == 2 and "set image_height and image_width to 28" in done.stderr
+    assert not (tmp_path / "f" / "raw.csv").exists()
+    done = run_step("fetch", "--source", "embedded://fashion-mnist-sample", "--output", str(tmp_path / "g"),
+                    "--image-height", "28", "--image-width", "28")
+    assert done.returncode == 0, done.stderr
+    assert result_of(done)["rows"] == 999
 
 
 def test_embedded_faults_are_reproducible_by_seed():
