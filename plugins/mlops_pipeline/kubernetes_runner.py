@@ -28,6 +28,7 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException
 from kubernetes.client import models as k8s
 
 from mlops_pipeline.settings import PipelineSettings
+from mlops_pipeline.uri_check import allowlist_env
 from mlops_pipeline.steps import StepSpec
 
 XCOM_RESULT_PATH = "/airflow/xcom/return.json"
@@ -121,10 +122,11 @@ def _image(spec: StepSpec, settings: PipelineSettings) -> str:
 
 
 def _env(spec: StepSpec, settings: PipelineSettings) -> list[k8s.V1EnvVar]:
-    """Plain settings for the step (its image too, for lineage); secrets come only through ``env_from``."""
+    """Plain settings for the step (its image, for lineage; the dataset allowlist, which ``fetch`` applies again
+    inside the pod); secrets come only through ``env_from``."""
     values = {"STEP_RESULT_PATH": XCOM_RESULT_PATH, "PIPELINE_ARTIFACT_ROOT": settings.artifact_root,
               "PIPELINE_IMAGE": _image(spec, settings), "GIT_PYTHON_REFRESH": "quiet",
-              "MPLCONFIGDIR": "/tmp/matplotlib", **settings.kubernetes.step_env}
+              "MPLCONFIGDIR": "/tmp/matplotlib", **allowlist_env(settings), **settings.kubernetes.step_env}
     return [k8s.V1EnvVar(name=name, value=value) for name, value in values.items()]
 
 

@@ -54,6 +54,15 @@ def test_gpus_requested_means_a_gpu_pod_on_a_gpu_node(kubernetes_dag, gpus):
     assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in pod["spec"]["tolerations"]
 
 
+def test_every_step_pod_carries_the_deployments_dataset_allowlist(kubernetes_dag):
+    # fetch checks its source again inside its pod: with no allowlist there it would refuse every file.
+    pod = _train_pod(kubernetes_dag, 0)
+    env = {e["name"]: e.get("value") for e in _base(pod)["env"]}
+    roots = env["PIPELINE_ALLOWED_DATA_ROOTS"].split(",")
+    assert env["PIPELINE_ARTIFACT_ROOT"] in roots
+    assert env["PIPELINE_ALLOWED_DATA_SCHEMES"] == ",".join(load_settings().allowed_data_schemes)
+
+
 def test_the_step_root_filesystem_is_read_only_with_a_writable_tmp(kubernetes_dag):
     pod = _train_pod(kubernetes_dag, 0)
     base = _base(pod)
