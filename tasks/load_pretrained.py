@@ -1,5 +1,8 @@
 """Load an existing model and adapt it to this run's images and classes, for fine-tuning.
 
+An explicit ``base_model_uri`` outside the registry goes through the dataset allowlist
+(``tasks/data/uri_policy.py``) before anything is read, like ``dataset_uri``.
+
 The base defaults to the registered champion (``models:/<name>@champion``), resolved
 to its exact version so that the new model records its parent. When the class
 count differs, the output layer is replaced (the learned features stay); when the
@@ -17,6 +20,7 @@ from typing import Any
 from tasks.contracts import CONTRACTS
 from tasks.core.common import StepError
 from tasks.core.contract import run_step
+from tasks.data.uri_policy import check_model_uri, roots_from_env
 from tasks.model.model_io import compile_model, image_shape, load_model, save_model
 from tasks.model.registry import CHAMPION, champion_version, client, download_model
 
@@ -66,6 +70,8 @@ def load_pretrained(base_model_uri: str | None, output: Path, image_height: int,
     if not model_uri and not (tracking_uri and model_name):
         raise StepError("no base model URI given: set base_model_uri, or train from scratch "
                         "(use_pretrained_model=false) to create a first model")
+    if model_uri:
+        model_uri = check_model_uri(model_uri, *roots_from_env())
     parent = resolve_base(model_uri, tracking_uri, model_name)
     with tempfile.TemporaryDirectory() as scratch:
         base = load_model(str(download_model(parent, tracking_uri, Path(scratch))))

@@ -28,8 +28,8 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException
 from kubernetes.client import models as k8s
 
 from mlops_pipeline.settings import PipelineSettings
-from mlops_pipeline.uri_check import allowlist_env
 from mlops_pipeline.steps import StepSpec
+from mlops_pipeline.uri_check import allowlist_env
 
 XCOM_RESULT_PATH = "/airflow/xcom/return.json"
 ARTIFACT_VOLUME = "artifacts"

@@ -27,6 +27,9 @@ from urllib.parse import unquote, urlsplit
 from tasks.core.common import StepError
 
 EMBEDDED = re.compile(r"^embedded://[A-Za-z0-9_-]+$")
+# A model in the tracking server (``models:/<name>/<version>``, ``models:/<name>@<alias>``, ``runs:/<id>/<path>``):
+# read through MLflow's own access control, not from the worker's filesystem or network.
+REGISTRY_MODEL = re.compile(r"^(models|runs):/[A-Za-z0-9_.@/-]+$")
 REMOTE_SCHEMES = ("http", "https", "s3")
 ENV_ROOTS = "PIPELINE_ALLOWED_DATA_ROOTS"
 ENV_SCHEMES = "PIPELINE_ALLOWED_DATA_SCHEMES"
@@ -120,6 +123,16 @@ def check_source_uri(uri: str, allowed_roots: Iterable[str], allowed_schemes: It
     if scheme not in REMOTE_SCHEMES:
         raise _refuse(uri, f"{scheme}:// is not a supported source", "use a path, file://, s3:// or https://")
     return _check_remote(text, roots, allowed_schemes)
+
+
+def check_model_uri(uri: str, allowed_roots: Iterable[str], allowed_schemes: Iterable[str]) -> str:
+    """A ``base_model_uri``: a registry/run model URI as it is, any other location through the dataset allowlist."""
+    text = (uri or "").strip()
+    if REGISTRY_MODEL.match(text) and ".." not in text.split("/"):
+        return text
+    if text.startswith("embedded://"):
+        raise _refuse(uri, "an embedded dataset is not a model", "use models:/<name>@champion or a model path")
+    return check_source_uri(text, allowed_roots, allowed_schemes)
 
 
 def roots_from_env(environ: dict[str, str] | None = None) -> tuple[list[str], list[str]]:

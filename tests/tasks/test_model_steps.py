@@ -74,3 +74,13 @@ def test_load_pretrained_without_a_uri_says_how_to_proceed(tmp_path):
     done = run_step("load_pretrained", "--base-model-uri", "", "--output", str(tmp_path / "l"), "--image-height", "8",
                     "--image-width", "8")
     assert done.returncode == 2 and "train from scratch" in done.stderr
+
+
+@pytest.mark.parametrize("uri", ["/etc/passwd", "file:///proc/self/environ", "http://169.254.169.254/latest/model",
+                                 "embedded://digits", "models:/../../etc"])
+def test_load_pretrained_refuses_a_base_model_outside_the_allowlist_before_reading(tmp_path, uri):
+    done = run_step("load_pretrained", "--base-model-uri", uri, "--output", str(tmp_path / "l"),
+                    "--image-height", "8", "--image-width", "8")
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1 and repr(uri)[:20] in done.stderr
+    assert not (tmp_path / "l").exists()

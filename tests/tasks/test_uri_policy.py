@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tasks.core.common import StepError
-from tasks.data.uri_policy import check_source_uri, roots_from_env
+from tasks.data.uri_policy import check_model_uri, check_source_uri, roots_from_env
 
 REMOTE_ROOTS = ["s3://fashion-data/datasets", "https://data.example.com/fashion"]
 
@@ -100,3 +100,18 @@ def test_the_step_reads_the_allowlist_from_its_environment(landing):
     assert roots == [str(landing), "s3://fashion-data/datasets"] and schemes == ["s3"]
     assert roots_from_env({}) == ([], [])
     assert os.path.exists(check_source_uri(str(landing / "good.csv"), roots, schemes))
+
+
+@pytest.mark.parametrize("uri", ["models:/fashion@champion", "models:/fashion/3", "runs:/0a1b2c/model"])
+def test_a_registry_model_uri_is_a_base_model_as_it_is(uri):
+    assert check_model_uri(uri, [], []) == uri
+
+
+def test_a_base_model_path_goes_through_the_dataset_allowlist(tmp_path):
+    model = tmp_path / "model.keras"
+    model.write_bytes(b"x")
+    assert check_model_uri(str(model), [str(tmp_path)], []) == str(model.resolve())
+    with pytest.raises(StepError, match="allowed"):
+        check_model_uri(str(model), [str(tmp_path / "elsewhere")], [])
+    with pytest.raises(StepError, match="not a model"):
+        check_model_uri("embedded://digits", [str(tmp_path)], [])
