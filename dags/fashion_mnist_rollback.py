@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import dag
+from airflow.sdk import dag, task
 
 from mlops_pipeline.contract_wiring import form_params, step_spec
 from mlops_pipeline.operations import default_args
@@ -20,14 +20,16 @@ from mlops_pipeline.runners import step_operator
 from mlops_pipeline.settings import load_settings
 
 SETTINGS = load_settings()
+DAG_ID = "fashion_mnist_rollback"
 
 ROLLBACK = step_spec("rollback", "rollback", SETTINGS.artifact_root, fixed={
     "tracking_uri": SETTINGS.tracking_uri, "serving_root": SETTINGS.serving_root,
     "by": "airflow:{{ dag.dag_id }}/{{ run_id }}"})
+FORM = form_params([ROLLBACK])
 
 
 @dag(
-    dag_id="fashion_mnist_rollback",
+    dag_id=DAG_ID,
     description="Move the champion back to an earlier registered version and serve it.",
     doc_md=__doc__,
     schedule=None,
@@ -36,10 +38,17 @@ ROLLBACK = step_spec("rollback", "rollback", SETTINGS.artifact_root, fixed={
     max_active_runs=1,
     tags=["ml", "deployment", "rollback"],
     default_args=default_args(timedelta(minutes=30)),
-    params=form_params([ROLLBACK]),
+    params=FORM,
 )
 def fashion_mnist_rollback() -> None:
-    step_operator(ROLLBACK)
+    @task(task_id="check_conf")
+    def check(dag_run=None) -> None:
+        """Refuse unknown conf keys (a CLI trigger bypasses the API server's check) before the champion moves."""
+        from mlops_pipeline.conf_check import check_conf
+
+        check_conf(DAG_ID, dag_run.conf, FORM)
+
+    check() >> step_operator(ROLLBACK)
 
 
 fashion_mnist_rollback()

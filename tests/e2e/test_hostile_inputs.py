@@ -223,18 +223,23 @@ def test_the_trigger_forms_json_with_an_unknown_key_is_refused_in_the_ui(airflow
     assert _runs(airflow) == before
 
 
-def test_the_cli_bypasses_the_api_server_so_the_first_task_must_refuse(airflow):
+@pytest.mark.parametrize(("dag_id", "first_task", "conf", "hint"), [
+    (DAG, "resolve_dataset", {"epoch": 5}, "did you mean 'epochs'"),
+    ("fashion_mnist_rollback", "check_conf", {"reasn": "bad model"}, "did you mean 'reason'"),
+])
+def test_the_cli_bypasses_the_api_server_so_the_first_task_must_refuse(airflow, dag_id, first_task, conf, hint):
     """``airflow dags trigger -c`` writes the run straight to the database: observed, and caught by check_conf."""
     from tests.e2e.airflow_server import server_env
 
-    cli = subprocess.run([str(Path(sys.executable).with_name("airflow")), "dags", "trigger", DAG, "-r",
-                          "manual__cli_typo", "-c", json.dumps({"epoch": 5})], cwd=ROOT, capture_output=True,
+    run_id = f"manual__cli_typo_{first_task}"
+    cli = subprocess.run([str(Path(sys.executable).with_name("airflow")), "dags", "trigger", dag_id, "-r",
+                          run_id, "-c", json.dumps(conf)], cwd=ROOT, capture_output=True,
                          text=True, timeout=300, env=server_env(airflow.home, airflow.port))
     assert cli.returncode == 0, cli.stderr[-2000:]
-    run = airflow.api("GET", f"/api/v2/dags/{DAG}/dagRuns/manual__cli_typo", token=airflow.token())
-    assert run["conf"] == {"epoch": 5}  # Airflow 3.3 created it: no hook refuses conf at creation on this path
-    first = subprocess.run([str(Path(sys.executable).with_name("airflow")), "tasks", "test", DAG, "resolve_dataset",
-                            "manual__cli_typo"], cwd=ROOT, capture_output=True, text=True, timeout=300,
+    run = airflow.api("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}", token=airflow.token())
+    assert run["conf"] == conf  # Airflow 3.3 created it: no hook refuses conf at creation on this path
+    first = subprocess.run([str(Path(sys.executable).with_name("airflow")), "tasks", "test", dag_id, first_task,
+                            run_id], cwd=ROOT, capture_output=True, text=True, timeout=300,
                            env=server_env(airflow.home, airflow.port))
     said = first.stdout + first.stderr  # `tasks test` reports a failed task in its log, not in its exit code
-    assert "AirflowFailException" in said and "did you mean 'epochs'" in said, said[-3000:]
+    assert "AirflowFailException" in said and hint in said, said[-3000:]
