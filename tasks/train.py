@@ -16,6 +16,7 @@ from tasks.contracts import CONTRACTS
 from tasks.core.common import write_json
 from tasks.core.contract import run_step
 from tasks.data.arrays import Bundle, load_bundle
+from tasks.model.devices import global_batch_size, training_strategy
 from tasks.model.model_io import check_input_shape, load_model, save_model
 
 CONTRACT = CONTRACTS["train"]
@@ -64,14 +65,15 @@ def train(model: str, train: str, validation: str, output: Path, epochs: int, ba
     model_uri, train_uri, val_uri = model, train, validation
     patience, seed = early_stopping_patience, random_state
     import keras
-    import tensorflow as tf
 
     keras.utils.set_random_seed(seed)
     train_data, val_data = load_bundle(train_uri), load_bundle(val_uri)
-    model = load_model(model_uri)
+    strategy, devices = training_strategy(log)  # several GPUs: mirrored, each replica gets batch_size rows
+    with strategy.scope():
+        model = load_model(model_uri)
     check_input_shape(model, train_data.x.shape, train_uri)
     model.optimizer.learning_rate = learning_rate
-    devices = [d.name for d in tf.config.list_physical_devices("GPU")] or ["CPU"]
+    batch_size = global_batch_size(batch_size, strategy)
     log.info("training %s on %s: %d train / %d validation rows", model.name, ", ".join(devices),
              len(train_data), len(val_data))
     stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)

@@ -65,3 +65,37 @@ def test_one_gpu_uses_the_default_strategy_on_that_gpu(caplog):
 
     assert devices == ["/physical_device:GPU:0"]
     assert strategy.num_replicas_in_sync == 1
+
+
+TRAIN_ON_TWO_DEVICES = """
+import sys
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+import tasks.model.devices as devices
+devices.visible_gpus = lambda: ["/physical_device:CPU:0", "/physical_device:CPU:1"]  # two stand-in GPUs
+from tasks.train import main
+raise SystemExit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.slow
+def test_the_train_step_mirrors_the_model_over_every_device_it_sees(tmp_path):
+    from tests.conftest import run_step
+    from tests.tasks.conftest import make_bundles
+    from tests.tasks.helpers import result_of
+
+    data = make_bundles(tmp_path)
+    built = run_step("build_model", "--output", str(tmp_path / "b"), "--image-height", "4", "--image-width", "4",
+                     "--units", "16")
+    assert built.returncode == 0, built.stderr
+    done = subprocess.run([sys.executable, "-c", TRAIN_ON_TWO_DEVICES, "--model", result_of(built)["model"],
+                           "--train", data["train"], "--validation", data["val"], "--output", str(tmp_path / "t"),
+                           "--epochs", "2", "--batch-size", "8"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "training on 2 GPUs with MirroredStrategy: /CPU:0, /CPU:1" in done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["epochs_run"] == 2 and result["device"] == "/CPU:0"
+    assert (tmp_path / "t" / "model.keras").is_file()
