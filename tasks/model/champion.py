@@ -58,3 +58,18 @@ def champion_status(client: Any, model_name: str, alias: str = CHAMPION) -> Cham
             return ChampionStatus()
         return ChampionStatus(error=f"registry error: {type(err).__name__}: {_first_line(err)}")
     return ChampionStatus(version=int(found.version), run_id=getattr(found, "run_id", None) or None)
+
+
+def champion_status_at(tracking_uri: str, model_name: str, alias: str = CHAMPION) -> ChampionStatus:
+    """:func:`champion_status` from a tracking URI: a store that cannot even be opened is an error too.
+
+    (An MLflow client on a SQLite URI opens the database when it is created, so a corrupt or
+    unreadable file fails before any lookup.)
+    """
+    try:
+        from mlflow import MlflowClient
+
+        client = MlflowClient(tracking_uri, tracking_uri)
+    except Exception as err:  # noqa: BLE001 - same rule: only the registry's "absent" answers mean "none"
+        return ChampionStatus(error=f"registry error: {type(err).__name__}: {_first_line(err)}")
+    return champion_status(client, model_name, alias)
