@@ -20,7 +20,7 @@ export DO_NOT_TRACK := true
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install airflow-db demo test test-fast lint ui mlflow-ui rollback bench clean
+.PHONY: install tools airflow-db demo test test-fast test-images images lint ui mlflow-ui rollback bench clean
 
 install: $(VENV)/.installed
 
@@ -28,6 +28,16 @@ $(VENV)/.installed: requirements.in constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip==26.3"
 	$(BIN)/python -m pip install --quiet -r requirements.in -c constraints.txt
+	touch $@
+
+## tools: checkov (the Kubernetes policy engine of tests/k8s) in its own environment: it cannot share the lock's
+tools: $(STATE)/tools/checkov/.installed
+
+$(STATE)/tools/checkov/.installed: tests/k8s/checkov-requirements.txt
+	rm -rf $(STATE)/tools/checkov
+	$(PYTHON) -m venv $(STATE)/tools/checkov
+	$(STATE)/tools/checkov/bin/python -m pip install --quiet "pip==26.3"
+	$(STATE)/tools/checkov/bin/python -m pip install --quiet -r tests/k8s/checkov-requirements.txt
 	touch $@
 
 airflow-db: install
@@ -39,11 +49,20 @@ demo: airflow-db
 	$(BIN)/python scripts/run_dag.py fashion_mnist_training $(if $(CONF),--conf '$(CONF)')
 
 ## test: set up and run the whole test suite (DAG integrity, unit, end-to-end)
-test: install
+test: install tools
 	$(BIN)/python -m pytest
 
-test-fast: install
-	$(BIN)/python -m pytest -m "not e2e"
+test-fast: install tools
+	$(BIN)/python -m pytest -m "not e2e and not images"
+
+## images: build the step images with podman (base stand-ins where the bases cannot be pulled); see images/README.md
+## e.g. make images TF_VARIANT=gpu IMAGES="step-data step-train airflow"
+images:
+	scripts/images.sh all
+
+## test-images: build the images and run every training step in its image under the restricted runtime
+test-images: install
+	$(BIN)/python -m pytest -m images tests/images
 
 lint: install
 	$(BIN)/ruff check dags plugins tasks tests scripts benchmarks

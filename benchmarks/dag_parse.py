@@ -15,7 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.record import ROOT, Figure
+from benchmarks.record import ROOT, Figure, interleaved
 
 HEAVY_MODULES = ("tensorflow", "keras", "pandas", "sklearn", "great_expectations", "mlflow")
 TARGET_SECONDS = 0.3
@@ -55,22 +55,23 @@ def probe_dag_file(path: Path) -> tuple[float, list[str]]:
     return float(seconds), [name for name in heavy.split(",") if name]
 
 
-def best_parse(path: Path, repeat: int) -> tuple[float, list[str]]:
-    """The fastest of ``repeat`` fresh-interpreter parses: the least disturbed by other work."""
-    runs = [probe_dag_file(path) for _ in range(repeat)]
-    return min(seconds for seconds, _ in runs), runs[0][1]
-
-
 def run(quick: bool = False) -> list[Figure]:
-    """One figure per DAG file, against the empty DAG parsed the same way."""
-    repeat = 1 if quick else 5
+    """One figure per DAG file: median parse against the empty DAG's, parsed alternately."""
+    repeat = 3 if quick else 5
+    figures = []
     with tempfile.TemporaryDirectory(prefix="dag-parse-") as tmp:
         empty = Path(tmp) / "empty_dag.py"
         empty.write_text(EMPTY_DAG)
-        baseline, _ = best_parse(empty, repeat)
-    figures = []
-    for path in sorted((ROOT / "dags").glob("*.py")):
-        seconds, heavy = best_parse(path, repeat)
-        figures.append(Figure("dag_parse", f"parse {path.name}", seconds, "s", baseline, "empty DAG, 1 EmptyOperator",
-                              TARGET_SECONDS, judged_on="value", notes={"heavy_imports": heavy, "repeat": repeat}))
+        for path in sorted((ROOT / "dags").glob("*.py")):
+            heavy: list[str] = []
+
+            def parse(path=path, heavy=heavy) -> float:
+                seconds, found = probe_dag_file(path)
+                heavy[:] = found
+                return seconds
+
+            pair = interleaved(parse, lambda: probe_dag_file(empty)[0], repeat)
+            figures.append(Figure("dag_parse", f"parse {path.name}", pair.value, "s", pair.baseline,
+                                  "empty DAG, 1 EmptyOperator", TARGET_SECONDS, judged_on="value", load=pair.load,
+                                  notes={**pair.notes(), "heavy_imports": heavy, "repeat": repeat}))
     return figures

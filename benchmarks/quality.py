@@ -29,8 +29,8 @@ def logistic_baseline(split: dict) -> float:
     """Test accuracy of a logistic regression on the same train/test bundles."""
     from sklearn.linear_model import LogisticRegression
 
-    from tasks.arrays import load_bundle
-    from tasks.encoding import class_indices
+    from tasks.data.arrays import load_bundle
+    from tasks.data.encoding import class_indices
 
     train, test = load_bundle(split["train"]), load_bundle(split["test"])
     model = LogisticRegression(max_iter=1000)

@@ -1,7 +1,11 @@
 """One JSON record per figure, appended to ``results.jsonl`` so a regression shows as a diff.
 
-Each record carries the machine it was measured on and the git commit, because a
-figure without both cannot be compared with the next one.
+Each record carries the machine it was measured on, the git commit and the load
+average while it was measured, because a figure without them cannot be compared
+with the next one. Ratios come from :func:`interleaved` pairs (value and baseline
+alternating, median of at least three), so a burst of other work on a shared
+machine slows both sides of a pair instead of one; a figure taken while the
+1-minute load was above the core count is marked ``under_load``.
 """
 
 from __future__ import annotations
@@ -10,7 +14,10 @@ import datetime as dt
 import json
 import os
 import platform
+import statistics
 import subprocess
+import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -37,6 +44,10 @@ class Figure:
     judged_on: str = "ratio"
     higher_is_better: bool = False
     notes: dict = field(default_factory=dict)
+    load: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.load = self.load or load_now()
 
     @property
     def ratio(self) -> float | None:
@@ -59,7 +70,60 @@ class Figure:
             sign = ">=" if self.higher_is_better else "<="
             unit = "x" if self.judged_on == "ratio" else f" {self.unit}"
             goal = f"target {self.judged_on} {sign} {self.target:g}{unit}: {'met' if self.met else 'NOT MET'}"
-        return f"{self.name:<44} {self.value:>10.4g} {self.unit:<10} baseline {base:<34} ratio {ratio:<7} {goal}"
+        load = self.load
+        busy = f" [UNDER LOAD {load['max_1m']:.1f} > {load['cores']} cores]" if load["under_load"] else ""
+        return (f"{self.name:<44} {self.value:>10.4g} {self.unit:<10} baseline {base:<34} ratio {ratio:<7} {goal}"
+                f"{busy}")
+
+
+def load_now(samples: list[float] | None = None) -> dict:
+    """The load average now (and the highest 1-minute load seen while measuring), against the core count."""
+    one, five, fifteen = os.getloadavg()
+    cores = os.cpu_count() or 1
+    highest = max([one, *(samples or [])])
+    return {"1m": round(one, 2), "5m": round(five, 2), "15m": round(fifteen, 2), "max_1m": round(highest, 2),
+            "cores": cores, "under_load": highest > cores}
+
+
+@dataclass
+class Pair:
+    """Medians of interleaved runs of a value and its baseline, with every sample and the load seen."""
+
+    value: float
+    baseline: float
+    values: list[float]
+    baselines: list[float]
+    load: dict
+
+    def notes(self) -> dict:
+        return {"samples": [round(v, 4) for v in self.values],
+                "baseline_samples": [round(b, 4) for b in self.baselines]}
+
+
+def interleaved(value: Callable[[], float], baseline: Callable[[], float], repeat: int = 3,
+                value_first: bool = False) -> Pair:
+    """Run baseline, value, baseline, value... (or value first) ``repeat`` times each; medians of each side.
+
+    Each callable returns its own measurement (seconds, samples/s...), so start-up it
+    should not count can be left out by the callable itself.
+    """
+    repeat = max(repeat, 3)
+    values, baselines, loads = [], [], []
+    sides = ((value, values), (baseline, baselines)) if value_first else ((baseline, baselines), (value, values))
+    for _ in range(repeat):
+        for action, samples in sides:
+            loads.append(os.getloadavg()[0])
+            samples.append(action())
+    return Pair(statistics.median(values), statistics.median(baselines), values, baselines, load_now(loads))
+
+
+def timed(action: Callable[[], object]) -> Callable[[], float]:
+    """A callable that runs ``action`` and returns its wall seconds (for :func:`interleaved`)."""
+    def run() -> float:
+        started = time.perf_counter()
+        action()
+        return time.perf_counter() - started
+    return run
 
 
 def machine() -> dict:

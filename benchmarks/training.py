@@ -4,7 +4,8 @@ Both sides get the same compiled model (from ``build_model``), the same arrays, 
 same batch size and epochs; each runs in its own fresh process. The step adds what
 it needs in production: a ``tf.data`` pipeline, early stopping, one log line per
 epoch, a (small, 1%) validation pass per epoch and saving the best model; the bare
-fit has numpy arrays and no callbacks. Random 28x28 images: only speed is measured.
+fit has numpy arrays and no callbacks. Random 28x28 images: only speed is measured. The two alternate, three rounds, and
+the figure is the median of each side.
 
     python -m benchmarks.training --bare-fit MODEL TRAIN_NPZ EPOCHS BATCH   (the baseline's process)
 """
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.record import ROOT, Figure
+from benchmarks.record import ROOT, Figure, interleaved
 
 TARGET_RATIO = 0.9
 
@@ -31,7 +32,7 @@ def bare_fit(model_uri: str, train_uri: str, epochs: int, batch_size: int) -> di
     import keras
     import tensorflow as tf
 
-    from tasks.arrays import load_bundle
+    from tasks.data.arrays import load_bundle
 
     keras.utils.set_random_seed(42)
     data = load_bundle(train_uri)
@@ -53,8 +54,8 @@ def _step(args: list[str]) -> dict:
 
 def write_bundles(folder: Path, rows: int, val_rows: int) -> None:
     """Random 28x28 images in [0, 1] with integer labels, as ``split`` writes them."""
-    from tasks.arrays import Bundle, save_bundle
-    from tasks.categories import FASHION_MNIST_CATEGORIES
+    from tasks.data.arrays import Bundle, save_bundle
+    from tasks.data.layout import FASHION_MNIST_CATEGORIES
 
     rng = np.random.default_rng(0)
     for name, n in (("train", rows), ("val", val_rows)):
@@ -69,19 +70,31 @@ def run(quick: bool = False) -> list[Figure]:
     with tempfile.TemporaryDirectory(prefix="bench-train-") as tmp_name:
         tmp = Path(tmp_name)
         write_bundles(tmp, rows, max(rows // 100, 20))
-        model = _step(["-m", "tasks", "build_model", "--output", str(tmp / "build"), "--height", "28",
-                       "--width", "28"])["model"]
-        step = _step(["-m", "tasks", "train", "--model", model, "--train", str(tmp / "train.npz"), "--validation",
-                      str(tmp / "val.npz"), "--output", str(tmp / "train"), "--epochs", str(epochs),
-                      "--batch-size", str(batch), "--patience", str(epochs + 1)])
-        bare = _step(["-m", "benchmarks.training", "--bare-fit", model, str(tmp / "train.npz"), str(epochs),
-                      str(batch)])
-    notes = {"rows": rows, "epochs": epochs, "batch_size": batch, "device": step["device"],
+        model = _step(["-m", "tasks", "build_model", "--output", str(tmp / "build"), "--image-height", "28",
+                       "--image-width", "28"])["model"]
+        steps: list[dict] = []
+        bares: list[dict] = []
+
+        def train_step() -> float:
+            steps.append(_step(["-m", "tasks", "train", "--model", model, "--train", str(tmp / "train.npz"),
+                                "--validation", str(tmp / "val.npz"), "--output", str(tmp / f"train{len(steps)}"),
+                                "--epochs", str(epochs), "--batch-size", str(batch),
+                                "--early-stopping-patience", str(epochs + 1)]))
+            return steps[-1]["samples_per_second"]
+
+        def bare_step() -> float:
+            bares.append(_step(["-m", "benchmarks.training", "--bare-fit", model, str(tmp / "train.npz"),
+                                str(epochs), str(batch)]))
+            return bares[-1]["samples_per_second"]
+
+        pair = interleaved(train_step, bare_step)
+    step, bare = steps[-1], bares[-1]
+    notes = {**pair.notes(), "rows": rows, "epochs": epochs, "batch_size": batch, "device": step["device"],
              "bare_device": bare["device"], "step_train_seconds": step["train_seconds"],
              "bare_fit_seconds": round(bare["seconds"], 3), "model": "default MLP (Flatten-Dense128-Dense10)"}
-    return [Figure("training", f"train step throughput ({step['device']})", step["samples_per_second"], "samples/s",
-                   bare["samples_per_second"], "bare Keras fit, numpy, no callbacks", TARGET_RATIO,
-                   higher_is_better=True, notes=notes)]
+    return [Figure("training", f"train step throughput ({step['device']})", pair.value, "samples/s",
+                   pair.baseline, "bare Keras fit, numpy, no callbacks", TARGET_RATIO,
+                   higher_is_better=True, notes=notes, load=pair.load)]
 
 
 if __name__ == "__main__" and sys.argv[1:2] == ["--bare-fit"]:

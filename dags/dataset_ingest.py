@@ -23,19 +23,19 @@ import pendulum
 from airflow.providers.standard.sensors.filesystem import FileSensor
 from airflow.sdk import dag, task
 
+from mlops_pipeline.contract_wiring import step_spec
 from mlops_pipeline.operations import IO_RETRIES, default_args
 from mlops_pipeline.runners import step_operator
 from mlops_pipeline.settings import load_settings
-from mlops_pipeline.steps import StepSpec
 from mlops_pipeline.triggers import dataset_asset
 
 SETTINGS = load_settings()
 DATASET = dataset_asset(SETTINGS.dataset_store)
 SETTLE_SECONDS = 30
 
-INGEST = StepSpec("ingest", "ingest", (
-    "--landing", SETTINGS.landing_dir, "--store", SETTINGS.dataset_store,
-    "--min-age", str(SETTLE_SECONDS), "--max-wait", str(2 * SETTLE_SECONDS)))
+INGEST = step_spec("ingest", "ingest", SETTINGS.artifact_root,
+                   inputs={"landing": SETTINGS.landing_dir, "store": SETTINGS.dataset_store},
+                   fixed={"min_age": str(SETTLE_SECONDS), "max_wait": str(2 * SETTLE_SECONDS)})
 
 
 @dag(

@@ -12,19 +12,18 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import Param, dag
+from airflow.sdk import dag
 
+from mlops_pipeline.contract_wiring import form_params, step_spec
 from mlops_pipeline.operations import default_args
 from mlops_pipeline.runners import step_operator
 from mlops_pipeline.settings import load_settings
-from mlops_pipeline.steps import StepSpec
 
 SETTINGS = load_settings()
 
-ROLLBACK = StepSpec("rollback", "rollback", (
-    "--tracking-uri", SETTINGS.tracking_uri, "--model-name", "{{ params.model_name }}",
-    "--target-version", "{{ params.target_version }}", "--serving-root", SETTINGS.serving_root,
-    "--reason", "{{ params.reason }}", "--by", "airflow:{{ dag.dag_id }}/{{ run_id }}"), image="train")
+ROLLBACK = step_spec("rollback", "rollback", SETTINGS.artifact_root, fixed={
+    "tracking_uri": SETTINGS.tracking_uri, "serving_root": SETTINGS.serving_root,
+    "by": "airflow:{{ dag.dag_id }}/{{ run_id }}"})
 
 
 @dag(
@@ -37,14 +36,7 @@ ROLLBACK = StepSpec("rollback", "rollback", (
     max_active_runs=1,
     tags=["ml", "deployment", "rollback"],
     default_args=default_args(timedelta(minutes=30)),
-    params={
-        "model_name": Param("fashion_mnist", type="string", pattern="^[A-Za-z0-9_.-]+$", title="Model name",
-                            description="Registered model to roll back."),
-        "target_version": Param(0, type="integer", minimum=0, title="Target version",
-                                description="Registered version to serve again; 0 = the previous champion."),
-        "reason": Param("manual rollback", type="string", minLength=3, title="Reason",
-                        description="Why: recorded in the promotion history."),
-    },
+    params=form_params([ROLLBACK]),
 )
 def fashion_mnist_rollback() -> None:
     step_operator(ROLLBACK)

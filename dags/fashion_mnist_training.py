@@ -21,134 +21,111 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pendulum
 from airflow.sdk import TriggerRule, dag, task
 
-from mlops_pipeline.decisions import BUILD_MODEL, LOAD_PRETRAINED, choose_model_source, gate_decision
+from mlops_pipeline.contract_wiring import checked, form_params, step_spec
+from mlops_pipeline.decisions import BUILD_MODEL, LOAD_PRETRAINED, choose_model_source, gate_for
 from mlops_pipeline.operations import IO_RETRIES, default_args
-from mlops_pipeline.params import training_params
+from mlops_pipeline.run_keys import run_key
 from mlops_pipeline.runners import step_operator
 from mlops_pipeline.settings import load_settings
-from mlops_pipeline.steps import TRAIN_RESOURCES, StepSpec, first_xcom, path_safe, run_dir, xcom
+from mlops_pipeline.steps import StepSpec, first_xcom, xcom
 from mlops_pipeline.triggers import dataset_asset, training_schedule
+from tasks.contracts import DECIDERS
 
+DAG_ID = "fashion_mnist_training"
 SETTINGS = load_settings()
 ROOT = SETTINGS.artifact_root
-TRACKING = SETTINGS.tracking_uri
 DATASET = dataset_asset(SETTINGS.dataset_store)
+TRACKING = {"tracking_uri": SETTINGS.tracking_uri}
 PARENT = "{{ (ti.xcom_pull(task_ids='load_pretrained') or {}).get('parent') or '' }}"
-P = "{{ params.%s }}"
+LINEAGE = ('{{ {"dataset_uri": ti.xcom_pull(task_ids="fetch")["source"], '
+           '"dataset_sha256": ti.xcom_pull(task_ids="fetch")["sha256"], '
+           '"dataset_trigger": ti.xcom_pull(task_ids="resolve_dataset")["trigger"], '
+           '"dataset_version": ti.xcom_pull(task_ids="resolve_dataset")["version"], '
+           '"airflow_dag_id": dag.dag_id, "airflow_run_id": run_id} | tojson }}')
 
 
-def _p(name: str) -> str:
-    return P % name
+def _spec(task_id: str, step: str | None = None, **wiring) -> StepSpec:
+    return step_spec(task_id, step or task_id, ROOT, **wiring)
 
 
-COMPILE_ARGS = ("--optimizer", _p("optimizer"), "--loss", _p("loss"), "--learning-rate", _p("learning_rate"),
-                "--output-activation", _p("output_activation"))
-SHAPE_ARGS = ("--height", _p("image_height"), "--width", _p("image_width"))
-CHECK_ARGS = ("--min-rows", _p("min_rows"), "--min-valid-label-share", _p("min_valid_label_share"),
-              "--max-empty-cell-share", _p("max_empty_cell_share"), "--min-class-share", _p("min_class_share"))
+STEPS = {s.task_id: s for s in (
+    _spec("fetch", inputs={"source": xcom("resolve_dataset", "uri")}),
+    _spec("validate_raw", "validate", inputs={"input": xcom("fetch", "raw")}, fixed={"suite": "raw"}),
+    _spec("prepare", inputs={"input": xcom("fetch", "raw")}),
+    _spec("validate_prepared", "validate", inputs={"input": xcom("prepare", "prepared")}, fixed={"suite": "prepared"}),
+    _spec("features", inputs={"input": xcom("prepare", "prepared")}),
+    _spec("split", inputs={"input": xcom("features", "features")}),
+    _spec(BUILD_MODEL),
+    _spec(LOAD_PRETRAINED, fixed=TRACKING),
+    _spec("train", inputs={"model": first_xcom((BUILD_MODEL, LOAD_PRETRAINED), "model"),
+                           "train": xcom("split", "train"), "validation": xcom("split", "val")},
+          gpus="{{ params.gpu_count }}"),
+    _spec("evaluate", inputs={"model": xcom("train", "model"), "test": xcom("split", "test")}),
+    _spec("register", inputs={"model": xcom("train", "model"), "history": xcom("train", "history"),
+                             "metrics": xcom("evaluate", "metrics"), "test": xcom("split", "test"), "parent": PARENT},
+         fixed={**TRACKING, "run_params": "{{ params | tojson }}", "lineage": LINEAGE}),
+    _spec("deploy", fixed={**TRACKING, "version": xcom("register", "version"), "serving_root": SETTINGS.serving_root,
+                          "reason": "{{ ti.xcom_pull(task_ids='gate', key='reason') }}",
+                          "by": "airflow:{{ dag.dag_id }}/{{ run_id }}"}),
+)}
 
-STEPS = {
-    "fetch": StepSpec("fetch", "fetch", (
-        "--source", xcom("resolve_dataset", "uri"), "--output", run_dir(ROOT, "fetch"),
-        "--invalid-label-rate", _p("invalid_label_rate"), "--empty-cell-rate", _p("empty_cell_rate"),
-        "--seed", _p("fault_seed"))),
-    "validate_raw": StepSpec("validate_raw", "validate", (
-        "--suite", "raw", "--input", xcom("fetch", "raw"), "--output", run_dir(ROOT, "validate_raw"), *SHAPE_ARGS,
-        *CHECK_ARGS)),
-    "prepare": StepSpec("prepare", "prepare", (
-        "--input", xcom("fetch", "raw"), "--output", run_dir(ROOT, "prepare"), *SHAPE_ARGS)),
-    "validate_prepared": StepSpec("validate_prepared", "validate", (
-        "--suite", "prepared", "--input", xcom("prepare", "prepared"), "--output", run_dir(ROOT, "validate_prepared"),
-        *SHAPE_ARGS, *CHECK_ARGS)),
-    "features": StepSpec("features", "features", (
-        "--input", xcom("prepare", "prepared"), "--output", run_dir(ROOT, "features"), *SHAPE_ARGS,
-        "--loss", _p("loss"))),
-    "split": StepSpec("split", "split", (
-        "--input", xcom("features", "features"), "--output", run_dir(ROOT, "split"),
-        "--test-size", _p("test_size"), "--validation-size", _p("validation_size"),
-        "--random-state", _p("random_state"))),
-    BUILD_MODEL: StepSpec(BUILD_MODEL, BUILD_MODEL, (
-        "--output", run_dir(ROOT, BUILD_MODEL), "--model-type", _p("model_type"), *SHAPE_ARGS,
-        "--units", _p("units"), "--hidden-activation", _p("hidden_activation"), "--seed", _p("random_state"),
-        *COMPILE_ARGS)),
-    LOAD_PRETRAINED: StepSpec(LOAD_PRETRAINED, LOAD_PRETRAINED, (
-        "--model-uri", "{{ params.base_model_uri or '' }}", "--tracking-uri", TRACKING,
-        "--model-name", _p("model_name"),
-        "--output", run_dir(ROOT, LOAD_PRETRAINED), *SHAPE_ARGS, *COMPILE_ARGS), image="train"),
-    "train": StepSpec("train", "train", (
-        "--model", first_xcom((BUILD_MODEL, LOAD_PRETRAINED), "model"), "--train", xcom("split", "train"),
-        "--validation", xcom("split", "val"), "--output", run_dir(ROOT, "train"), "--epochs", _p("epochs"),
-        "--batch-size", _p("batch_size"), "--learning-rate", _p("learning_rate"),
-        "--patience", _p("early_stopping_patience"), "--seed", _p("random_state")),
-        image="train", resources=TRAIN_RESOURCES, gpus=_p("gpu_count")),
-    "evaluate": StepSpec("evaluate", "evaluate", (
-        "--model", xcom("train", "model"), "--test", xcom("split", "test"), "--output", run_dir(ROOT, "evaluate")),
-        image="train"),
-    "register": StepSpec("register", "register", (
-        "--tracking-uri", TRACKING, "--model-name", _p("model_name"), "--train-dir", run_dir(ROOT, "train"),
-        "--evaluate-dir", run_dir(ROOT, "evaluate"), "--test", xcom("split", "test"),
-        "--params-json", "{{ params | tojson }}", "--parent", PARENT, "--output", run_dir(ROOT, "register"),
-        "--tag", "dataset_uri=" + xcom("fetch", "source"), "--tag", "dataset_sha256=" + xcom("fetch", "sha256"),
-        "--tag", "dataset_trigger=" + xcom("resolve_dataset", "trigger"),
-        "--tag", "dataset_version=" + xcom("resolve_dataset", "version"),
-        "--tag", "airflow_dag_id={{ dag.dag_id }}", "--tag", "airflow_run_id={{ run_id }}"), image="train"),
-    "deploy": StepSpec("deploy", "deploy", (
-        "--tracking-uri", TRACKING, "--model-name", _p("model_name"), "--version", xcom("register", "version"),
-        "--serving-root", SETTINGS.serving_root, "--reason", "{{ ti.xcom_pull(task_ids='gate', key='reason') }}",
-        "--by", "airflow:{{ dag.dag_id }}/{{ run_id }}"), image="train"),
-}
+
+FORM = form_params(STEPS.values(), DECIDERS)
 
 
 @dag(
-    dag_id="fashion_mnist_training",
+    dag_id=DAG_ID,
     description="Validate, clean, train, evaluate and (if good enough) deploy a Fashion-MNIST classifier.",
     doc_md=__doc__,
     schedule=training_schedule(SETTINGS.retrain_cron, DATASET),
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-    catchup=False,
+    catchup=False,  # no start_date: with one, Airflow 3.3.2 ignores run_immediately and unpausing starts a run
     max_active_runs=1,
     tags=["ml", "training", "fashion-mnist"],
     default_args=default_args(timedelta(hours=2)),
-    params=training_params(),
-    user_defined_filters={"path_safe": path_safe},
+    params=FORM,
+    user_defined_filters={"run_key": run_key},
 )
 def fashion_mnist_training() -> None:
     @task(task_id="resolve_dataset")
     def resolve(params: dict, dag_run=None, triggering_asset_events=None) -> dict:
-        """Pick the dataset version: the triggering event's, the latest stored one, or the Param."""
-        from mlops_pipeline.triggers import latest_version, resolve_dataset
+        """Refuse unknown conf keys; pick the dataset: the triggering event's, the latest stored one, or the Param."""
+        from airflow.sdk.exceptions import AirflowSkipException
 
+        from mlops_pipeline.conf_check import check_conf
+        from mlops_pipeline.triggers import NoStoredDataset, resolve_for_run
+
+        check_conf(DAG_ID, dag_run.conf, FORM)  # not params: Airflow adds unknown conf keys to those
         run_type = str(getattr(dag_run.run_type, "value", dag_run.run_type))
-        events = list(triggering_asset_events[DATASET]) if triggering_asset_events else []
-        events.sort(key=lambda event: event.timestamp)
-        resolved = resolve_dataset(run_type, [dict(event.extra or {}) for event in events],
-                                   latest_version(SETTINGS.dataset_store), params["dataset_uri"])
+        events = sorted(triggering_asset_events[DATASET], key=lambda e: e.timestamp) if triggering_asset_events else []
+        try:
+            resolved = resolve_for_run(run_type, [dict(event.extra or {}) for event in events],
+                                       SETTINGS.dataset_store, params)
+        except NoStoredDataset as skip:  # never train an automated run on the embedded demo data
+            raise AirflowSkipException(str(skip)) from None
         print(f"{run_type} run trains on {resolved['uri']} (chosen by {resolved['trigger']}, "
               f"version {resolved['version'] or 'n/a'})")
         return resolved
 
     @task.sensor(task_id="wait_for_data", poke_interval=30, timeout=timedelta(hours=6), mode="reschedule")
-    def wait_for_data(ti=None) -> bool:
-        """Succeed once the resolved dataset URI can be read (the embedded dataset always can)."""
+    def wait_for_data(params: dict, ti=None, dag_run=None) -> bool:
+        """Succeed once the resolved dataset can be read; a missing local one fails at once, a remote one in time."""
         from mlops_pipeline.datasets import dataset_available
 
-        return dataset_available(ti.xcom_pull(task_ids="resolve_dataset")["uri"])
+        minutes = checked(params, "wait_for_data")["data_wait_timeout_minutes"]
+        return dataset_available(ti.xcom_pull(task_ids="resolve_dataset")["uri"], waiting_since=dag_run.start_date,
+                                 timeout=timedelta(minutes=minutes))
 
     @task.branch(task_id="choose_model")
     def choose_model(params: dict) -> str:
         """Fine-tune a pretrained model or build a new one, as the trigger form says."""
-        return choose_model_source(bool(params["use_pretrained_model"]))
+        return choose_model_source(checked(params, "choose_model")["use_pretrained_model"])
 
     @task.branch(task_id="gate")
     def gate(params: dict, ti=None) -> str | None:
         """Let deploy run only if the challenger clears the threshold and beats the champion."""
-        result = ti.xcom_pull(task_ids="register") or {}
-        deploy, reason = gate_decision(result.get("accuracy"), float(params["accuracy_threshold"]),
-                                       result.get("champion_accuracy"), float(params["min_improvement"]),
-                                       result.get("champion_version"))
+        deploy, reason = gate_for(params, ti.xcom_pull(task_ids="register") or {})
         print(f"gate: {reason}")
         ti.xcom_push(key="reason", value=reason)
         return "deploy" if deploy else None
@@ -162,4 +139,4 @@ def fashion_mnist_training() -> None:
     ops["train"] >> ops["evaluate"] >> ops["register"] >> gate() >> ops["deploy"]
 
 
-fashion_mnist_training()
+dag = fashion_mnist_training()

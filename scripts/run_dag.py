@@ -33,22 +33,23 @@ def load_dag(dag_id: str):
 
 
 def summarise(dag, run) -> dict:
+    from mlops_pipeline.run_keys import run_key
     from mlops_pipeline.settings import load_settings
-    from mlops_pipeline.steps import path_safe
+    from tasks.contracts import CONTRACTS
 
-    run_root = Path(load_settings().artifact_root) / dag.dag_id / path_safe(run.run_id)
+    run_root = Path(load_settings().artifact_root) / dag.dag_id / run_key(run.run_id)
     states = {ti.task_id: str(ti.state.value if hasattr(ti.state, "value") else ti.state)
               for ti in run.get_task_instances()}
     summary = {"dag_id": dag.dag_id, "run_id": run.run_id, "state": str(getattr(run.state, "value", run.state)),
                "tasks": states, "artifacts": str(run_root)}
-    metrics = run_root / "evaluate" / "metrics.json"
+    metrics = CONTRACTS["evaluate"].output_path(run_root / "evaluate", "metrics")
     if metrics.is_file():
         summary["accuracy"] = json.loads(metrics.read_text())["accuracy"]
-        summary["report"] = str(metrics.parent / "report.html")
-    registration = run_root / "register" / "registration.json"
+        summary["report"] = str(CONTRACTS["evaluate"].output_path(run_root / "evaluate", "report"))
+    registration = CONTRACTS["register"].output_path(run_root / "register", "registration")
     if registration.is_file():
         summary["registration"] = json.loads(registration.read_text())
-    prepared = run_root / "prepare" / "prepare_report.json"
+    prepared = CONTRACTS["prepare"].output_path(run_root / "prepare", "report")
     if prepared.is_file():
         summary["cleaning"] = json.loads(prepared.read_text())
     return summary

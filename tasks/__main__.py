@@ -9,23 +9,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-STEPS = (
-    "ingest",
-    "fetch",
-    "validate",
-    "prepare",
-    "features",
-    "split",
-    "build_model",
-    "load_pretrained",
-    "train",
-    "evaluate",
-    "register",
-    "deploy",
-    "rollback",
-    "predict",
-    "make_dataset",
-)
+from tasks.contracts import STEP_NAMES as STEPS
 
 
 def main(argv: list[str] | None = None) -> int:

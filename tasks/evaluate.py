@@ -7,20 +7,23 @@ The gate decides on the accuracy printed here.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
-import numpy as np
+from tasks.contracts import CONTRACTS
+from tasks.core.common import StepError, atomic_file, write_json
+from tasks.core.contract import run_step
+from tasks.data.arrays import load_bundle
+from tasks.data.encoding import class_indices
+from tasks.model.model_io import check_input_shape, load_model
+from tasks.model.report import html_report, markdown_report, plot_confusion_matrix
+from tasks.model.scoring import BATCH_SIZE, predicted_classes
 
-from tasks.arrays import load_bundle
-from tasks.common import StepError, atomic_file, run_cli, write_json
-from tasks.encoding import class_indices
-from tasks.model_io import check_input_shape, load_model
-from tasks.report import html_report, markdown_report, plot_confusion_matrix
+CONTRACT = CONTRACTS["evaluate"]
 
 
-def evaluate(model_uri: str, test_uri: str, output: Path, batch_size: int = 256) -> dict:
+def evaluate(model: str, test: str, output: Path) -> dict:
     """Evaluate and write the metrics, the matrix image and the reports under ``output``."""
+    model_uri, test_uri = model, test
     from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
     test = load_bundle(test_uri)
@@ -28,8 +31,8 @@ def evaluate(model_uri: str, test_uri: str, output: Path, batch_size: int = 256)
         raise StepError(f"{test_uri}: test split is empty")
     model = load_model(model_uri)
     check_input_shape(model, test.x.shape, test_uri)
-    loss, _ = model.evaluate(test.x, test.y, batch_size=batch_size, verbose=0)
-    predicted = np.asarray(model.predict(test.x, batch_size=batch_size, verbose=0)).argmax(axis=1)
+    loss, _ = model.evaluate(test.x, test.y, batch_size=BATCH_SIZE, verbose=0)
+    predicted = predicted_classes(model, test)
     truth = class_indices(test.y)
     codes = list(range(len(test.classes)))
     precision, recall, f1, support = precision_recall_fscore_support(truth, predicted, labels=codes, zero_division=0)
@@ -46,26 +49,22 @@ def evaluate(model_uri: str, test_uri: str, output: Path, batch_size: int = 256)
                              "support": int(support[i])} for i, name in enumerate(test.classes)},
         "confusion_matrix": matrix.tolist(),
     }
+    files = {name: CONTRACT.output_path(output, name) for name in ("metrics", "confusion_matrix", "report", "summary")}
     output.mkdir(parents=True, exist_ok=True)
-    plot_confusion_matrix(matrix, test.classes, output / "confusion_matrix.png",
+    plot_confusion_matrix(matrix, test.classes, files["confusion_matrix"],
                           f"accuracy {metrics['accuracy']:.4f} on {len(test)} test images")
-    for name, text in (("report.md", markdown_report(metrics, "confusion_matrix.png")),
-                       ("report.html", html_report(metrics, "confusion_matrix.png"))):
-        with atomic_file(output / name) as tmp:
+    picture = files["confusion_matrix"].name
+    for name, text in (("summary", markdown_report(metrics, picture)), ("report", html_report(metrics, picture))):
+        with atomic_file(files[name]) as tmp:
             tmp.write_text(text)
-    write_json(output / "metrics.json", metrics)
-    return {"metrics": str(output / "metrics.json"), "report": str(output / "report.html"),
-            "confusion_matrix": str(output / "confusion_matrix.png"), "model": model_uri,
+    write_json(files["metrics"], metrics)
+    return {"metrics": str(files["metrics"]), "report": str(files["report"]),
+            "confusion_matrix": str(files["confusion_matrix"]), "model": model_uri,
             "accuracy": metrics["accuracy"], "loss": metrics["loss"], "test_rows": len(test)}
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tasks evaluate", description=__doc__)
-    parser.add_argument("--model", required=True, help="trained .keras model")
-    parser.add_argument("--test", required=True, help="test bundle (.npz)")
-    parser.add_argument("--output", required=True, type=Path, help="step output folder")
-    a = parser.parse_args(argv)
-    return run_cli("evaluate", lambda: evaluate(a.model, a.test, a.output))
+    return run_step(CONTRACT, argv, evaluate)
 
 
 if __name__ == "__main__":

@@ -6,19 +6,23 @@ every run, and a pretrained model, agree on what output ``i`` means.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
 
-from tasks.arrays import Bundle, save_bundle
-from tasks.categories import FASHION_MNIST_CATEGORIES, category_index, pixel_columns
-from tasks.common import StepError, require_file, run_cli, write_json
-from tasks.encoding import encode, encoding_for_loss
+from tasks.contracts import CONTRACTS
+from tasks.core.common import StepError, require_file, write_json
+from tasks.core.contract import run_step
+from tasks.data.arrays import Bundle, save_bundle
+from tasks.data.encoding import encode, encoding_for_loss
+from tasks.data.layout import FASHION_MNIST_CATEGORIES, category_index, pixel_columns
+
+CONTRACT = CONTRACTS["features"]
 
 
-def features(input_uri: str, output: Path, height: int, width: int, loss: str) -> dict:
+def features(input: str, output: Path, image_height: int, image_width: int, loss: str) -> dict:
     """Write ``<output>/features.npz`` and ``label_map.json`` from the prepared Parquet."""
+    input_uri, height, width = input, image_height, image_width
     import pyarrow.parquet as pq
 
     path = require_file(input_uri, "prepared dataset")
@@ -43,24 +47,18 @@ def features(input_uri: str, output: Path, height: int, width: int, loss: str) -
         x[:, i] = table.column(name).to_numpy()
     bundle = Bundle(x.reshape(-1, height, width), encode(codes, encoding, len(index)),
                     FASHION_MNIST_CATEGORIES, encoding)
-    target = output / "features.npz"
+    target = CONTRACT.output_path(output, "features")
     save_bundle(target, bundle)
     label_map = {"encoding": encoding, "classes": list(FASHION_MNIST_CATEGORIES)}
-    write_json(output / "label_map.json", label_map)
+    label_map_path = CONTRACT.output_path(output, "label_map")
+    write_json(label_map_path, label_map)
     counts = np.bincount(codes, minlength=len(index))
-    return {"features": str(target), "label_map": str(output / "label_map.json"), "rows": len(bundle),
+    return {"features": str(target), "label_map": str(label_map_path), "rows": len(bundle),
             "encoding": encoding, "class_counts": dict(zip(FASHION_MNIST_CATEGORIES, counts.tolist(), strict=True))}
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tasks features", description=__doc__)
-    parser.add_argument("--input", required=True, help="prepared Parquet file")
-    parser.add_argument("--output", required=True, type=Path, help="step output folder")
-    parser.add_argument("--height", required=True, type=int)
-    parser.add_argument("--width", required=True, type=int)
-    parser.add_argument("--loss", default="sparse_categorical_crossentropy", help="decides the label encoding")
-    args = parser.parse_args(argv)
-    return run_cli("features", lambda: features(args.input, args.output, args.height, args.width, args.loss))
+    return run_step(CONTRACT, argv, features)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Snapshot the run's dataset into its artifact folder as one Fashion-MNIST-layout CSV.
 
-Sources: ``embedded://digits`` (built offline, with injected faults), a CSV in the
-Kaggle layout by local path, ``file://``, ``http(s)://`` or ``s3://`` URI (through
+Sources: ``embedded://digits`` or ``embedded://fashion-mnist-sample`` (built offline, with
+injected faults), a CSV in the Kaggle layout by local path, ``file://``, ``http(s)://`` or ``s3://`` URI (through
 fsspec; ``.gz`` is decompressed), or the original IDX files (an
 ``*-images-idx3-ubyte[.gz]`` file, or a folder holding the IDX pairs). A CSV is
 copied byte for byte, so faults are left for ``validate`` and ``prepare`` to find;
@@ -10,15 +10,18 @@ the snapshot's content hash is the run's dataset lineage.
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import zlib
 from pathlib import Path
 
-from tasks.common import StepError, atomic_file, run_cli, sha256_file
-from tasks.embedded_dataset import EMBEDDED_URI, build_digits_frame
-from tasks.make_dataset import add_fault_arguments
+from tasks.contracts import CONTRACTS
+from tasks.core.common import StepError, atomic_file, sha256_file
+from tasks.core.contract import run_step
+from tasks.data.dialect import fix_message, shape_message, sniff
+from tasks.data.sources import EMBEDDED_SOURCES, build_embedded_frame
+from tasks.data.uri_policy import check_source_uri, roots_from_env
 
+CONTRACT = CONTRACTS["fetch"]
 CHUNK = 1 << 22
 
 
@@ -61,8 +64,8 @@ def _write_idx(uri: str, target: Path) -> None:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    from tasks.categories import pixel_columns
-    from tasks.idx_format import labels_uri_for, read_idx_pair
+    from tasks.data.idx_format import labels_uri_for, read_idx_pair
+    from tasks.data.layout import pixel_columns
 
     parts = []
     for images_uri in _idx_images_uris(uri):
@@ -80,20 +83,39 @@ def _write_idx(uri: str, target: Path) -> None:
     pacsv.write_csv(pa.table(columns), target, pacsv.WriteOptions(quoting_style="none"))
 
 
-def fetch(source: str, output: Path, invalid_label_rate: float, empty_cell_rate: float, seed: int) -> dict:
-    """Materialise ``source`` as ``<output>/raw.csv`` and return its lineage."""
-    target = output / "raw.csv"
+def fetch(source: str, output: Path, image_height: int, image_width: int, invalid_label_rate: float,
+          empty_cell_rate: float, fault_seed: int) -> dict:
+    """Materialise ``source`` as ``<output>/raw.csv`` and return its lineage.
+
+    The source must be on the deployment's allowlist (checked before any byte is read);
+    a copy in a CSV dialect the user can fix, or with another image shape, is refused
+    naming the user's source, so later steps never report on the run's copy instead.
+    """
+    source = check_source_uri(source, *roots_from_env())
+    target = CONTRACT.output_path(output, "raw")
     with atomic_file(target) as tmp:
-        if source == EMBEDDED_URI:
+        if source in EMBEDDED_SOURCES:
             try:
-                build_digits_frame(invalid_label_rate, empty_cell_rate, seed).to_csv(tmp, index=False)
+                build_embedded_frame(source, invalid_label_rate, empty_cell_rate, fault_seed).to_csv(tmp, index=False)
             except ValueError as err:
                 raise StepError(str(err)) from err
         elif "idx3-ubyte" in source or source.rstrip("/").endswith("idx"):
             _write_idx(source, tmp)
         else:
             _copy_csv(source, tmp)
+        check_layout(tmp, source, image_height, image_width)
     return {"raw": str(target), "source": source, "sha256": sha256_file(target), "rows": count_rows(target)}
+
+
+def check_layout(copy: Path, source: str, height: int, width: int) -> None:
+    """Refuse a snapshot whose dialect or pixel count does not fit, with the fix, naming ``source``."""
+    dialect = sniff(copy)
+    problem = fix_message(dialect, source)
+    if problem:
+        raise StepError(problem)
+    pixels = [name for name in dialect.header if name.strip().lower().startswith("pixel")]
+    if dialect.header and len(pixels) != height * width:
+        raise StepError(shape_message(len(pixels), height, width, source))
 
 
 def count_rows(path: Path) -> int:
@@ -108,15 +130,7 @@ def count_rows(path: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tasks fetch", description=__doc__)
-    parser.add_argument("--source", required=True, help=f"dataset URI, or {EMBEDDED_URI}")
-    parser.add_argument("--output", required=True, type=Path, help="step output folder")
-    add_fault_arguments(parser)
-    args = parser.parse_args(argv)
-    return run_cli(
-        "fetch",
-        lambda: fetch(args.source, args.output, args.invalid_label_rate, args.empty_cell_rate, args.seed),
-    )
+    return run_step(CONTRACT, argv, fetch)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ the step with one line, leaving the store unchanged.
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import json
 import os
@@ -31,7 +30,11 @@ import zlib
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tasks.common import StepError, atomic_dir, atomic_file, run_cli, sha256_file
+from tasks.contracts import CONTRACTS
+from tasks.core.common import StepError, atomic_dir, atomic_file, sha256_file
+from tasks.core.contract import run_step
+
+CONTRACT = CONTRACTS["ingest"]
 
 DATASET_SUFFIXES = (".csv", ".csv.gz")
 INDEX = "index.jsonl"
@@ -74,7 +77,7 @@ def check_dataset_file(path: Path) -> int:
     """Fail unless ``path`` is a ``label,pixel1..pixelN`` CSV with data rows; return N."""
     if not path.name.endswith(DATASET_SUFFIXES):
         raise StepError(f"{path}: not a dataset file name (expected {' or '.join(DATASET_SUFFIXES)})")
-    from tasks.raw_csv import check_layout, read_header
+    from tasks.data.raw_csv import check_layout, read_header
 
     header = read_header(path)
     pixels = sum(1 for name in header if name != "label")
@@ -143,8 +146,9 @@ def _store_version(path: Path, digest: str, store: Path, pixels: int) -> Path:
     return stored
 
 
-def ingest(landing: Path, store: Path, min_age: float = 30.0, max_wait: float = 60.0) -> dict:
+def ingest(landing: str | Path, store: str | Path, min_age: float, max_wait: float) -> dict:
     """Ingest the oldest settled file in ``landing``; say whether it was new, a duplicate, or none."""
+    landing, store = Path(landing), Path(store)
     path = pick_settled(landing, min_age, max_wait)
     if path is None:
         pending = [p.name for p in _landed(landing)]
@@ -169,13 +173,7 @@ def ingest(landing: Path, store: Path, min_age: float = 30.0, max_wait: float = 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tasks ingest", description=__doc__.splitlines()[0])
-    parser.add_argument("--landing", required=True, type=Path, help="folder where new dataset files land")
-    parser.add_argument("--store", required=True, type=Path, help="versioned dataset store folder")
-    parser.add_argument("--min-age", type=float, default=30.0, help="seconds a file must be unchanged")
-    parser.add_argument("--max-wait", type=float, default=60.0, help="seconds to wait for a file to settle")
-    args = parser.parse_args(argv)
-    return run_cli("ingest", lambda: ingest(args.landing, args.store, args.min_age, args.max_wait))
+    return run_step(CONTRACT, argv, ingest)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,8 @@
 """Load an existing model and adapt it to this run's images and classes, for fine-tuning.
 
+An explicit ``base_model_uri`` outside the registry goes through the dataset allowlist
+(``tasks/data/uri_policy.py``) before anything is read, like ``dataset_uri``.
+
 The base defaults to the registered champion (``models:/<name>@champion``), resolved
 to its exact version so that the new model records its parent. When the class
 count differs, the output layer is replaced (the learned features stay); when the
@@ -10,15 +13,18 @@ learning rate.
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from tasks.build_model import add_compile_arguments
-from tasks.common import StepError, run_cli
-from tasks.model_io import compile_model, image_shape, load_model, save_model
-from tasks.registry import CHAMPION, champion_version, client, download_model
+from tasks.contracts import CONTRACTS
+from tasks.core.common import StepError
+from tasks.core.contract import run_step
+from tasks.data.uri_policy import check_model_uri, roots_from_env
+from tasks.model.model_io import compile_model, image_shape, load_model, save_model
+from tasks.model.registry import CHAMPION, champion_version, client, download_model
+
+CONTRACT = CONTRACTS["load_pretrained"]
 
 
 def adapt_model(model: Any, height: int, width: int, classes: int) -> tuple[Any, list[str]]:
@@ -56,39 +62,29 @@ def resolve_base(model_uri: str, tracking_uri: str, model_name: str) -> str:
     return f"models:/{name}/{champion.version}"
 
 
-def load_pretrained(model_uri: str, output: Path, height: int, width: int, classes: int, optimizer: str,
-                    loss: str, learning_rate: float, output_activation: str, tracking_uri: str = "",
+def load_pretrained(base_model_uri: str | None, output: Path, image_height: int, image_width: int, classes: int,
+                    optimizer: str, loss: str, learning_rate: float, output_activation: str, tracking_uri: str = "",
                     model_name: str = "") -> dict:
     """Write ``<output>/model.keras``: the adapted, recompiled base model, and name its parent."""
+    model_uri, height, width = base_model_uri or "", image_height, image_width
     if not model_uri and not (tracking_uri and model_name):
         raise StepError("no base model URI given: set base_model_uri, or train from scratch "
                         "(use_pretrained_model=false) to create a first model")
+    if model_uri:
+        model_uri = check_model_uri(model_uri, *roots_from_env())
     parent = resolve_base(model_uri, tracking_uri, model_name)
     with tempfile.TemporaryDirectory() as scratch:
         base = load_model(str(download_model(parent, tracking_uri, Path(scratch))))
     model, changes = adapt_model(base, height, width, classes)
     compile_model(model, optimizer, loss, learning_rate, output_activation)
-    target = output / "model.keras"
+    target = CONTRACT.output_path(output, "model")
     save_model(model, target)
     return {"model": str(target), "parent": parent, "adaptations": changes,
             "parameters": int(model.count_params())}
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tasks load_pretrained", description=__doc__)
-    parser.add_argument("--model-uri", default="", help="a .keras path/file:// URI or models:/NAME/VERSION; "
-                        "empty: the registered champion of --model-name")
-    parser.add_argument("--tracking-uri", default="", help="MLflow tracking/registry URI")
-    parser.add_argument("--model-name", default="", help="registered model whose champion is the default base")
-    parser.add_argument("--output", required=True, type=Path, help="step output folder")
-    parser.add_argument("--height", required=True, type=int)
-    parser.add_argument("--width", required=True, type=int)
-    parser.add_argument("--classes", type=int, default=10)
-    add_compile_arguments(parser)
-    a = parser.parse_args(argv)
-    return run_cli("load_pretrained", lambda: load_pretrained(
-        a.model_uri, a.output, a.height, a.width, a.classes, a.optimizer, a.loss, a.learning_rate,
-        a.output_activation, a.tracking_uri, a.model_name))
+    return run_step(CONTRACT, argv, load_pretrained)
 
 
 if __name__ == "__main__":

@@ -8,22 +8,26 @@ accuracy when the rows carry known labels). A serving folder path works too.
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from tasks.categories import FASHION_MNIST_CATEGORIES, pixel_columns
-from tasks.common import StepError, run_cli
-from tasks.model_io import check_input_shape, load_model
-from tasks.prepare import normalise_labels, numeric_pixels
-from tasks.raw_csv import read_raw_csv
-from tasks.registry import download_model
+from tasks.contracts import CONTRACTS
+from tasks.core.common import StepError
+from tasks.core.contract import run_step
+from tasks.data.cleaning import normalise_labels, numeric_pixels
+from tasks.data.layout import FASHION_MNIST_CATEGORIES, pixel_columns
+from tasks.data.raw_csv import read_raw_csv
+from tasks.model.model_io import check_input_shape, load_model
+from tasks.model.registry import download_model
+
+CONTRACT = CONTRACTS["predict"]
 
 
-def predict(model_uri: str, tracking_uri: str, input_uri: str, height: int, width: int, limit: int) -> dict:
+def predict(model_uri: str, input: str, tracking_uri: str, image_height: int, image_width: int, limit: int) -> dict:
     """Predict the first ``limit`` complete rows of ``input_uri``."""
+    input_uri, height, width = input, image_height, image_width
     frame = read_raw_csv(input_uri, height, width).head(limit).copy()
     values = numeric_pixels(input_uri, frame, pixel_columns(height, width))
     complete = ~np.isnan(values).any(axis=1)
@@ -44,15 +48,7 @@ def predict(model_uri: str, tracking_uri: str, input_uri: str, height: int, widt
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tasks predict", description=__doc__)
-    parser.add_argument("--model-uri", required=True, help="models:/NAME@champion, models:/NAME/N, or a path")
-    parser.add_argument("--tracking-uri", default="", help="MLflow URI for models:/ URIs")
-    parser.add_argument("--input", required=True, help="CSV in the Fashion-MNIST layout")
-    parser.add_argument("--height", type=int, default=8)
-    parser.add_argument("--width", type=int, default=8)
-    parser.add_argument("--limit", type=int, default=20, help="rows to predict")
-    a = parser.parse_args(argv)
-    return run_cli("predict", lambda: predict(a.model_uri, a.tracking_uri, a.input, a.height, a.width, a.limit))
+    return run_step(CONTRACT, argv, predict)
 
 
 if __name__ == "__main__":

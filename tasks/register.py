@@ -9,7 +9,6 @@ own test split, so the gate compares the two on the same data.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
@@ -18,9 +17,15 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from tasks.arrays import load_bundle
-from tasks.common import StepError, require_file, run_cli, write_json
-from tasks.registry import EXPERIMENT, champion_version, client, download_model, experiment_id
+from tasks.contracts import CONTRACTS
+from tasks.core.common import StepError, require_file, write_json
+from tasks.core.contract import run_step
+from tasks.data.arrays import load_bundle
+from tasks.model.registry import EXPERIMENT, champion_version, client, download_model, experiment_id
+from tasks.model.scoring import accuracy
+
+CONTRACT = CONTRACTS["register"]
+EVALUATION_FILES = ("confusion_matrix", "report", "summary", "metrics")
 
 
 def _metric_name(text: str) -> str:
@@ -43,7 +48,7 @@ def _batch_metrics(history: dict[str, list[float]], metrics: dict) -> list[Any]:
 
 def score_champion(champion: Any, model_name: str, tracking_uri: str, test_uri: str) -> float | None:
     """The champion's accuracy on this run's test split; None if it takes other images."""
-    from tasks.model_io import image_shape, load_model
+    from tasks.model.model_io import image_shape, load_model
 
     test = load_bundle(test_uri)
     with tempfile.TemporaryDirectory() as scratch:
@@ -51,17 +56,21 @@ def score_champion(champion: Any, model_name: str, tracking_uri: str, test_uri: 
         model = load_model(str(path))
         if image_shape(model) != tuple(test.x.shape[1:]):
             return None
-        predicted = model.predict(test.x, batch_size=256, verbose=0).argmax(axis=1)
-    truth = test.y.argmax(axis=1) if test.y.ndim == 2 else test.y
-    return float((predicted == truth).mean())
+        return accuracy(model, test)
 
 
-def register(tracking_uri: str, model_name: str, train_dir: Path, evaluate_dir: Path, test_uri: str,
+def register(tracking_uri: str, model_name: str, model_uri: str, history_uri: str, metrics_uri: str, test_uri: str,
              params: dict, tags: dict[str, str], parent: str | None, output: Path | None = None) -> dict:
-    """Log the run, register the version and compare with the champion; return the figures the gate needs."""
-    model_file = require_file(str(train_dir / "model.keras"), "trained model")
-    metrics = json.loads(require_file(str(evaluate_dir / "metrics.json"), "metrics").read_text())
-    history = json.loads(require_file(str(train_dir / "history.json"), "training history").read_text())
+    """Log the run, register the version and compare with the champion; return the figures the gate needs.
+
+    The evaluation's report and plot are logged from beside its metrics file, under the
+    names the evaluate contract declares.
+    """
+    model_file = require_file(model_uri, "trained model")
+    metrics_file = require_file(metrics_uri, "metrics")
+    history_file = require_file(history_uri, "training history")
+    metrics, history = json.loads(metrics_file.read_text()), json.loads(history_file.read_text())
+    evaluation = [CONTRACTS["evaluate"].output_path(metrics_file.parent, name) for name in EVALUATION_FILES]
     mlflow_client = client(tracking_uri)
     import mlflow
 
@@ -71,10 +80,10 @@ def register(tracking_uri: str, model_name: str, train_dir: Path, evaluate_dir: 
         mlflow.log_params({key: str(value)[:500] for key, value in params.items()})
         mlflow_client.log_batch(run.info.run_id, metrics=_batch_metrics(history, metrics))
         mlflow.set_tags({**tags, "parent_model": parent or ""})
-        for name in ("confusion_matrix.png", "report.html", "report.md", "metrics.json"):
-            if (evaluate_dir / name).is_file():
-                mlflow.log_artifact(str(evaluate_dir / name), artifact_path="evaluation")
-        mlflow.log_artifact(str(train_dir / "history.json"), artifact_path="training")
+        for path in evaluation:
+            if path.is_file():
+                mlflow.log_artifact(str(path), artifact_path="evaluation")
+        mlflow.log_artifact(str(history_file), artifact_path="training")
         mlflow.log_artifact(str(model_file), artifact_path="model")
     if not mlflow_client.search_registered_models(filter_string=f"name = '{model_name}'"):
         mlflow_client.create_registered_model(model_name, description="Fashion-MNIST-layout image classifier")
@@ -92,7 +101,7 @@ def register(tracking_uri: str, model_name: str, train_dir: Path, evaluate_dir: 
               "champion_version": int(champion.version) if champion else None,
               "champion_accuracy": champion_accuracy}
     if output is not None:
-        write_json(output / "registration.json", result)
+        write_json(CONTRACT.output_path(output, "registration"), result)
     return result
 
 
@@ -108,38 +117,27 @@ def runtime_lineage() -> dict[str, str]:
     return {"image": os.environ.get("PIPELINE_IMAGE", "local"), "git_commit": commit or "unknown"}
 
 
-def _pairs(items: list[str]) -> dict[str, str]:
-    pairs = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise StepError(f"--tag {item!r} is not KEY=VALUE")
-        pairs[key] = value
-    return pairs
+def _json_object(name: str, text: str) -> dict:
+    """A JSON object from a setting's text, or a one-line StepError naming the setting."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise StepError(f"{name} is not JSON ({err})") from err
+    if not isinstance(value, dict):
+        raise StepError(f"{name} must be a JSON object, got {type(value).__name__}")
+    return value
+
+
+def register_step(model: str, history: str, metrics: str, test: str, parent: str, output: Path, tracking_uri: str,
+                  model_name: str, run_params: str, lineage: str) -> dict:
+    """The step as its contract declares it: the results it is given in, the gate's figures out."""
+    tags = {key: str(value) for key, value in _json_object("lineage", lineage).items()}
+    return register(tracking_uri, model_name, model, history, metrics, test, _json_object("run_params", run_params),
+                    {**runtime_lineage(), **tags}, parent or None, output)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tasks register", description=__doc__)
-    parser.add_argument("--tracking-uri", required=True)
-    parser.add_argument("--model-name", required=True)
-    parser.add_argument("--train-dir", required=True, type=Path, help="train step folder (model, history)")
-    parser.add_argument("--evaluate-dir", required=True, type=Path, help="evaluate step folder (metrics, plots)")
-    parser.add_argument("--test", required=True, help="test bundle, to score the champion on the same split")
-    parser.add_argument("--params-json", default="{}", help="the run's parameters as a JSON object")
-    parser.add_argument("--tag", action="append", default=[], help="lineage tag KEY=VALUE (repeatable)")
-    parser.add_argument("--parent", default="", help="model URI this one was fine-tuned from")
-    parser.add_argument("--output", type=Path, help="step output folder (registration.json)")
-    a = parser.parse_args(argv)
-
-    def body() -> dict:
-        try:
-            params = json.loads(a.params_json)
-        except json.JSONDecodeError as err:
-            raise StepError(f"--params-json is not JSON ({err})") from err
-        return register(a.tracking_uri, a.model_name, a.train_dir, a.evaluate_dir, a.test, params,
-                        {**runtime_lineage(), **_pairs(a.tag)}, a.parent or None, a.output)
-
-    return run_cli("register", body)
+    return run_step(CONTRACT, argv, register_step)
 
 
 if __name__ == "__main__":

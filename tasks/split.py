@@ -6,14 +6,17 @@ The validation share feeds early stopping; the test share is touched only by
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
 
-from tasks.arrays import Bundle, load_bundle, save_bundle
-from tasks.common import StepError, run_cli
-from tasks.encoding import class_indices
+from tasks.contracts import CONTRACTS
+from tasks.core.common import StepError
+from tasks.core.contract import run_step
+from tasks.data.arrays import Bundle, load_bundle, save_bundle
+from tasks.data.encoding import class_indices
+
+CONTRACT = CONTRACTS["split"]
 
 
 def _divide(bundle: Bundle, share: float, seed: int) -> tuple[Bundle, Bundle]:
@@ -25,8 +28,9 @@ def _divide(bundle: Bundle, share: float, seed: int) -> tuple[Bundle, Bundle]:
     return pick(keep), pick(held)
 
 
-def split(input_uri: str, output: Path, test_size: float, validation_size: float, random_state: int) -> dict:
+def split(input: str, output: Path, test_size: float, validation_size: float, random_state: int) -> dict:
     """Write ``train.npz``, ``val.npz`` and ``test.npz``; shares are of the whole dataset."""
+    input_uri = input
     if not (0 < test_size < 1 and 0 < validation_size < 1 and test_size + validation_size < 1):
         raise StepError(f"test_size {test_size} and validation_size {validation_size} must be in (0, 1) "
                         "and sum to less than 1")
@@ -38,22 +42,15 @@ def split(input_uri: str, output: Path, test_size: float, validation_size: float
         raise StepError(f"{input_uri}: cannot stratify ({err})") from err
     result: dict = {}
     for name, part in (("train", train), ("val", val), ("test", test)):
-        save_bundle(output / f"{name}.npz", part)
-        result[name] = str(output / f"{name}.npz")
+        target = CONTRACT.output_path(output, name)
+        save_bundle(target, part)
+        result[name] = str(target)
         result[f"{name}_rows"] = len(part)
     return result
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tasks split", description=__doc__)
-    parser.add_argument("--input", required=True, help="features bundle (.npz)")
-    parser.add_argument("--output", required=True, type=Path, help="step output folder")
-    parser.add_argument("--test-size", type=float, default=0.2)
-    parser.add_argument("--validation-size", type=float, default=0.1)
-    parser.add_argument("--random-state", type=int, default=42)
-    args = parser.parse_args(argv)
-    return run_cli("split", lambda: split(args.input, args.output, args.test_size, args.validation_size,
-                                          args.random_state))
+    return run_step(CONTRACT, argv, split)
 
 
 if __name__ == "__main__":

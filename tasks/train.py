@@ -7,15 +7,18 @@ the device is logged, as is one line per epoch.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import time
 from pathlib import Path
 from typing import Any
 
-from tasks.arrays import Bundle, load_bundle
-from tasks.common import StepError, run_cli, write_json
-from tasks.model_io import check_input_shape, load_model, save_model
+from tasks.contracts import CONTRACTS
+from tasks.core.common import write_json
+from tasks.core.contract import run_step
+from tasks.data.arrays import Bundle, load_bundle
+from tasks.model.model_io import check_input_shape, load_model, save_model
+
+CONTRACT = CONTRACTS["train"]
 
 log = logging.getLogger("tasks.train")
 
@@ -55,11 +58,11 @@ def _epoch_logger(epochs: int) -> Any:
     return EpochLine()
 
 
-def train(model_uri: str, train_uri: str, val_uri: str, output: Path, epochs: int, batch_size: int,
-          learning_rate: float, patience: int, seed: int) -> dict:
+def train(model: str, train: str, validation: str, output: Path, epochs: int, batch_size: int,
+          learning_rate: float, early_stopping_patience: int, random_state: int) -> dict:
     """Write ``<output>/model.keras`` (best weights) and ``history.json``."""
-    if epochs < 1 or batch_size < 1 or patience < 0:
-        raise StepError(f"epochs ({epochs}) and batch_size ({batch_size}) must be >= 1, patience >= 0")
+    model_uri, train_uri, val_uri = model, train, validation
+    patience, seed = early_stopping_patience, random_state
     import keras
     import tensorflow as tf
 
@@ -78,30 +81,19 @@ def train(model_uri: str, train_uri: str, val_uri: str, output: Path, epochs: in
                         callbacks=[stop, _epoch_logger(epochs)], shuffle=False, verbose=0)
     seconds = time.perf_counter() - started
     ran = len(history.history["loss"])
-    target = output / "model.keras"
+    target = CONTRACT.output_path(output, "model")
     save_model(model, target)
     curves = {key: [float(v) for v in values] for key, values in history.history.items()}
-    write_json(output / "history.json", curves)
-    return {"model": str(target), "history": str(output / "history.json"), "epochs_run": ran,
+    history_path = CONTRACT.output_path(output, "history")
+    write_json(history_path, curves)
+    return {"model": str(target), "history": str(history_path), "epochs_run": ran,
             "best_val_loss": min(curves["val_loss"]), "val_accuracy": curves["val_accuracy"][-1],
             "device": devices[0], "train_seconds": round(seconds, 3),
             "samples_per_second": round(ran * len(train_data) / seconds, 1)}
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tasks train", description=__doc__)
-    parser.add_argument("--model", required=True, help="compiled .keras model to start from")
-    parser.add_argument("--train", required=True, help="train bundle (.npz)")
-    parser.add_argument("--validation", required=True, help="validation bundle (.npz)")
-    parser.add_argument("--output", required=True, type=Path, help="step output folder")
-    parser.add_argument("--epochs", type=int, default=100)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--learning-rate", type=float, default=1e-3)
-    parser.add_argument("--patience", type=int, default=8, help="epochs without val_loss improvement")
-    parser.add_argument("--seed", type=int, default=42)
-    a = parser.parse_args(argv)
-    return run_cli("train", lambda: train(a.model, a.train, a.validation, a.output, a.epochs, a.batch_size,
-                                          a.learning_rate, a.patience, a.seed))
+    return run_step(CONTRACT, argv, train)
 
 
 if __name__ == "__main__":

@@ -10,28 +10,31 @@ A file that cannot be read at all fails before any report is written.
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from tasks.categories import FASHION_MNIST_CATEGORIES, pixel_columns
-from tasks.column_profile import profile_prepared, profile_raw
-from tasks.common import StepError, atomic_dir, require_file, run_cli, write_json
-from tasks.gx_suite import describe, load_suite, run_suite
-from tasks.raw_csv import read_header, read_table
+from tasks.contracts import CONTRACTS
+from tasks.core import parameters as p
+from tasks.core.common import StepError, atomic_dir, require_file, write_json
+from tasks.core.contract import run_step
+from tasks.data.column_profile import profile_prepared, profile_raw
+from tasks.data.gx_suite import describe, load_suite, run_suite
+from tasks.data.layout import pixel_columns
+from tasks.data.raw_csv import read_header, read_table
+from tasks.data.validation_page import render_validation_page
 
-SUITES = ("raw", "prepared")
+CONTRACT = CONTRACTS["validate"]
 
 
 @dataclass(frozen=True)
 class Thresholds:
     """The knobs a user tunes per run (the DAG's Params)."""
 
-    min_valid_label_share: float = 0.99
-    max_empty_cell_share: float = 0.01
-    min_rows: int = 10
-    min_class_share: float = 0.02
+    min_valid_label_share: float = p.MIN_VALID_LABEL_SHARE.default
+    max_empty_cell_share: float = p.MAX_EMPTY_CELL_SHARE.default
+    min_rows: int = p.MIN_ROWS.default
+    min_class_share: float = p.MIN_CLASS_SHARE.default
 
 
 def suite_values(height: int, width: int, categories: list[str], limits: Thresholds) -> dict[str, Any]:
@@ -70,9 +73,13 @@ def check(suite: str, uri: str, values: dict[str, Any], docs_dir: Path | None = 
 
 
 def validate(suite: str, uri: str, output: Path, values: dict[str, Any]) -> dict:
-    """Validate, write ``validation.json`` and Data Docs, and fail if any expectation failed."""
-    with atomic_dir(output / "data_docs") as docs:
-        records = check(suite, uri, values, docs)
+    """Validate, write ``validation.json`` and its Data Docs page, and fail if any expectation failed.
+
+    The Data Docs page is our own rendering of the results (escaped, no script, no CDN),
+    not Great Expectations' site: column names and labels come from the dataset.
+    """
+    index = CONTRACT.output_path(output, "data_docs")
+    records = check(suite, uri, values)
     failed = [describe(record) for record in records if not record["success"]]
     report = {
         "suite": suite,
@@ -82,36 +89,29 @@ def validate(suite: str, uri: str, output: Path, values: dict[str, Any]) -> dict
         "parameters": {k: v for k, v in values.items() if k not in ("columns", "label_values")},
         "expectations": records,
     }
-    write_json(output / "validation.json", report)
-    index = output / "data_docs" / "index.html"
+    validation = CONTRACT.output_path(output, "validation")
+    write_json(validation, report)
+    with atomic_dir(index.parent) as docs:
+        (docs / index.name).write_text(render_validation_page(report, title=f"Data Docs: {suite} suite"),
+                                       encoding="utf-8")
     if failed:
         raise StepError(f"{uri}: {suite} suite failed {len(failed)} of {len(records)} expectations "
                         f"(report: {index}): " + "; ".join(failed))
     return {"success": True, "suite": suite, "input": uri, "summary": report["summary"], "data_docs": str(index),
-            "validation": str(output / "validation.json"), "failed": failed}
+            "validation": str(validation), "failed": failed}
+
+
+def validate_step(suite: str, input: str, output: Path, image_height: int, image_width: int, categories: str,
+                  min_valid_label_share: float, max_empty_cell_share: float, min_rows: int,
+                  min_class_share: float) -> dict:
+    """The step as its contract declares it: settings in, ``validate`` called with the suite's values."""
+    limits = Thresholds(min_valid_label_share, max_empty_cell_share, min_rows, min_class_share)
+    names = [name.strip() for name in categories.split(",") if name.strip()]
+    return validate(suite, input, output, suite_values(image_height, image_width, names, limits))
 
 
 def main(argv: list[str] | None = None) -> int:
-    defaults = Thresholds()
-    parser = argparse.ArgumentParser(prog="python -m tasks validate", description=__doc__)
-    parser.add_argument("--suite", required=True, choices=SUITES, help="which checkpoint's suite to run")
-    parser.add_argument("--input", required=True, help="raw CSV (raw) or prepared Parquet (prepared)")
-    parser.add_argument("--output", required=True, type=Path, help="step output folder")
-    parser.add_argument("--height", required=True, type=int, help="image height in pixels")
-    parser.add_argument("--width", required=True, type=int, help="image width in pixels")
-    parser.add_argument("--categories", default=",".join(FASHION_MNIST_CATEGORIES),
-                        help="comma-separated category names, in label-code order")
-    parser.add_argument("--min-valid-label-share", type=float, default=defaults.min_valid_label_share,
-                        help="raw: least share of rows whose label is a known category")
-    parser.add_argument("--max-empty-cell-share", type=float, default=defaults.max_empty_cell_share,
-                        help="raw: largest share of empty cells")
-    parser.add_argument("--min-rows", type=int, default=defaults.min_rows, help="least number of data rows")
-    parser.add_argument("--min-class-share", type=float, default=defaults.min_class_share,
-                        help="prepared: least share of rows for every class")
-    args = parser.parse_args(argv)
-    limits = Thresholds(args.min_valid_label_share, args.max_empty_cell_share, args.min_rows, args.min_class_share)
-    values = suite_values(args.height, args.width, args.categories.split(","), limits)
-    return run_cli("validate", lambda: validate(args.suite, args.input, args.output, values))
+    return run_step(CONTRACT, argv, validate_step)
 
 
 if __name__ == "__main__":

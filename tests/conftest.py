@@ -26,6 +26,8 @@ TEST_ENV = {
     "AIRFLOW_CONN_FS_DEFAULT": "fs://",
     "PIPELINE_MODE": "local",
     "PIPELINE_STATE_DIR": str(_SESSION_DIR / "state"),
+    # Tests read datasets they write under the temp folder; the dataset allowlist admits it for them only.
+    "PIPELINE_ALLOWED_DATA_ROOTS": tempfile.gettempdir(),
     "GX_ANALYTICS_ENABLED": "false",
     "MLFLOW_ENABLE_TELEMETRY": "false",
     "DO_NOT_TRACK": "true",
@@ -35,6 +37,20 @@ for _key, _value in TEST_ENV.items():
     os.environ[_key] = _value
 for _key in ("PIPELINE_ARTIFACT_ROOT", "PIPELINE_SERVING_ROOT", "MLFLOW_TRACKING_URI"):
     os.environ.pop(_key, None)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def module_state_dir(tmp_path_factory: pytest.TempPathFactory):
+    """Each test module gets its own pipeline state (artifacts, registry, dataset store, landing folder).
+
+    A module's tests may build on each other (an end-to-end sequence), but no module
+    sees another's datasets or models, so the suite passes in any order.
+    """
+    previous = os.environ["PIPELINE_STATE_DIR"]
+    state = tmp_path_factory.mktemp("state")
+    os.environ["PIPELINE_STATE_DIR"] = str(state)
+    yield state
+    os.environ["PIPELINE_STATE_DIR"] = previous
 
 
 @pytest.fixture(scope="session")

@@ -1,18 +1,82 @@
-"""Is a dataset there yet? The check behind the training DAG's wait-for-data sensor."""
+"""Is a dataset there yet? The check behind the training DAG's wait-for-data sensor.
+
+Only a remote source can appear later (an upload still running); a local path or
+``file://`` URI that is absent now was mistyped, and a malformed URI never becomes
+valid. Those fail the task at once with one line naming the URI, instead of holding
+the DAG's single active run for hours. A remote source is waited for until
+``timeout`` (the ``data_wait_timeout_minutes`` Param) has passed since the wait began,
+and every poke logs what it is waiting for.
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+
 EMBEDDED_PREFIX = "embedded://"
+REMOTE_SCHEMES = ("http", "https", "s3")
+WAIT_PARAM = "data_wait_timeout_minutes"
+log = logging.getLogger(__name__)
 
 
-def dataset_available(uri: str) -> bool:
-    """True when ``uri`` exists (files, folders, object-store keys); embedded data always exists."""
+def _fail(message: str) -> Exception:
+    from airflow.sdk.exceptions import AirflowFailException
+
+    return AirflowFailException(message[:240])
+
+
+def _local_path(uri: str) -> str | None:
+    """The local path ``uri`` names, ``None`` for a remote URI; fails for one no reader understands."""
+    if uri.startswith("file://"):
+        return urlsplit(uri).path or uri[len("file://"):]
+    scheme = uri.split("://", 1)[0].lower() if "://" in uri else ""
+    if not scheme:
+        return uri
+    if scheme not in REMOTE_SCHEMES or not urlsplit(uri).netloc:
+        raise _fail(f"{uri!r}: not a dataset URI this pipeline can read; use a path, file://, s3://bucket/key or "
+                    "https://host/path")
+    return None
+
+
+def dataset_available(uri: str, *, waiting_since: datetime | None = None, timeout: timedelta | None = None,
+                      now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> bool:
+    """True when ``uri`` exists; embedded data always exists.
+
+    Raises (``AirflowFailException``, no retry) at once for a missing local file or a
+    malformed URI, and for a remote one once ``timeout`` has passed since ``waiting_since``.
+    """
+    uri = (uri or "").strip()
     if uri.startswith(EMBEDDED_PREFIX):
         return True
+    if not uri:
+        raise _fail("dataset_uri is empty; set it to a path, file://, s3:// or https:// URI, or embedded://digits")
+    local = _local_path(uri)
+    if local is not None:
+        from pathlib import Path
+
+        if Path(local).exists():
+            return True
+        raise _fail(f"{uri!r}: no such file or folder; check the path (a local dataset is never waited for)")
+    return _remote_exists(uri, waiting_since, timeout, now())
+
+
+def _remote_exists(uri: str, since: datetime | None, timeout: timedelta | None, now: datetime) -> bool:
     import fsspec
 
     try:
         fs, path = fsspec.core.url_to_fs(uri)
-        return bool(fs.exists(path))
-    except (OSError, ValueError, ImportError):
-        return False
+        if fs.exists(path):
+            return True
+        problem = "not there yet"
+    except (OSError, ValueError, ImportError) as err:
+        problem = f"cannot be checked ({type(err).__name__})"
+    waited = now - since if since else timedelta(0)
+    if timeout is not None and waited >= timeout:
+        minutes = int(timeout.total_seconds() // 60)
+        raise _fail(f"{uri!r}: {problem} after waiting {minutes} min; upload it and trigger again, "
+                    f"or raise {WAIT_PARAM}")
+    left = f", {int((timeout - waited).total_seconds() // 60)} min left" if timeout is not None else ""
+    log.info("waiting for %s: %s (waited %d min%s)", uri, problem, int(waited.total_seconds() // 60), left)
+    return False

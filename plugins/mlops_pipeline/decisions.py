@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 BUILD_MODEL = "build_model"
 LOAD_PRETRAINED = "load_pretrained"
@@ -40,3 +42,13 @@ def gate_decision(accuracy: float | None, threshold: float, champion_accuracy: f
                       f"{accuracy - champion_accuracy:+.4f} >= {min_improvement:.4f}: deploying")
     return False, (f"{clears} but does not beat champion v{champion_version} ({champion_accuracy:.4f}) by "
                    f"{min_improvement:.4f}: not deploying, the champion stays")
+
+
+def gate_for(params: Mapping[str, Any], registration: Mapping[str, Any]) -> tuple[bool, str]:
+    """The gate's decision for a run: its form settings (checked) against ``register``'s result."""
+    from mlops_pipeline.contract_wiring import checked
+
+    rules = checked(params, "gate")
+    return gate_decision(registration.get("accuracy"), rules["accuracy_threshold"],
+                         registration.get("champion_accuracy"), rules["min_improvement"],
+                         registration.get("champion_version"))

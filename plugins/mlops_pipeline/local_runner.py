@@ -19,21 +19,17 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from mlops_pipeline.settings import PROJECT_ROOT
-
-# run_cli exits 2 on a StepError: bad input that a retry cannot mend.
-BAD_INPUT_EXIT_CODE = 2
+from mlops_pipeline.steps import result_line
+from mlops_pipeline.uri_check import allowlist_env
+from tasks.core.common import BAD_INPUT_EXIT_CODE
 
 
 def parse_result(stdout: str) -> dict[str, Any]:
-    """The step's result: the last stdout line that is a JSON object."""
-    for line in reversed(stdout.strip().splitlines()):
-        line = line.strip()
-        if line.startswith("{"):
-            try:
-                return json.loads(line)
-            except json.JSONDecodeError:
-                continue
-    raise AirflowException("the step printed no JSON result line")
+    """The step's result line (see ``steps.result_line``), or a task failure if it printed none."""
+    result = result_line(stdout)
+    if result is None:
+        raise AirflowException("the step printed no JSON result line")
+    return result
 
 
 class LocalStepOperator(BaseOperator):
@@ -57,6 +53,7 @@ class LocalStepOperator(BaseOperator):
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT),
                                                                          os.environ.get("PYTHONPATH")]))}
         env.pop("STEP_RESULT_PATH", None)
+        env.update(allowlist_env())
         proc = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
         errors: list[str] = []

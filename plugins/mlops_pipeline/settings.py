@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# Real image samples shipped with the code (tasks/ travels into every image): always readable.
+SAMPLES_DIR = PROJECT_ROOT / "tasks" / "data" / "samples"
 MODES = ("local", "kubernetes")
 DEFAULT_IMAGE_TAG = "0.1.0"
 # Non-secret settings the step pods need from the scheduler's environment (Helm ``env``):
@@ -38,6 +41,34 @@ class KubernetesSettings:
     in_cluster: bool = True
     train_affinity: Mapping[str, object] = field(default_factory=dict)
     step_env: Mapping[str, str] = field(default_factory=dict)
+    # A cold GPU node (autoscaled, pulling a multi-GB image) takes minutes: KPO's 120 s default fails it.
+    schedule_timeout_s: int = 1800
+    startup_timeout_s: int = 1800
+    image_pull_secrets: tuple[str, ...] = ()
+    # true: step images must be pinned by digest (name@sha256:...), so a moved tag cannot change a run.
+    require_image_digest: bool = False
+
+
+IMAGE_DIGEST = re.compile(r"^[^\s@]+@sha256:[0-9a-f]{64}$")
+
+
+def _image_reference(env: Mapping[str, str], name: str, default: str, require_digest: bool) -> str:
+    """An image reference from ``env[name]``; with ``require_digest``, only an immutable ``...@sha256:`` one."""
+    value = env.get(name, "").strip() or default
+    if require_digest and not IMAGE_DIGEST.match(value):
+        raise ValueError(f"{name}={value!r} is not pinned by digest (<image>@sha256:<64 hex>), "
+                         "and PIPELINE_REQUIRE_IMAGE_DIGEST is true")
+    return value
+
+
+def _seconds(env: Mapping[str, str], name: str, default: int) -> int:
+    """A positive number of seconds from ``env[name]``, failing with the variable's name."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) <= 0:
+        raise ValueError(f"{name} must be a positive whole number of seconds, got {raw!r}")
+    return int(raw)
 
 
 def _json_object(env: Mapping[str, str], name: str) -> dict[str, object]:
@@ -69,6 +100,9 @@ class PipelineSettings:
     dataset_store: str = ""
     # When the training DAG retrains on the latest stored dataset even if no new data arrived.
     retrain_cron: str = DEFAULT_RETRAIN_CRON
+    # What a run may read (tasks/data/uri_policy.py): local folders and remote prefixes, and remote schemes.
+    allowed_data_roots: tuple[str, ...] = ()
+    allowed_data_schemes: tuple[str, ...] = ()
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> PipelineSettings:
@@ -82,10 +116,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> PipelineSettings:
     artifact_root = env.get("PIPELINE_ARTIFACT_ROOT", default_root).rstrip("/")
     serving_default = str(state_dir / "serving") if mode == "local" else f"{artifact_root}/serving"
     k8s_defaults = KubernetesSettings()
+    pinned = env.get("PIPELINE_REQUIRE_IMAGE_DIGEST", "false").strip().lower() == "true"
     kubernetes = KubernetesSettings(
         namespace=env.get("PIPELINE_K8S_NAMESPACE", k8s_defaults.namespace),
-        data_image=env.get("PIPELINE_DATA_IMAGE", k8s_defaults.data_image),
-        train_image=env.get("PIPELINE_TRAIN_IMAGE", k8s_defaults.train_image),
+        data_image=_image_reference(env, "PIPELINE_DATA_IMAGE", k8s_defaults.data_image, pinned and mode != "local"),
+        train_image=_image_reference(env, "PIPELINE_TRAIN_IMAGE", k8s_defaults.train_image, pinned and mode != "local"),
         service_account=env.get("PIPELINE_K8S_SERVICE_ACCOUNT", k8s_defaults.service_account),
         artifact_pvc=env.get("PIPELINE_ARTIFACT_PVC", k8s_defaults.artifact_pvc),
         env_secret=env.get("PIPELINE_STEP_ENV_SECRET", k8s_defaults.env_secret),
@@ -93,12 +128,35 @@ def load_settings(environ: Mapping[str, str] | None = None) -> PipelineSettings:
         gpu_node_selector=_json_object(env, "PIPELINE_GPU_NODE_SELECTOR") or k8s_defaults.gpu_node_selector,
         train_affinity=_json_object(env, "PIPELINE_TRAIN_AFFINITY"),
         step_env={name: env[name] for name in FORWARDED_STEP_ENV if env.get(name)},
+        schedule_timeout_s=_seconds(env, "PIPELINE_POD_SCHEDULE_TIMEOUT", k8s_defaults.schedule_timeout_s),
+        startup_timeout_s=_seconds(env, "PIPELINE_POD_STARTUP_TIMEOUT", k8s_defaults.startup_timeout_s),
+        image_pull_secrets=tuple(n.strip() for n in env.get("PIPELINE_IMAGE_PULL_SECRETS", "").split(",") if n.strip()),
+        require_image_digest=pinned,
     )
     tracking_default = f"sqlite:///{state_dir / 'mlflow' / 'mlflow.db'}" if mode == "local" else "http://mlflow:5000"
     # In the cluster both live on the shared artifact volume, so the ingest pod and the training pods see them.
     data_home = str(state_dir) if mode == "local" else artifact_root
+    landing_dir = env.get("PIPELINE_LANDING_DIR", f"{data_home}/landing").rstrip("/")
+    dataset_store = env.get("PIPELINE_DATASET_STORE", f"{data_home}/datasets").rstrip("/")
+    roots, schemes = data_allowlist(env, (landing_dir, dataset_store, artifact_root, str(SAMPLES_DIR)))
     return PipelineSettings(mode, state_dir, artifact_root, env.get("PIPELINE_SERVING_ROOT", serving_default),
                             env.get("MLFLOW_TRACKING_URI", tracking_default), kubernetes,
-                            landing_dir=env.get("PIPELINE_LANDING_DIR", f"{data_home}/landing").rstrip("/"),
-                            dataset_store=env.get("PIPELINE_DATASET_STORE", f"{data_home}/datasets").rstrip("/"),
-                            retrain_cron=env.get("PIPELINE_RETRAIN_CRON", "").strip() or DEFAULT_RETRAIN_CRON)
+                            landing_dir=landing_dir, dataset_store=dataset_store,
+                            retrain_cron=env.get("PIPELINE_RETRAIN_CRON", "").strip() or DEFAULT_RETRAIN_CRON,
+                            allowed_data_roots=roots, allowed_data_schemes=schemes)
+
+
+def data_allowlist(env: Mapping[str, str], own: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Roots and remote schemes a run may read: the pipeline's own folders plus ``PIPELINE_ALLOWED_DATA_ROOTS``.
+
+    ``PIPELINE_ALLOWED_DATA_ROOTS`` is comma-separated local folders and remote prefixes
+    (``s3://bucket/prefix``, ``https://host/path``); it adds to the landing folder and the
+    dataset store, which a run must always reach. Remote schemes are those of the configured
+    prefixes unless ``PIPELINE_ALLOWED_DATA_SCHEMES`` narrows them; ``embedded://`` needs no root.
+    """
+    extra = tuple(r.strip().rstrip("/") or "/" for r in env.get("PIPELINE_ALLOWED_DATA_ROOTS", "").split(",")
+                  if r.strip())
+    roots = tuple(dict.fromkeys((*own, *extra)))
+    remote = {r.split("://", 1)[0].lower() for r in roots if "://" in r and not r.startswith("file://")}
+    narrowed = {s.strip().lower() for s in env.get("PIPELINE_ALLOWED_DATA_SCHEMES", "").split(",") if s.strip()}
+    return roots, tuple(sorted(remote & narrowed if narrowed else remote))

@@ -8,8 +8,9 @@ local subprocess or a Kubernetes pod with exactly the same command line:
 
 from __future__ import annotations
 
-import re
+import json
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class StepSpec:
         image: ``data`` or ``train``: which step image runs it.
         resources: pod requests and limits.
         gpus: templated GPU count for ``nvidia.com/gpu``; ``None`` for CPU steps.
+        fixed: settings the DAG fixes for this task (so they are not on its trigger form).
     """
 
     task_id: str
@@ -45,6 +47,7 @@ class StepSpec:
     image: str = "data"
     resources: Resources = field(default=DATA_RESOURCES)
     gpus: str | None = None
+    fixed: frozenset[str] = frozenset()
 
     def command(self) -> list[str]:
         """The full command line (what the local runner executes)."""
@@ -55,15 +58,9 @@ class StepSpec:
         return [self.step, *self.arguments]
 
 
-def path_safe(value: str) -> str:
-    """Make a run id usable as one path segment (``:`` and ``+`` are awkward in URIs)."""
-    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", value).strip("._")
-    return cleaned or "run"
-
-
 def run_dir(artifact_root: str, step: str) -> str:
     """Jinja for the run-scoped folder of a step: ``<root>/<dag_id>/<run_id>/<step>``."""
-    return f"{artifact_root}/{{{{ dag.dag_id }}}}/{{{{ run_id | path_safe }}}}/{step}"
+    return f"{artifact_root}/{{{{ dag.dag_id }}}}/{{{{ run_id | run_key }}}}/{step}"
 
 
 def xcom(task_id: str, key: str) -> str:
@@ -75,3 +72,19 @@ def first_xcom(task_ids: tuple[str, ...], key: str) -> str:
     """Jinja for a field of whichever of ``task_ids`` ran (the others were skipped by a branch)."""
     pulls = " or ".join(f"ti.xcom_pull(task_ids='{task_id}')" for task_id in task_ids)
     return f"{{{{ ({pulls})['{key}'] }}}}"
+
+
+def result_line(stdout: str) -> dict[str, Any] | None:
+    """A step's result as both runners read it: the last stdout line that is a JSON object.
+
+    A pod writes the same line to ``/airflow/xcom/return.json``; a local subprocess
+    prints it last. ``None`` when the step printed none.
+    """
+    for line in reversed(stdout.strip().splitlines()):
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                return json.loads(line)
+            except json.JSONDecodeError:
+                continue
+    return None

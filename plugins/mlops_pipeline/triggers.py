@@ -22,7 +22,7 @@ so the training DAG must not set one.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -69,7 +69,20 @@ def latest_version(dataset_store: str) -> dict[str, Any] | None:
 
 
 def resolve_dataset(run_type: str, event_extras: Iterable[Mapping[str, Any]], latest: Mapping[str, Any] | None,
-                    param_uri: str) -> dict[str, str]:
+                    param_uri: str, check_uri: Callable[[str], str] | None = None) -> dict[str, str]:
+    """The dataset a run may train on: :func:`choose_dataset`'s pick, refused unless the allowlist admits it.
+
+    ``check_uri`` (default: ``uri_check.check_dataset_uri`` with the deployment's settings)
+    runs before any byte is read and fails the task with one line naming the URI.
+    """
+    from mlops_pipeline.uri_check import check_dataset_uri
+
+    chosen = choose_dataset(run_type, event_extras, latest, param_uri)
+    return {**chosen, "uri": (check_uri or check_dataset_uri)(chosen["uri"])}
+
+
+def choose_dataset(run_type: str, event_extras: Iterable[Mapping[str, Any]], latest: Mapping[str, Any] | None,
+                   param_uri: str) -> dict[str, str]:
     """The dataset a run trains on, and why.
 
     Args:
@@ -95,3 +108,12 @@ def resolve_dataset(run_type: str, event_extras: Iterable[Mapping[str, Any]], la
         raise NoStoredDataset(f"{run_type} run: the dataset store has no stored version to train on; "
                               f"not falling back to {param_uri or 'the default dataset'}")
     return {"uri": param_uri, "trigger": "param", "version": ""}
+
+
+def resolve_for_run(run_type: str, event_extras: Iterable[Mapping[str, Any]], dataset_store: str,
+                    params: Mapping[str, Any]) -> dict[str, str]:
+    """:func:`resolve_dataset` for a run: the store's latest version and the run's checked ``dataset_uri``."""
+    from mlops_pipeline.contract_wiring import checked
+
+    uri = checked(params, "resolve_dataset")["dataset_uri"]
+    return resolve_dataset(run_type, event_extras, latest_version(dataset_store), uri)

@@ -6,10 +6,19 @@ cookie or a Bearer token with Airflow's own ``get_user`` and asks the auth manag
 whether that user may read the DAG's runs (401 without a token, 403 without access).
 Airflow's security module is imported when a request arrives, not when the plugin
 is loaded, so other Airflow processes never pay for it.
+
+Only runs that exist in Airflow's database are served (``require_existing_run``, an exact
+match on the run id), and their files are found with ``run_key`` (a hash of that exact id),
+so an alias id that ``path_safe`` would have folded onto another run gets a 404.
+Everything served carries a sandboxing Content-Security-Policy: the pages show text
+derived from datasets, and no script in them may run with the Airflow origin's rights
+(the report is an opaque-origin document even inside the UI's iframe). Data Docs are
+our own escaped rendering of ``validation.json`` (``tasks/data/validation_page.py``).
 """
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -21,6 +30,15 @@ from mlops_pipeline.links import VALIDATION_STEPS, mlflow_ui_url
 from mlops_pipeline.settings import load_settings
 from run_report.artifacts import UnsafePath, file_in, load_run, run_folder
 from run_report.page import render
+from tasks.data.validation_page import render_validation_page
+
+# No script, no plugin, no form, nothing fetched but this origin's images; links may open new tabs
+# (the new tab gets this same header from us). frame-ancestors keeps other sites from framing it.
+CONTENT_SECURITY_POLICY = ("sandbox allow-popups allow-popups-to-escape-sandbox; default-src 'none'; "
+                           "img-src 'self' data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; "
+                           "frame-ancestors 'self'")
+SECURITY_HEADERS = {"Content-Security-Policy": CONTENT_SECURITY_POLICY, "X-Content-Type-Options": "nosniff",
+                    "Referrer-Policy": "no-referrer", "Cross-Origin-Resource-Policy": "same-origin"}
 
 
 async def require_run_access(request: Request, dag_id: str) -> None:
@@ -51,12 +69,30 @@ def gate_outcome(dag_id: str, run_id: str) -> dict[str, Any]:
     return {"deploy": values.get("return_value") == "deploy", "reason": values["reason"]}
 
 
-def run_path(dag_id: str, run_id: str, root: Annotated[str, Depends(artifact_root)]) -> Path:
+def run_exists(dag_id: str, run_id: str) -> bool:
+    """Whether Airflow's database holds a run with exactly this id (compared in Python: no collation games)."""
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        ids = session.scalars(select(DagRun.run_id).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id)).all()
+    return run_id in ids
+
+
+def safe_run_folder(dag_id: str, run_id: str, root: Annotated[str, Depends(artifact_root)]) -> Path:
     """The run's folder, or 400 for ids that would lead outside the artifact root."""
     try:
         return run_folder(root, dag_id, run_id)
     except UnsafePath as err:
         raise HTTPException(status_code=400, detail="refused: not a DAG or run id of this artifact root") from err
+
+
+def run_path(folder: Annotated[Path, Depends(safe_run_folder)], exists: Annotated[bool, Depends(run_exists)]) -> Path:
+    """The folder of a run Airflow knows; 404 for any other id, whatever folders the artifact root holds."""
+    if not exists:
+        raise HTTPException(status_code=404, detail="no such run: check the run id (it must match exactly)")
+    return folder
 
 
 def _file(folder: Path, relative: str) -> FileResponse:
@@ -83,12 +119,29 @@ app = FastAPI(title="Run report", dependencies=[Depends(require_run_access)], do
 RUN = "/dags/{dag_id}/runs/{run_id}"
 
 
+@app.middleware("http")
+async def security_headers(request: Request, call_next):
+    """Every response (pages, images, errors) is sandboxed and never content-sniffed."""
+    response = await call_next(request)
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+def _inline_png(path: Path) -> str | None:
+    """The image as a ``data:`` URI: a sandboxed page's own requests carry no login cookie."""
+    try:
+        return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+    except OSError:
+        return None
+
+
 @app.get(RUN + "/", response_class=HTMLResponse)
 def report(dag_id: str, run_id: str, folder: RunDir, gate: Annotated[dict, Depends(gate_outcome)]) -> str:
     """The whole report; the UI shows it as the run's "Run report" tab."""
     if not folder.is_dir():
         raise HTTPException(status_code=404, detail=f"no artifacts for run {run_id!r} of {dag_id!r}")
-    return render(dag_id, run_id, load_run(folder), gate, mlflow_ui_url())
+    matrix = _inline_png(folder / "evaluate" / "confusion_matrix.png")
+    return render(dag_id, run_id, load_run(folder), gate, mlflow_ui_url(), confusion_matrix=matrix)
 
 
 @app.get(RUN + "/confusion_matrix.png")
@@ -96,11 +149,21 @@ def confusion_matrix(folder: RunDir) -> FileResponse:
     return _file(folder, "evaluate/confusion_matrix.png")
 
 
-@app.get(RUN + "/data-docs/{step}/{file_path:path}")
-def data_docs(step: str, file_path: str, folder: RunDir) -> FileResponse:
-    """Great Expectations' static Data Docs site of one validation step, page by page."""
+@app.get(RUN + "/data-docs/{step}/{file_path:path}", response_model=None)
+def data_docs(step: str, file_path: str, folder: RunDir) -> HTMLResponse | FileResponse:
+    """A validation step's Data Docs: ``index.html`` is our escaped page of its ``validation.json``.
+
+    Other files of Great Expectations' own site (older runs) are served as stored, under the
+    same sandbox, so nothing in them can run.
+    """
     if step not in VALIDATION_STEPS:
         raise HTTPException(status_code=404, detail=f"{step!r} writes no Data Docs")
+    if file_path in ("", "index.html"):
+        report = load_run(folder).get(step)
+        if not isinstance(report, dict):
+            raise HTTPException(status_code=404, detail="not written (yet) by this run")
+        page = render_validation_page(report, title=f"Data Docs of {step}")
+        return HTMLResponse(page)
     return _file(folder / step / "data_docs", file_path)
 
 

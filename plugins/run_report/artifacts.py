@@ -1,8 +1,9 @@
 """Find and read one run's step outputs under the artifact root, and nothing outside it.
 
-A dag id, run id or file name comes from a URL a person can type: it is turned into
-a path segment with ``path_safe`` (as the steps do when they write), and every path
-is resolved and checked to stay inside the artifact root before anything is read,
+A dag id, run id or file name comes from a URL a person can type: the run id is turned
+into its folder with ``run_key`` (as the steps do when they write: a readable prefix plus
+a hash of the exact id, so an alias id never reaches another run's files), and every
+path is resolved and checked to stay inside the artifact root before anything is read,
 so ``..``, absolute paths and symlinks pointing out are refused.
 """
 
@@ -13,19 +14,15 @@ import re
 from pathlib import Path
 from typing import Any
 
-from mlops_pipeline.steps import path_safe
+from mlops_pipeline.run_keys import run_key
+from tasks.contracts import CONTRACTS
 
 FORBIDDEN = ("..", "/", "\\", "\x00")
 DAG_ID = re.compile(r"^[A-Za-z0-9_.-]+$")  # what Airflow allows in a dag id
-# step folder -> JSON file the report reads from it
-REPORT_FILES = {
-    "validate_raw": "validation.json",
-    "validate_prepared": "validation.json",
-    "prepare": "prepare_report.json",
-    "train": "history.json",
-    "evaluate": "metrics.json",
-    "register": "registration.json",
-}
+# task id -> the JSON file the report reads from its folder, by the step contract's output name
+REPORT_OUTPUTS = {"validate_raw": ("validate", "validation"), "validate_prepared": ("validate", "validation"),
+                  "prepare": ("prepare", "report"), "train": ("train", "history"), "evaluate": ("evaluate", "metrics"),
+                  "register": ("register", "registration")}
 
 
 class UnsafePath(ValueError):
@@ -42,14 +39,14 @@ def inside(root: Path, candidate: Path) -> Path:
 
 
 def run_folder(artifact_root: str | Path, dag_id: str, run_id: str) -> Path:
-    """The folder a run's steps wrote to: ``<root>/<dag_id>/<path_safe(run_id)>`` (as ``steps.run_dir``)."""
+    """The folder a run's steps wrote to: ``<root>/<dag_id>/<run_key(run_id)>`` (as ``steps.run_dir``)."""
     for value in (dag_id, run_id):
         if not value or any(part in value for part in FORBIDDEN):
             raise UnsafePath(f"{value!r} is not a DAG or run id")
     if not DAG_ID.match(dag_id):
         raise UnsafePath(f"{dag_id!r} is not a DAG id")
     root = Path(artifact_root)
-    return inside(root, root / dag_id / path_safe(run_id))
+    return inside(root, root / dag_id / run_key(run_id))
 
 
 def file_in(folder: Path, relative: str) -> Path:
@@ -69,4 +66,5 @@ def _read_json(path: Path) -> Any:
 
 def load_run(folder: Path) -> dict[str, Any]:
     """Every report file of the run, keyed by step; a missing one is ``None`` (the step did not run)."""
-    return {step: _read_json(folder / step / name) for step, name in REPORT_FILES.items()}
+    return {task_id: _read_json(CONTRACTS[step].output_path(folder / task_id, output))
+            for task_id, (step, output) in REPORT_OUTPUTS.items()}

@@ -43,8 +43,8 @@ def validation_section(artifacts: dict[str, Any]) -> str:
         summary = report.get("summary", {})
         failed = [e.get("rule", e.get("type", "?")) for e in report.get("expectations", []) if not e.get("success")]
         rows.append(f"<li><b>{step}</b> ({escape(str(report.get('suite', '')))} suite): "
-                    f"{_verdict(report.get('success'))}, {summary.get('successful', '?')} of "
-                    f"{summary.get('evaluated', '?')} expectations met"
+                    f"{_verdict(report.get('success'))}, {escape(str(summary.get('successful', '?')))} of "
+                    f"{escape(str(summary.get('evaluated', '?')))} expectations met"
                     + (f" &mdash; failed: {escape('; '.join(failed))}" if failed else "")
                     + f' &middot; <a href="data-docs/{step}/index.html" target="_blank">Data Docs</a></li>')
     return "<h2>Data validation</h2><ul>" + "".join(rows) + "</ul>"
@@ -70,7 +70,7 @@ def training_section(history: dict[str, Any] | None) -> str:
         + "".join(charts)
 
 
-def metrics_section(metrics: dict[str, Any] | None) -> str:
+def metrics_section(metrics: dict[str, Any] | None, confusion_matrix: str | None = None) -> str:
     """Test accuracy, loss, macro F1, per-class scores and the confusion matrix image."""
     if not metrics:
         return "<h2>Test metrics</h2>" + NOT_YET
@@ -82,8 +82,8 @@ def metrics_section(metrics: dict[str, Any] | None) -> str:
             f'&middot; loss {metrics.get("loss", 0):.4f} &middot; macro F1 {metrics.get("macro_f1", 0):.4f} '
             f'&middot; {escape(str(metrics.get("test_rows", "?")))} test images</p>'
             + _table(["class", "precision", "recall", "F1", "support"], rows)
-            + '<h2>Confusion matrix</h2><img id="confusion-matrix" src="confusion_matrix.png" '
-              'alt="confusion matrix of the test split">')
+            + '<h2>Confusion matrix</h2><img id="confusion-matrix" '
+              f'src="{escape(confusion_matrix or "confusion_matrix.png")}" alt="confusion matrix of the test split">')
 
 
 def gate_section(gate: dict[str, Any], registration: dict[str, Any] | None, mlflow_ui: str) -> str:
@@ -108,11 +108,12 @@ def gate_section(gate: dict[str, Any], registration: dict[str, Any] | None, mlfl
     return "".join(parts)
 
 
-def render(dag_id: str, run_id: str, artifacts: dict[str, Any], gate: dict[str, Any], mlflow_ui: str) -> str:
-    """The whole report page for one run."""
+def render(dag_id: str, run_id: str, artifacts: dict[str, Any], gate: dict[str, Any], mlflow_ui: str,
+           confusion_matrix: str | None = None) -> str:
+    """The whole report page for one run; ``confusion_matrix`` is the image's (``data:``) URL if inlined."""
     title = f"Run report: {escape(dag_id)} / {escape(run_id)}"
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title><style>{STYLE}</style>"
             f"</head><body><h1>{title}</h1>"
             + validation_section(artifacts) + cleaning_section(artifacts.get("prepare"))
-            + training_section(artifacts.get("train")) + metrics_section(artifacts.get("evaluate"))
+            + training_section(artifacts.get("train")) + metrics_section(artifacts.get("evaluate"), confusion_matrix)
             + gate_section(gate, artifacts.get("register"), mlflow_ui) + "</body></html>")

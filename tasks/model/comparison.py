@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tasks.common import StepError
+from tasks.core.common import StepError
 
 FINGERPRINT_BYTES = 16
 FINGERPRINT_DTYPE = np.dtype(f"S{FINGERPRINT_BYTES}")

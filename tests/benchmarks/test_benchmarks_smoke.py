@@ -31,5 +31,5 @@ def test_every_benchmark_runs_on_tiny_sizes_and_records_its_figures(tmp_path):
     assert {r["benchmark"] for r in records} == set(SMOKED)
     for record in records:
         assert record["quick"] is True and record["machine"]["cores"] >= 1 and record["commit"]
-        assert record["value"] > 0 and "baseline" in record and "ratio" in record
+        assert record["value"] > 0 and "baseline" in record and "ratio" in record and "load" in record
     assert "ratio" in done.stdout and "baseline" in done.stdout

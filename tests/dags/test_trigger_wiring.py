@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -45,14 +46,14 @@ def test_the_ingest_sensor_is_deferrable_on_the_absolute_landing_folder_and_time
     landing = os.path.join(os.environ["PIPELINE_STATE_DIR"], "landing")
     assert sensor.deferrable and sensor.filepath == f"{landing}/*.csv*" and os.path.isabs(sensor.filepath)
     assert sensor.fs_conn_id == "fs_default" and sensor.soft_fail and sensor.timeout == 6 * 3600
-    assert dags["dataset_ingest"].get_task("ingest").arguments[:4] == [
-        "--landing", landing, "--store", os.path.join(os.environ["PIPELINE_STATE_DIR"], "datasets")]
+    assert dags["dataset_ingest"].get_task("ingest").arguments[:2] == [
+        f"--landing={landing}", f"--store={os.path.join(os.environ['PIPELINE_STATE_DIR'], 'datasets')}"]
 
 
 def test_fetch_reads_the_resolved_dataset_and_io_steps_retry_with_capped_exponential_backoff(dags):
     training = dags["fashion_mnist_training"]
     fetch = training.get_task("fetch")
-    assert fetch.arguments[1] == "{{ ti.xcom_pull(task_ids='resolve_dataset')['uri'] }}"
+    assert fetch.arguments[0] == "--source={{ ti.xcom_pull(task_ids='resolve_dataset')['uri'] }}"
     assert training.get_task("resolve_dataset").downstream_task_ids == {"wait_for_data"}
     for task in (fetch, dags["dataset_ingest"].get_task("ingest")):
         assert task.retries >= 3 and task.retry_exponential_backoff == 2.0
@@ -68,26 +69,29 @@ def test_every_task_alerts_on_failure(dags):
 
 
 @pytest.mark.parametrize("run_type, expected", [
-    ("asset_triggered", "/store/new/b.csv"),
-    ("scheduled", None),  # the test store is empty: no run on the demo data (the DAG is to turn this into a skip)
+    ("asset_triggered", f"{tempfile.gettempdir()}/store/new/b.csv"),
+    ("scheduled", None),  # the test store is empty: skipped, never trained on the demo data
     ("manual", "embedded://digits"),
 ])
 def test_resolve_dataset_reads_the_events_of_the_dataset_asset(dags, run_type, expected):
+    from airflow.sdk.exceptions import AirflowSkipException
+
     training = dags["fashion_mnist_training"]
     asset = training.timetable.asset_condition
-    events = {asset: [SimpleNamespace(timestamp=2, extra={"uri": "/store/new/b.csv", "sha256": "b"}),
-                      SimpleNamespace(timestamp=1, extra={"uri": "/store/old/a.csv", "sha256": "a"})]}
+    store = f"{tempfile.gettempdir()}/store"
+    events = {asset: [SimpleNamespace(timestamp=2, extra={"uri": f"{store}/new/b.csv", "sha256": "b"}),
+                      SimpleNamespace(timestamp=1, extra={"uri": f"{store}/old/a.csv", "sha256": "a"})]}
     resolve = training.get_task("resolve_dataset").python_callable
-    call = lambda: resolve(params={"dataset_uri": "embedded://digits"}, dag_run=SimpleNamespace(run_type=run_type),
-                           triggering_asset_events=events if run_type == "asset_triggered" else {})
+
+    def call():
+        return resolve(params=dict(training.params), dag_run=SimpleNamespace(run_type=run_type, conf={}),
+                       triggering_asset_events=events if run_type == "asset_triggered" else {})
+
     if expected is None:
-        from mlops_pipeline.triggers import NoStoredDataset
-
-        with pytest.raises(NoStoredDataset):
+        with pytest.raises(AirflowSkipException, match="no stored version"):
             call()
-        return
-
-    assert call()["uri"] == expected
+    else:
+        assert call()["uri"] == expected
 
 
 def _store_uri() -> str:

@@ -8,15 +8,12 @@ must lie in the future.
 from __future__ import annotations
 
 import pendulum
-import pytest
 
 from tests.conftest import ROOT
 
 NOW = pendulum.datetime(2026, 11, 25, 12, 0, tz="UTC")  # a Wednesday; the cron is Mondays 03:00
 
 
-@pytest.mark.xfail(strict=True, reason="issue 14: the integrator must drop start_date from the training DAG "
-                                       "(Airflow ignores run_immediately when a DAG has one); then remove this mark")
 def test_unpausing_the_never_run_training_dag_schedules_nothing_before_the_next_cron_time(monkeypatch):
     import airflow.timetables.trigger as trigger
     from airflow.dag_processing.dagbag import DagBag

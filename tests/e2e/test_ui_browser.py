@@ -137,8 +137,9 @@ def test_trigger_from_the_form_and_read_the_run_report(airflow, page):
     accuracy.wait_for()
     assert 0.5 <= float(accuracy.inner_text()) <= 1.0
     image = report.locator("img#confusion-matrix")
-    image.scroll_into_view_if_needed()
-    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle())
+    image.scroll_into_view_if_needed()  # the report is sandboxed (an opaque origin): evaluate inside its frame
+    _poll("the confusion matrix did not load", lambda: image.evaluate("img => img.complete && img.naturalWidth > 0"),
+          timeout=60, every=0.5)
     assert "Decision:" in report.locator("#gate").inner_text()
     page.screenshot(path=SHOTS / "run-report-tab.png")
 

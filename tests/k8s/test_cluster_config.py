@@ -124,3 +124,21 @@ def test_tf_serving_reads_the_served_models_from_the_artifact_volume_and_is_rest
     assert container["volumeMounts"][0]["subPath"] == "serving"
     assert "--model_base_path=/models/fashion_mnist" in container["args"]
     assert restricted_violations(pod) == []
+
+
+def test_tf_serving_serves_what_the_locked_tensorflow_exports():
+    import re
+
+    locked = re.search(r"^tensorflow_cpu==(\S+)$", (ROOT / "constraints.txt").read_text(), flags=re.MULTILINE)
+    deployment = next(yaml.safe_load_all((ROOT / "k8s" / "tf-serving.yaml").read_text()))
+    image = deployment["spec"]["template"]["spec"]["containers"][0]["image"]
+
+    assert image.split("@")[0] == f"tensorflow/serving:{locked.group(1)}"
+
+
+@pytest.mark.parametrize("name", ["mlflow", "mlflow-postgres"])
+def test_mlflow_pods_are_restricted(name):
+    workload = next(d for d in yaml.safe_load_all((ROOT / "k8s" / "mlflow.yaml").read_text())
+                    if d["kind"] in {"Deployment", "StatefulSet"} and d["metadata"]["name"] == name)
+
+    assert restricted_violations({"spec": workload["spec"]["template"]["spec"]}) == []

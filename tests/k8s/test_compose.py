@@ -14,7 +14,8 @@ ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yaml"
 AIRFLOW_SERVICES = {"airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer",
                     "airflow-init"}
-REQUIRED_ENV = ("POSTGRES_PASSWORD", "AIRFLOW_FERNET_KEY", "AIRFLOW_JWT_SECRET", "AIRFLOW_ADMIN_PASSWORD")
+REQUIRED_ENV = ("POSTGRES_PASSWORD", "MLFLOW_DB_PASSWORD", "AIRFLOW_FERNET_KEY", "AIRFLOW_JWT_SECRET",
+                "AIRFLOW_ADMIN_PASSWORD")
 MOUNTS = {"./dags": "/opt/airflow/dags", "./plugins": "/opt/airflow/plugins", "./tasks": "/opt/airflow/tasks",
           "./expectations": "/opt/airflow/expectations"}
 
@@ -55,12 +56,27 @@ def test_compose_refuses_to_start_without_a_password(tmp_path):
     assert "in .env" in result.stderr
 
 
-def test_services_are_the_official_airflow_3_shape_plus_mlflow():
+def test_services_are_the_official_airflow_3_shape_plus_mlflow_on_postgres():
     services = _services()
+    mlflow = services["mlflow"]
 
-    assert AIRFLOW_SERVICES | {"postgres", "mlflow"} == set(services)
-    assert services["mlflow"]["image"] == "ghcr.io/mlflow/mlflow:v3.17.2"
-    assert services["mlflow"]["command"][:2] == ["mlflow", "server"]
+    assert AIRFLOW_SERVICES | {"postgres", "mlflow", "mlflow-postgres"} == set(services)
+    assert mlflow["build"]["dockerfile"] == "images/mlflow/Dockerfile"
+    assert mlflow["environment"]["MLFLOW_BACKEND_STORE_URI"].startswith("postgresql://mlflow:")
+    assert "@mlflow-postgres:5432/mlflow" in mlflow["environment"]["MLFLOW_BACKEND_STORE_URI"]
+    assert "--artifacts-destination=/mlflow/artifacts" in mlflow["command"]
+    assert mlflow["depends_on"]["mlflow-postgres"]["condition"] == "service_healthy"
+
+
+def test_named_volumes_sit_on_folders_the_images_create_for_uid_50000():
+    airflow = (ROOT / "images" / "airflow" / "Dockerfile").read_text()
+    mlflow = (ROOT / "images" / "mlflow" / "Dockerfile").read_text()
+    mounts = {v.split(":")[0]: v.split(":")[1] for s in _services().values() for v in s.get("volumes", [])}
+
+    assert mounts["pipeline-state"] == "/opt/airflow/state"
+    assert airflow.index("USER 50000") < airflow.index("mkdir -p /opt/airflow/state")
+    assert mounts["mlflow-artifacts"] == "/mlflow/artifacts"
+    assert "mkdir -p /mlflow/artifacts && chown -R 50000:0 /mlflow" in mlflow
 
 
 def test_airflow_services_run_local_mode_with_our_code_mounted():

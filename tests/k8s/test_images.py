@@ -25,7 +25,7 @@ def _ids(paths: list[Path]) -> list[str]:
 
 
 def test_every_image_folder_has_a_dockerfile():
-    assert _ids(DOCKERFILES) == ["airflow", "step-data", "step-train"]
+    assert _ids(DOCKERFILES) == ["airflow", "mlflow", "step-data", "step-train"]
 
 
 @pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=_ids(DOCKERFILES))
@@ -60,11 +60,22 @@ def test_step_image_entrypoint_is_the_step_cli(name):
     assert "COPY tasks/ ./tasks/" in text
 
 
-def test_train_image_is_the_tensorflow_gpu_image_of_the_locked_version():
+def test_train_image_installs_the_locked_tensorflow_gpu_build_by_default():
     locked = re.search(r"^tensorflow_cpu==(\S+)$", (ROOT / "constraints.txt").read_text(), flags=re.MULTILINE)
     text = (ROOT / "images" / "step-train" / "Dockerfile").read_text()
+    default = re.search(r'^ARG TENSORFLOW="([^"]+)"$', text, flags=re.MULTILINE)
 
-    assert f"FROM tensorflow/tensorflow:{locked.group(1)}-gpu" in text
+    assert default and default.group(1) == f"tensorflow[and-cuda]=={locked.group(1)}"
+    assert re.search(r"^FROM python:3\.11\.\d+-slim-bookworm$", text, flags=re.MULTILINE)
+    # The heavy layer comes before the code, so a code change keeps it cached.
+    assert text.index('"${TENSORFLOW}"') < text.index("requirements.txt") < text.index("COPY tasks/")
+
+
+@pytest.mark.parametrize("name", STEP_IMAGES)
+def test_step_image_bakes_the_commit_for_lineage(name):
+    text = (ROOT / "images" / name / "Dockerfile").read_text()
+
+    assert "ARG GIT_COMMIT=unknown" in text and "ENV GIT_COMMIT=${GIT_COMMIT}" in text
 
 
 def test_dockerignore_keeps_environments_state_and_history_out_of_the_context():

@@ -35,3 +35,15 @@ def test_host_access_root_and_unconfined_seccomp_are_refused():
 
     for expected in ("hostNetwork", "hostPath", "privileged", "uid 0", "Unconfined"):
         assert expected in problems
+
+
+def test_the_rules_checkov_lacks_are_refused():
+    bad = {**GOOD_CONTEXT, "procMount": "Unmasked", "seLinuxOptions": {"type": "spc_t"},
+           "appArmorProfile": {"type": "Unconfined"}}
+    pod = _pod({"name": "base", "securityContext": bad, "ports": [{"containerPort": 80, "hostPort": 80}]})
+    pod["spec"]["securityContext"]["sysctls"] = [{"name": "kernel.msgmax", "value": "1"}]
+
+    problems = " | ".join(restricted_violations(pod))
+
+    for expected in ("procMount", "hostPort 80", "seLinuxOptions", "AppArmor", "kernel.msgmax"):
+        assert expected in problems

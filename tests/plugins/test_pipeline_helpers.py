@@ -8,7 +8,7 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException
 from mlops_pipeline.decisions import BUILD_MODEL, LOAD_PRETRAINED, choose_model_source, gate_decision
 from mlops_pipeline.local_runner import LocalStepOperator, parse_result
 from mlops_pipeline.settings import load_settings
-from mlops_pipeline.steps import StepSpec, path_safe, run_dir
+from mlops_pipeline.steps import StepSpec, run_dir
 
 
 def test_branch_picks_the_model_source():
@@ -43,9 +43,13 @@ def test_kubernetes_mode_uses_the_shared_volume_and_rejects_unknown_modes():
 
 
 def test_run_ids_become_single_safe_path_segments():
-    assert path_safe("manual__2026-11-24T19:56:22.301774+00:00") == "manual__2026-11-24T19_56_22.301774_00_00"
-    assert "/" not in path_safe("../../etc") and path_safe("..") == "run"
-    assert run_dir("/a", "train") == "/a/{{ dag.dag_id }}/{{ run_id | path_safe }}/train"
+    from mlops_pipeline.run_keys import run_key
+
+    assert run_dir("/a", "train") == "/a/{{ dag.dag_id }}/{{ run_id | run_key }}/train"
+    for hostile in ("../../etc", "..", "/", "a/b\\c"):
+        key = run_key(hostile)
+        assert "/" not in key and "\\" not in key and key not in (".", "..")
+    assert run_key("manual__2026-11-24T19:56:22.301774+00:00").startswith("manual__2026-11-24T19_56_22.301774_00_00-")
 
 
 def test_pod_and_local_command_lines_are_the_same_step_invocation():
@@ -63,7 +67,7 @@ def test_the_result_is_the_last_json_line():
 def test_bad_input_fails_the_task_without_retry_and_names_the_problem(tmp_path):
     op = LocalStepOperator(task_id="prepare", step="prepare",
                            arguments=["--input", str(tmp_path / "missing.csv"), "--output", str(tmp_path / "p"),
-                                      "--height", "2", "--width", "2"])
+                                      "--image-height", "2", "--image-width", "2"])
     with pytest.raises(AirflowFailException, match="missing.csv: dataset file not found"):
         op.execute(context={})
 

@@ -12,10 +12,13 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from mlops_pipeline.run_keys import run_key
+
 DAG = "fashion_mnist_training"
 RUN = "manual__2026-11-24T20:39:17.712456+00:00"
 RUN_URL = f"/dags/{DAG}/runs/manual__2026-11-24T20%3A39%3A17.712456%2B00%3A00/"
 PNG = b"\x89PNG\r\n\x1a\nfake"
+KNOWN_RUNS = {RUN}  # what Airflow's database holds in these tests
 
 
 def _write(path: Path, content: object) -> None:
@@ -26,7 +29,7 @@ def _write(path: Path, content: object) -> None:
 @pytest.fixture()
 def artifact_root(tmp_path: Path) -> Path:
     """A finished run's report files, as the steps write them, plus a secret next to the root."""
-    run = tmp_path / "artifacts" / DAG / "manual__2026-11-24T20_39_17.712456_00_00"
+    run = tmp_path / "artifacts" / DAG / run_key(RUN)
     _write(run / "validate_raw" / "validation.json", {"suite": "raw", "success": True, "expectations": [],
                                                      "summary": {"evaluated": 9, "successful": 9, "failed": 0}})
     _write(run / "validate_raw" / "data_docs" / "index.html", b"<h1>GX Data Docs</h1>")
@@ -66,6 +69,7 @@ def client(artifact_root: Path, auth_manager):
     from run_report import app as report_app
 
     report_app.app.dependency_overrides[report_app.artifact_root] = lambda: str(artifact_root)
+    report_app.app.dependency_overrides[report_app.run_exists] = lambda dag_id, run_id: run_id in KNOWN_RUNS
     report_app.app.dependency_overrides[report_app.gate_outcome] = lambda: {
         "deploy": True, "reason": "accuracy 0.9688 >= threshold 0.5000 and beats champion v1"}
     yield TestClient(report_app.app)
@@ -95,7 +99,7 @@ def test_logged_in_user_sees_the_whole_report(client, auth_manager):
     page = client.get(RUN_URL, headers={"Authorization": f"Bearer {token}"})
     assert page.status_code == 200
     html = page.text
-    assert "0.9688" in html and 'src="confusion_matrix.png"' in html
+    assert "0.9688" in html and 'src="data:image/png;base64,iVBORw0KGgpmYWtl"' in html  # inlined: no cookie needed
     assert "1797" in html and "114" in html and "84" in html and "1599" in html
     assert html.count("<svg") == 2 and "<polyline" in html
     assert "beats champion v1" in html and "champion <b>v1</b>" in html and "0.9500" in html
@@ -107,7 +111,7 @@ def test_session_cookie_serves_images_and_data_docs(viewer):
     image = viewer.get(RUN_URL + "confusion_matrix.png")
     assert image.status_code == 200 and image.content == PNG
     docs = viewer.get(RUN_URL + "data-docs/validate_raw/index.html")
-    assert docs.status_code == 200 and "GX Data Docs" in docs.text
+    assert docs.status_code == 200 and "raw suite" in docs.text and "9 of 9 expectations met" in docs.text
     assert viewer.get(RUN_URL + "data-docs/train/history.json").status_code == 404
 
 

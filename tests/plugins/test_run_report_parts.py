@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_run_folder_is_where_the_steps_write(tmp_path):
     folder = run_folder(tmp_path, "fashion_mnist_training", "manual__2026-11-24T19:56:22+00:00")
-    assert folder == (tmp_path / "fashion_mnist_training" / "manual__2026-11-24T19_56_22_00_00").resolve()
+    assert folder == (tmp_path / "fashion_mnist_training" / "manual__2026-11-24T19_56_22_00_00-e40e24135685").resolve()
 
 
 @pytest.mark.parametrize("dag_id,run_id", [("d", "../../etc"), ("d", ".."), ("..", "r"), ("d", "a/b"),
@@ -82,10 +82,10 @@ def test_both_runners_give_steps_their_links(mode):
 
 def test_plugin_registers_the_run_tab_without_importing_fastapi():
     code = ("import sys; from airflow import plugins_manager as pm; plugins = pm._get_plugins()[0]; "
-            "print([p.name for p in plugins], 'fastapi' in sys.modules, 'run_report.app' in sys.modules); "
+            "print(sorted(p.name for p in plugins), 'fastapi' in sys.modules, 'run_report.app' in sys.modules); "
             "print(pm._get_ui_plugins()[0]); print([a['url_prefix'] for a in pm.get_fastapi_plugins()[0]])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout
     names, views, prefixes = out.strip().splitlines()[-3:]
-    assert names == "['run_report'] False False"
+    assert names == "['conf_guard', 'run_report'] False False"  # starlette is imported per request only
     assert "'href': '/run-report/dags/{DAG_ID}/runs/{RUN_ID}/'" in views and "'destination': 'dag_run'" in views
     assert prefixes == f"['{links.URL_PREFIX}']"

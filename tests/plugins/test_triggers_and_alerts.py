@@ -10,24 +10,24 @@ import pytest
 
 from mlops_pipeline.alerts import failure_summary, load_hook, on_failure
 from mlops_pipeline.settings import DEFAULT_RETRAIN_CRON, load_settings
-from mlops_pipeline.triggers import NoStoredDataset, latest_version, resolve_dataset
+from mlops_pipeline.triggers import NoStoredDataset, choose_dataset, latest_version
 
 LATEST = {"status": "new", "uri": "/store/bbb/b.csv", "sha256": "bbb"}
 EVENTS = [{"uri": "/store/aaa/a.csv", "sha256": "aaa"}, {"uri": "/store/ccc/c.csv", "sha256": "ccc"}]
 
 
 def test_an_asset_triggered_run_trains_on_the_newest_triggering_event():
-    assert resolve_dataset("asset_triggered", EVENTS, LATEST, "embedded://digits") == {
+    assert choose_dataset("asset_triggered", EVENTS, LATEST, "embedded://digits") == {
         "uri": "/store/ccc/c.csv", "trigger": "asset_event", "version": "ccc"}
 
 
 def test_an_asset_triggered_run_without_a_usable_event_falls_back_to_the_latest_version():
-    assert resolve_dataset("asset_triggered", [{}], LATEST, "p")["trigger"] == "latest_version"
+    assert choose_dataset("asset_triggered", [{}], LATEST, "p")["trigger"] == "latest_version"
 
 
 def test_a_scheduled_run_trains_on_the_latest_stored_version():
-    assert resolve_dataset("scheduled", [], LATEST, "p") == {"uri": "/store/bbb/b.csv", "trigger": "latest_version",
-                                                             "version": "bbb"}
+    assert choose_dataset("scheduled", [], LATEST, "p") == {"uri": "/store/bbb/b.csv", "trigger": "latest_version",
+                                                            "version": "bbb"}
 
 
 @pytest.mark.parametrize("run_type, events", [("scheduled", []), ("asset_triggered", [{}])])
@@ -35,7 +35,7 @@ def test_an_automated_run_with_an_empty_store_never_falls_back_to_the_demo_datas
     # Given an empty dataset store and the Param's default (the embedded demo dataset)
     # When an automated run resolves its data
     with pytest.raises(NoStoredDataset) as raised:
-        resolve_dataset(run_type, events, None, "embedded://digits")
+        choose_dataset(run_type, events, None, "embedded://digits")
 
     # Then it gets a one-line reason to skip, naming what it refused to train on
     reason = str(raised.value)
@@ -43,7 +43,7 @@ def test_an_automated_run_with_an_empty_store_never_falls_back_to_the_demo_datas
 
 
 def test_a_manual_run_trains_on_its_param_even_with_data_in_the_store():
-    assert resolve_dataset("manual", EVENTS, LATEST, "s3://b/f.csv") == {"uri": "s3://b/f.csv", "trigger": "param",
+    assert choose_dataset("manual", EVENTS, LATEST, "s3://b/f.csv") == {"uri": "s3://b/f.csv", "trigger": "param",
                                                                          "version": ""}
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import struct
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tasks.common import StepError
+from tasks.core.common import StepError
+from tasks.data.sources import FASHION_SAMPLE_FILE
 from tasks.model.comparison import (
     ChampionState,
     compare,
@@ -23,7 +23,7 @@ from tasks.model.comparison import (
     unseen_rows,
 )
 
-SAMPLE = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fashion-mnist-sample.csv.gz"
+SAMPLE = FASHION_SAMPLE_FILE  # shipped with its MIT notice in tasks/data/samples
 RULE = {"min_comparison_rows": 100, "min_improvement": 0.01, "significance": 0.05}
 
 
@@ -104,13 +104,12 @@ def test_only_rows_that_no_model_trained_on_are_unseen():
     assert unseen_rows(fps).all()
 
 
-@pytest.mark.skipif(not SAMPLE.is_file(), reason=f"real Fashion-MNIST sample not found at {SAMPLE}")
 def test_real_images_read_from_csv_and_from_idx_get_the_same_fingerprints(tmp_path):
     # Given 999 real Fashion-MNIST images, read as the pipeline does from the CSV (pixels / 255 as float32)
-    from tasks.categories import pixel_columns
-    from tasks.idx_format import read_idx_pair
-    from tasks.prepare import numeric_pixels
-    from tasks.raw_csv import read_raw_csv
+    from tasks.data.cleaning import numeric_pixels
+    from tasks.data.idx_format import read_idx_pair
+    from tasks.data.layout import pixel_columns
+    from tasks.data.raw_csv import read_raw_csv
 
     frame = read_raw_csv(str(SAMPLE), 28, 28)
     values = numeric_pixels(str(SAMPLE), frame, pixel_columns(28, 28))

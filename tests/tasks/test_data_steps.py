@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 
 import numpy as np
@@ -10,8 +11,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from tasks.categories import FASHION_MNIST_CATEGORIES, THESIS_INVALID_LABELS
-from tasks.embedded_dataset import build_digits_frame
+from tasks.data.layout import FASHION_MNIST_CATEGORIES, THESIS_INVALID_LABELS
+from tasks.data.sources import FASHION_SAMPLE_FILE, build_digits_frame, build_fashion_sample_frame
 from tests.conftest import run_step
 from tests.tasks.helpers import balanced_rows, result_of, write_csv
 
@@ -26,6 +27,30 @@ def test_embedded_digits_are_real_digits_in_the_csv_layout_with_the_thesis_fault
     assert set(frame["label"][invalid]) <= set(THESIS_INVALID_LABELS)
     assert invalid.sum() == round(0.1 * 1797)
     assert int(pixels.isna().sum().sum()) == round(0.01 * 1797 * 64)
+
+
+def test_embedded_fashion_sample_is_the_shipped_real_sample_with_the_thesis_faults():
+    # The shipped file is the MIT sample its notice names, byte for byte.
+    digest = hashlib.sha256(FASHION_SAMPLE_FILE.read_bytes()).hexdigest()
+    assert digest == "ba64de253a7c7fb6c88f305ca8c86785a0d69ddaa40993fffd52be77ccf3217d"
+    assert "MIT License" in (FASHION_SAMPLE_FILE.parent / "README.md").read_text()
+    frame = build_fashion_sample_frame(invalid_label_rate=0.05, empty_cell_rate=0.001, seed=2)
+    assert frame.shape == (999, 785)
+    invalid = ~frame["label"].isin(FASHION_MNIST_CATEGORIES)
+    assert invalid.sum() == round(0.05 * 999)
+    counts = frame["label"][~invalid].value_counts()
+    assert counts.index[0] in FASHION_MNIST_CATEGORIES and len(counts) == 10
+    assert int(frame.drop(columns="label").isna().sum().sum()) == round(0.001 * 999 * 784)
+
+
+def test_fetch_embedded_fashion_sample_needs_its_28x28_shape(tmp_path):
+    done = run_step("fetch", "--source", "embedded://fashion-mnist-sample", "--output", str(tmp_path / "f"))
+    assert done.returncode == 2 and "set image_height and image_width to 28" in done.stderr
+    assert not (tmp_path / "f" / "raw.csv").exists()
+    done = run_step("fetch", "--source", "embedded://fashion-mnist-sample", "--output", str(tmp_path / "g"),
+                    "--image-height", "28", "--image-width", "28")
+    assert done.returncode == 0, done.stderr
+    assert result_of(done)["rows"] == 999
 
 
 def test_embedded_faults_are_reproducible_by_seed():
@@ -46,7 +71,8 @@ def test_fetch_copies_a_gzipped_csv_from_a_file_uri(tmp_path):
     source = write_csv(tmp_path / "data.csv", balanced_rows(2))
     packed = tmp_path / "data.csv.gz"
     packed.write_bytes(gzip.compress(source.read_bytes()))
-    done = run_step("fetch", "--source", f"file://{packed}", "--output", str(tmp_path / "f"))
+    done = run_step("fetch", "--source", f"file://{packed}", "--output", str(tmp_path / "f"), "--image-height", "2",
+                    "--image-width", "2")
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "f" / "raw.csv").read_bytes() == source.read_bytes()
 
@@ -62,7 +88,12 @@ def test_fetch_reads_over_http(tmp_path):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/remote.csv"
-        done = run_step("fetch", "--source", url, "--output", str(tmp_path / "f"))
+        origin = url.rsplit("/", 1)[0]
+        refused = run_step("fetch", "--source", url, "--output", str(tmp_path / "f"))
+        assert refused.returncode == 2 and "PIPELINE_ALLOWED_DATA" in refused.stderr  # not on the allowlist yet
+        done = run_step("fetch", "--source", url, "--output", str(tmp_path / "f"), "--image-height", "2",
+                        "--image-width", "2", env={"PIPELINE_ALLOWED_DATA_ROOTS": origin,
+                                                   "PIPELINE_ALLOWED_DATA_SCHEMES": "http"})
     finally:
         server.shutdown()
     assert done.returncode == 0, done.stderr
@@ -76,7 +107,8 @@ def test_fetch_converts_the_original_idx_files(tmp_path):
     labels = np.array([9, 0, 3], dtype=np.uint8)
     header = np.array([0x801, 3], dtype=">u4").tobytes()
     (tmp_path / "train-labels-idx1-ubyte.gz").write_bytes(gzip.compress(header + labels.tobytes()))
-    done = run_step("fetch", "--source", str(tmp_path / "train-images-idx3-ubyte.gz"), "--output", str(tmp_path / "f"))
+    done = run_step("fetch", "--source", str(tmp_path / "train-images-idx3-ubyte.gz"), "--output", str(tmp_path / "f"),
+                    "--image-height", "28", "--image-width", "28")
     assert done.returncode == 0, done.stderr
     frame = pd.read_csv(tmp_path / "f" / "raw.csv")
     assert frame.shape == (3, 785)
@@ -102,8 +134,8 @@ def test_prepare_drops_empty_and_invalid_rows_and_normalises(tmp_path):
     rows[4][0] = "hat"  # an invalid label
     rows[7][0] = 2  # an integer code is a known category (Pullover)
     source = write_csv(tmp_path / "raw.csv", rows)
-    done = run_step("prepare", "--input", str(source), "--output", str(tmp_path / "p"), "--height", "2",
-                    "--width", "2")
+    done = run_step("prepare", "--input", str(source), "--output", str(tmp_path / "p"), "--image-height", "2",
+                    "--image-width", "2")
     assert done.returncode == 0, done.stderr
     report = result_of(done)
     assert (report["rows_in"], report["dropped_empty_cells"], report["dropped_invalid_label"],
@@ -124,8 +156,8 @@ def test_prepare_drops_empty_and_invalid_rows_and_normalises(tmp_path):
 ])
 def test_prepare_rejects_bad_input_in_one_line_without_output(tmp_path, rows, header, message):
     source = write_csv(tmp_path / "raw.csv", rows, header=header)
-    done = run_step("prepare", "--input", str(source), "--output", str(tmp_path / "p"), "--height", "2",
-                    "--width", "2")
+    done = run_step("prepare", "--input", str(source), "--output", str(tmp_path / "p"), "--image-height", "2",
+                    "--image-width", "2")
     assert done.returncode == 2
     assert message in done.stderr and str(source) in done.stderr
     assert not (tmp_path / "p").exists() or not any((tmp_path / "p").iterdir())
@@ -133,14 +165,14 @@ def test_prepare_rejects_bad_input_in_one_line_without_output(tmp_path, rows, he
 
 def test_prepare_names_a_missing_file(tmp_path):
     done = run_step("prepare", "--input", str(tmp_path / "nope.csv"), "--output", str(tmp_path / "p"),
-                    "--height", "2", "--width", "2")
+                    "--image-height", "2", "--image-width", "2")
     assert done.returncode == 2 and "nope.csv: dataset file not found" in done.stderr
 
 
 def _prepared(tmp_path, per_class=6):
     source = write_csv(tmp_path / "raw.csv", balanced_rows(per_class))
-    done = run_step("prepare", "--input", str(source), "--output", str(tmp_path / "p"), "--height", "2",
-                    "--width", "2")
+    done = run_step("prepare", "--input", str(source), "--output", str(tmp_path / "p"), "--image-height", "2",
+                    "--image-width", "2")
     assert done.returncode == 0, done.stderr
     return result_of(done)["prepared"]
 
@@ -148,8 +180,8 @@ def _prepared(tmp_path, per_class=6):
 @pytest.mark.parametrize("loss, shape", [("sparse_categorical_crossentropy", (60,)),
                                          ("categorical_crossentropy", (60, 10))])
 def test_features_encode_labels_for_the_loss_and_keep_the_mapping(tmp_path, loss, shape):
-    done = run_step("features", "--input", _prepared(tmp_path), "--output", str(tmp_path / "f"), "--height", "2",
-                    "--width", "2", "--loss", loss)
+    done = run_step("features", "--input", _prepared(tmp_path), "--output", str(tmp_path / "f"), "--image-height", "2",
+                    "--image-width", "2", "--loss", loss)
     assert done.returncode == 0, done.stderr
     result = result_of(done)
     with np.load(result["features"]) as data:
@@ -161,7 +193,7 @@ def test_features_encode_labels_for_the_loss_and_keep_the_mapping(tmp_path, loss
 
 def test_split_is_stratified_disjoint_and_reproducible(tmp_path):
     done = run_step("features", "--input", _prepared(tmp_path, per_class=10), "--output", str(tmp_path / "f"),
-                    "--height", "2", "--width", "2")
+                    "--image-height", "2", "--image-width", "2")
     features = result_of(done)["features"]
     first = result_of(run_step("split", "--input", features, "--output", str(tmp_path / "s1"), "--test-size", "0.2",
                                "--validation-size", "0.1"))
@@ -178,5 +210,34 @@ def test_split_is_stratified_disjoint_and_reproducible(tmp_path):
 
 def test_split_rejects_shares_that_leave_no_training_data(tmp_path):
     done = run_step("split", "--input", str(tmp_path / "any.npz"), "--output", str(tmp_path / "s"),
-                    "--test-size", "0.6", "--validation-size", "0.5")
-    assert done.returncode == 2 and "sum to less than 1" in done.stderr
+                    "--test-size", "0.6", "--validation-size", "0.3")
+    assert done.returncode == 2 and "test_size=0.6: must be <= 0.5" in done.stderr
+    assert not (tmp_path / "s").exists()
+    from tasks.core.common import StepError
+    from tasks.split import split
+
+    with pytest.raises(StepError, match="sum to less than 1"):
+        split(str(tmp_path / "any.npz"), tmp_path / "s", 0.6, 0.5, 42)
+
+
+@pytest.mark.parametrize("name,text,words", [
+    ("excel.csv", "\ufefflabel,pixel1,pixel2,pixel3,pixel4\nTrouser,1,2,3,4\n", "byte-order mark"),
+    ("semicolons.csv", "label;pixel1;pixel2;pixel3;pixel4\nTrouser;1;2;3;4\n", ";"),
+    ("spaces.csv", "label, pixel1, pixel2, pixel3, pixel4\nTrouser, 1, 2, 3, 4\n", "space"),
+    ("shape.csv", "label,pixel1,pixel2,pixel3\nTrouser,1,2,3\n", "set image_height"),
+])
+def test_fetch_refuses_a_careless_csv_with_the_fix_naming_the_users_file(tmp_path, name, text, words):
+    (tmp_path / name).write_text(text, encoding="utf-8")
+    done = run_step("fetch", "--source", str(tmp_path / name), "--output", str(tmp_path / "f"),
+                    "--image-height", "2", "--image-width", "2")
+    assert done.returncode == 2
+    line = done.stderr.strip()
+    assert len(line.splitlines()) == 1 and len(line) <= 240 and name in line and words in line, line
+    assert not (tmp_path / "f" / "raw.csv").exists()
+
+
+@pytest.mark.parametrize("source", ["/etc/passwd", "/proc/self/environ", "http://169.254.169.254/latest/meta-data/"])
+def test_fetch_reads_nothing_outside_the_allowlist(tmp_path, source):
+    done = run_step("fetch", "--source", source, "--output", str(tmp_path / "f"))
+    assert done.returncode == 2 and "PIPELINE_ALLOWED_DATA" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and not (tmp_path / "f").exists()

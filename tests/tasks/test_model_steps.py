@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tasks.categories import FASHION_MNIST_CATEGORIES
+from tasks.data.layout import FASHION_MNIST_CATEGORIES
 from tests.conftest import run_step
 from tests.tasks.conftest import make_bundles
 from tests.tasks.helpers import result_of
@@ -17,7 +17,7 @@ from tests.tasks.helpers import result_of
 def test_build_model_compiles_the_requested_architecture(tmp_path):
     for model_type in ("mlp", "cnn"):
         done = run_step("build_model", "--output", str(tmp_path / model_type), "--model-type", model_type,
-                        "--height", "8", "--width", "8", "--units", "16")
+                        "--image-height", "8", "--image-width", "8", "--units", "16")
         assert done.returncode == 0, done.stderr
         import keras
 
@@ -59,8 +59,8 @@ def test_train_rejects_a_model_whose_input_shape_does_not_match(trained, tmp_pat
 
 def test_load_pretrained_adapts_input_size_and_keeps_classes(trained, tmp_path):
     _, _, result, _ = trained
-    done = run_step("load_pretrained", "--model-uri", f"file://{result['model']}", "--output", str(tmp_path / "l"),
-                    "--height", "8", "--width", "8")
+    done = run_step("load_pretrained", "--base-model-uri", f"file://{result['model']}", "--output", str(tmp_path / "l"),
+                    "--image-height", "8", "--image-width", "8")
     assert done.returncode == 0, done.stderr
     adapted = result_of(done)
     assert adapted["parent"].endswith("model.keras")
@@ -71,6 +71,16 @@ def test_load_pretrained_adapts_input_size_and_keeps_classes(trained, tmp_path):
 
 
 def test_load_pretrained_without_a_uri_says_how_to_proceed(tmp_path):
-    done = run_step("load_pretrained", "--model-uri", "", "--output", str(tmp_path / "l"), "--height", "8",
-                    "--width", "8")
+    done = run_step("load_pretrained", "--base-model-uri", "", "--output", str(tmp_path / "l"), "--image-height", "8",
+                    "--image-width", "8")
     assert done.returncode == 2 and "train from scratch" in done.stderr
+
+
+@pytest.mark.parametrize("uri", ["/etc/passwd", "file:///proc/self/environ", "http://169.254.169.254/latest/model",
+                                 "embedded://digits", "models:/../../etc"])
+def test_load_pretrained_refuses_a_base_model_outside_the_allowlist_before_reading(tmp_path, uri):
+    done = run_step("load_pretrained", "--base-model-uri", uri, "--output", str(tmp_path / "l"),
+                    "--image-height", "8", "--image-width", "8")
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1 and repr(uri)[:20] in done.stderr
+    assert not (tmp_path / "l").exists()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -22,15 +21,16 @@ def store(trained, tmp_path_factory):
                          str(root / "evaluate"))
     assert evaluated.returncode == 0, evaluated.stderr
     uri = f"sqlite:///{root / 'mlflow' / 'mlflow.db'}"
-    return {"uri": uri, "root": root, "train_dir": str(Path(train_result["model"]).parent),
-            "evaluate_dir": str(root / "evaluate"), "test": data["test"], "serving": root / "serving"}
+    return {"uri": uri, "root": root, "model": train_result["model"], "history": train_result["history"],
+            "metrics": str(root / "evaluate" / "metrics.json"), "test": data["test"], "serving": root / "serving"}
 
 
 def register(store, *extra: str):
-    done = run_step("register", "--tracking-uri", store["uri"], "--model-name", MODEL, "--train-dir",
-                    store["train_dir"], "--evaluate-dir", store["evaluate_dir"], "--test", store["test"],
-                    "--params-json", json.dumps({"epochs": 40, "units": 32}), "--tag", "dataset_sha256=abc",
-                    "--tag", "airflow_run_id=manual__1", *extra)
+    done = run_step("register", "--tracking-uri", store["uri"], "--model-name", MODEL, "--model", store["model"],
+                    "--history", store["history"], "--metrics", store["metrics"], "--test", store["test"],
+                    "--run-params", json.dumps({"epochs": 40, "units": 32}),
+                    "--lineage", json.dumps({"dataset_sha256": "abc", "airflow_run_id": "manual__1"}),
+                    "--output", str(store["root"] / "register"), *extra)
     assert done.returncode == 0, done.stderr
     return result_of(done)
 
@@ -52,8 +52,9 @@ def client(store):
 
 
 def test_fine_tuning_without_a_champion_fails_and_says_how_to_proceed(store, tmp_path):
-    done = run_step("load_pretrained", "--tracking-uri", store["uri"], "--model-name", MODEL, "--output",
-                    str(tmp_path / "l"), "--height", "4", "--width", "4")
+    empty_registry = f"sqlite:///{tmp_path / 'empty.db'}"  # the shared store may hold a champion by now
+    done = run_step("load_pretrained", "--tracking-uri", empty_registry, "--model-name", MODEL, "--output",
+                    str(tmp_path / "l"), "--image-height", "4", "--image-width", "4")
     assert done.returncode == 2
     assert "has no champion" in done.stderr and "use_pretrained_model=false" in done.stderr
 
@@ -97,14 +98,14 @@ def test_register_deploy_rollback_and_fine_tune_the_champion(store, tmp_path):
 
     # Fine-tuning defaults to the champion and names its exact version as the parent.
     tuned = run_step("load_pretrained", "--tracking-uri", store["uri"], "--model-name", MODEL, "--output",
-                     str(tmp_path / "l"), "--height", "4", "--width", "4")
+                     str(tmp_path / "l"), "--image-height", "4", "--image-width", "4")
     assert tuned.returncode == 0, tuned.stderr
     assert result_of(tuned)["parent"] == f"models:/{MODEL}/1"
 
     # The serving check: the champion predicts rows of a CSV.
     rows = write_csv(tmp_path / "rows.csv", balanced_rows(1, pixels=16), height=4, width=4)
     predicted = run_step("predict", "--model-uri", f"models:/{MODEL}@champion", "--tracking-uri", store["uri"],
-                         "--input", str(rows), "--height", "4", "--width", "4")
+                         "--input", str(rows), "--image-height", "4", "--image-width", "4")
     assert predicted.returncode == 0, predicted.stderr
     assert result_of(predicted)["rows"] == 10
     assert {p["predicted"] for p in result_of(predicted)["predictions"]} <= {r[0] for r in balanced_rows(1)}

@@ -36,7 +36,7 @@ def write_csv(path: Path, rows: list[list[str]], header: list[str] | None = None
 def validate(tmp_path: Path, data: Path, *extra: str, suite: str = "raw"):
     out = tmp_path / "out"
     result = run_step("validate", "--suite", suite, "--input", str(data), "--output", str(out),
-                      "--height", "2", "--width", "2", *extra)
+                      "--image-height", "2", "--image-width", "2", *extra)
     return result, out
 
 
@@ -79,7 +79,7 @@ def test_embedded_digits_with_default_faults_pass_raw(tmp_path):
     data = tmp_path / "digits.csv"
     assert run_step("make_dataset", "--output", str(data)).returncode == 0
     result = run_step("validate", "--suite", "raw", "--input", str(data), "--output", str(tmp_path / "out"),
-                      "--height", "8", "--width", "8", "--min-valid-label-share", "0.9")
+                      "--image-height", "8", "--image-width", "8", "--min-valid-label-share", "0.9")
     assert result.returncode == 0, result.stderr[-2000:]
 
 
@@ -87,9 +87,9 @@ def test_prepared_output_passes_prepared(tmp_path):
     data = tmp_path / "digits.csv"
     assert run_step("make_dataset", "--output", str(data)).returncode == 0
     assert run_step("prepare", "--input", str(data), "--output", str(tmp_path / "prep"),
-                    "--height", "8", "--width", "8").returncode == 0
+                    "--image-height", "8", "--image-width", "8").returncode == 0
     result = run_step("validate", "--suite", "prepared", "--input", str(tmp_path / "prep" / "prepared.parquet"),
-                      "--output", str(tmp_path / "out"), "--height", "8", "--width", "8")
+                      "--output", str(tmp_path / "out"), "--image-height", "8", "--image-width", "8")
     assert result.returncode == 0, result.stderr[-2000:]
     assert json.loads((tmp_path / "out" / "validation.json").read_text())["suite"] == "prepared"
 
@@ -193,3 +193,15 @@ def test_few_empty_cells_and_invalid_labels_pass_as_the_cleaner_handles_them(tmp
 def test_too_few_rows_fail(tmp_path):
     result, out = validate(tmp_path, write_csv(tmp_path / "raw.csv", rows_of(5)))
     assert_fails(result, out, "minimum number of rows", report=True)
+
+
+def test_data_docs_show_a_hostile_header_and_label_as_text_and_carry_no_script(tmp_path):
+    payload = "<img src=x onerror=alert(1)>"
+    rows = [[payload if i == 0 else row[0], *row[1:]] for i, row in enumerate(rows_of())]
+    data = write_csv(tmp_path / "hostile.csv", rows, header=["label", "pixel1", "pixel2", "pixel3", payload])
+    result = run_step("validate", "--suite", "raw", "--input", str(data), "--output", str(tmp_path / "out"),
+                      "--image-height", "2", "--image-width", "2")
+    assert result.returncode == 2  # the header breaks the layout rule
+    page = (tmp_path / "out" / "data_docs" / "index.html").read_text()
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page and payload not in page
+    assert "<script" not in page.lower() and "http" not in page.lower()

@@ -1,0 +1,122 @@
+"""The training DAG's steps run back to back, without a scheduler, by any executor.
+
+The benchmarks (a baseline without Airflow) and the image test (each step in its
+container) need the DAG's exact command lines, not a copy of its wiring. This module
+loads the DAG file with a given state folder, answers the tasks that are not steps
+(``resolve_dataset``, the branch, the gate) with the same functions the DAG calls,
+renders each step's templated arguments with the DAG's own Jinja environment and
+hands ``(spec, argv)`` to an executor, which returns the step's JSON result.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from mlops_pipeline.settings import PROJECT_ROOT
+from mlops_pipeline.steps import StepSpec, result_line
+
+DAG_FILE = PROJECT_ROOT / "dags" / "fashion_mnist_training.py"
+DAG_ID = "fashion_mnist_training"
+RUN_ID = "manual__step_plan"
+Executor = Callable[[StepSpec, list[str]], dict]
+
+
+class _TaskInstance:
+    """Answers ``ti.xcom_pull`` from the results of the tasks already run."""
+
+    def __init__(self, results: dict[str, dict]) -> None:
+        self.results = results
+
+    def xcom_pull(self, task_ids: str, key: str | None = None) -> Any:
+        result = self.results.get(task_ids)
+        if key is None or key == "return_value":
+            return result
+        return (result or {}).get(key)
+
+
+def load_dag_module(state_dir: Path) -> Any:
+    """Execute the DAG file with ``state_dir`` as the pipeline state (artifact root, registry, store)."""
+    os.environ["PIPELINE_STATE_DIR"] = str(state_dir)
+    for name in ("PIPELINE_ARTIFACT_ROOT", "PIPELINE_SERVING_ROOT", "MLFLOW_TRACKING_URI", "PIPELINE_DATASET_STORE",
+                 "PIPELINE_LANDING_DIR"):
+        os.environ.pop(name, None)
+    spec = importlib.util.spec_from_file_location("step_plan_dag", DAG_FILE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def pipeline_task_ids(use_pretrained_model: bool = False) -> tuple[str, ...]:
+    """The steps of one run in order, on the branch ``use_pretrained_model`` picks."""
+    from mlops_pipeline.decisions import choose_model_source
+
+    data = ("fetch", "validate_raw", "prepare", "validate_prepared", "features", "split")
+    return (*data, choose_model_source(use_pretrained_model), "train", "evaluate", "register", "deploy")
+
+
+def execute_local(spec: StepSpec, argv: list[str]) -> dict:
+    """Run ``python -m tasks <argv>`` here, as the local runner does; the step's JSON result."""
+    from mlops_pipeline.uri_check import allowlist_env
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])),
+           **allowlist_env()}
+    done = subprocess.run([sys.executable, "-m", "tasks", *argv], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                          env=env, timeout=3600)
+    if done.returncode != 0:
+        raise RuntimeError(f"{spec.task_id} failed ({done.returncode}): {done.stderr.strip()[-800:]}")
+    result = result_line(done.stdout)
+    if result is None:
+        raise RuntimeError(f"{spec.task_id} printed no JSON result line")
+    return result
+
+
+def run_steps(conf: Mapping[str, Any], state_dir: Path, execute: Executor = execute_local,
+              task_ids: Sequence[str] | None = None) -> dict:
+    """Run the training DAG's steps (``task_ids``, default: one whole run) with ``execute``.
+
+    Returns ``{"results": {task_id: result}, "seconds": {task_id: s}, "gate": reason, "total_s": s}``.
+    ``deploy`` runs only if the gate, deciding as the DAG's does, lets it.
+    """
+    module = load_dag_module(state_dir)
+    dag = module.dag
+    params = resolve_params(dag, conf)
+    from mlops_pipeline.decisions import gate_for
+    from mlops_pipeline.triggers import MANUAL, resolve_for_run
+
+    results: dict[str, dict] = {"resolve_dataset": resolve_for_run(MANUAL, [], module.SETTINGS.dataset_store, params)}
+    ti = _TaskInstance(results)
+    env = dag.get_template_env()
+    context = {"params": params, "ti": ti, "run_id": RUN_ID, "dag": dag}
+    seconds: dict[str, float] = {}
+    gate_reason = ""
+    for task_id in task_ids or pipeline_task_ids(bool(params["use_pretrained_model"])):
+        if task_id == "deploy":
+            deploy, gate_reason = gate_for(params, results.get("register") or {})
+            results["gate"] = {"reason": gate_reason}
+            if not deploy:
+                continue
+        spec = module.STEPS[task_id]
+        argv = [spec.step, *(env.from_string(str(arg)).render(**context) for arg in spec.arguments)]
+        started = time.perf_counter()
+        results[task_id] = execute(spec, argv)
+        seconds[task_id] = time.perf_counter() - started
+    return {"results": results, "seconds": seconds, "gate": gate_reason, "total_s": sum(seconds.values())}
+
+
+def resolve_params(dag: Any, conf: Mapping[str, Any]) -> dict[str, Any]:
+    """The DAG's Params with ``conf`` applied and validated, as Airflow resolves a triggered run's."""
+    import copy
+
+    unknown = sorted(set(conf) - set(dag.params))
+    if unknown:
+        raise ValueError(f"unknown params: {', '.join(unknown)}")
+    params = copy.deepcopy(dag.params)
+    params.update(dict(conf))
+    return params.validate()

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Build the pipeline's OCI images with podman (no Docker engine needed), as CI does.
+#
+#   scripts/images.sh stand-ins   # base-image stand-ins from Debian packages (only where the base is absent)
+#   scripts/images.sh build       # images/step-data, images/step-train (+ airflow if IMAGES includes it)
+#   scripts/images.sh all         # both (what `make images` runs)
+#
+# Settings (environment):
+#   IMAGES       which images to build (default: "step-data step-train"; add "airflow" for the Airflow image)
+#   TAG          image tag (default: ci); images are named localhost/fashion-mlops/<image>:<TAG>
+#   TF_VARIANT   cpu (default here: tensorflow-cpu, no CUDA) or gpu (tensorflow[and-cuda]: CUDA/cuDNN wheels)
+#   GIT_COMMIT   baked into every image as ENV GIT_COMMIT (default: `git rev-parse HEAD`, "unknown" outside git)
+#
+# It installs nothing by itself: podman, runc and debootstrap come from Debian
+# (`apt-get install -y podman runc debootstrap`, which .ci/run does as root).
+# The stand-ins exist because this machine cannot reach a registry for base images: each
+# is made from Debian packages under the exact FROM name, so the Dockerfiles build unchanged;
+# where the real bases can be pulled, skip `stand-ins` and `build` pulls them (--pull=missing).
+# podman runs with runc and explicit ulimits: crun fails here ("cgroups in hybrid mode not
+# supported") and podman's default ulimits are refused ("error setting rlimit").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+IMAGES=${IMAGES:-"step-data step-train"}
+TAG=${TAG:-ci}
+TF_VARIANT=${TF_VARIANT:-cpu}
+GIT_COMMIT=${GIT_COMMIT:-$(git rev-parse HEAD 2>/dev/null || echo unknown)}
+PREFIX=localhost/fashion-mlops
+PYTHON_BASE=docker.io/library/python:3.11.13-slim-bookworm
+AIRFLOW_BASE=docker.io/apache/airflow:3.3.2-python3.11
+TF_VERSION=$(sed -n 's/^tensorflow_cpu==//p' constraints.txt)
+CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt
+PODMAN=(podman --runtime runc)
+BUILD_FLAGS=(--ulimit nofile=20000:20000 --ulimit nproc=32768:32768)
+# pip inside a build checks certificates against this machine's bundle (proxies that re-sign TLS included);
+# mounted for RUN steps only, never baked into a layer.
+[ -f "$CA_BUNDLE" ] && BUILD_FLAGS+=(-v "$CA_BUNDLE:$CA_BUNDLE:ro")
+
+log() { printf '[images %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+debian_mirror() {
+  local sources=/etc/apt/sources.list.d/debian.sources
+  if [ -f "$sources" ]; then
+    awk '/^URIs:/ {print $2; exit}' "$sources"
+  else
+    echo http://deb.debian.org/debian
+  fi
+}
+
+# python:3.11.13-slim-bookworm from Debian bookworm's python3.11 (3.11.2): same layout the Dockerfiles use
+# (python and pip on PATH in /usr/local/bin, pip allowed to install system-wide).
+python_stand_in() {
+  local root
+  root=$(mktemp -d /var/tmp/python-stand-in.XXXXXX)
+  log "debootstrap bookworm -> $PYTHON_BASE"
+  debootstrap --variant=minbase --include=python3.11,python3-pip,python3-venv,ca-certificates \
+    bookworm "$root" "$(debian_mirror)" >/dev/null
+  ln -sf /usr/bin/python3.11 "$root/usr/local/bin/python"
+  ln -sf /usr/bin/python3.11 "$root/usr/local/bin/python3"
+  ln -sf /usr/bin/pip3 "$root/usr/local/bin/pip"
+  rm -f "$root/usr/lib/python3.11/EXTERNALLY-MANAGED"
+  rm -rf "$root/var/cache/apt/archives/"*.deb "$root/var/lib/apt/lists/"*
+  tar -C "$root" -c . | podman import --change 'CMD ["python3"]' --change 'ENV LANG=C.UTF-8' - "$PYTHON_BASE" >/dev/null
+  rm -rf "$root"
+}
+
+# apache/airflow:3.3.2-python3.11 as our Dockerfile uses it: user airflow (uid 50000, group 0) whose
+# `pip install` goes to ~/.local (PIP_USER), Airflow 3.3.2 from our lock, AIRFLOW_HOME=/opt/airflow.
+airflow_stand_in() {
+  local dir
+  dir=$(mktemp -d)
+  cp constraints.txt "$dir/"
+  cat > "$dir/Containerfile" <<EOF
+FROM $PYTHON_BASE
+ENV AIRFLOW_HOME=/opt/airflow PIP_USER=true PATH=/home/airflow/.local/bin:\$PATH
+RUN useradd --uid 50000 --gid 0 --create-home --home-dir /home/airflow airflow \\
+    && mkdir -p /opt/airflow && chown 50000:0 /opt/airflow
+COPY constraints.txt /tmp/constraints.txt
+USER 50000
+RUN pip install --no-cache-dir "apache-airflow==3.3.2" -c /tmp/constraints.txt
+WORKDIR /opt/airflow
+ENTRYPOINT ["airflow"]
+EOF
+  log "building stand-in $AIRFLOW_BASE"
+  "${PODMAN[@]}" build --pull=never "${BUILD_FLAGS[@]}" -t "$AIRFLOW_BASE" -f "$dir/Containerfile" "$dir"
+  rm -rf "$dir"
+}
+
+stand_ins() {
+  if podman image exists "$PYTHON_BASE"; then log "$PYTHON_BASE present"; else python_stand_in; fi
+  if [[ " $IMAGES " == *" airflow "* ]]; then
+    if podman image exists "$AIRFLOW_BASE"; then log "$AIRFLOW_BASE present"; else airflow_stand_in; fi
+  fi
+}
+
+build_one() {
+  local image=$1 args=(--build-arg "GIT_COMMIT=$GIT_COMMIT") start
+  if [ "$image" = step-train ]; then
+    case "$TF_VARIANT" in
+      cpu) args+=(--build-arg "TENSORFLOW=tensorflow-cpu==$TF_VERSION") ;;
+      gpu) args+=(--build-arg "TENSORFLOW=tensorflow[and-cuda]==$TF_VERSION") ;;
+      *) echo "TF_VARIANT must be cpu or gpu, not $TF_VARIANT" >&2; exit 2 ;;
+    esac
+  fi
+  start=$(date +%s)
+  log "building $PREFIX/$image:$TAG"
+  "${PODMAN[@]}" build --pull=missing "${BUILD_FLAGS[@]}" "${args[@]}" \
+    -f "images/$image/Dockerfile" -t "$PREFIX/$image:$TAG" .
+  log "built $PREFIX/$image:$TAG in $(( $(date +%s) - start )) s, $(podman image inspect --format '{{.Size}}' "$PREFIX/$image:$TAG") bytes"
+}
+
+build() {
+  local image
+  for image in $IMAGES; do build_one "$image"; done
+}
+
+case "${1:-all}" in
+  stand-ins) stand_ins ;;
+  build) build ;;
+  all) stand_ins; build ;;
+  *) echo "usage: $0 [stand-ins|build|all]" >&2; exit 2 ;;
+esac

@@ -1,0 +1,118 @@
+"""What every step shares: its error type, atomic outputs and the result line.
+
+A step fails with :class:`StepError` carrying one line that names the file and
+the problem; :func:`run_cli` turns it into that line on stderr and exit code 2.
+A step's result is one JSON line on stdout (the task's XCom); when
+``STEP_RESULT_PATH`` is set (the pod sets it to ``/airflow/xcom/return.json``)
+the same JSON is written there as well.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("tasks")
+# The exit code of a StepError: bad input that a retry cannot mend. Both runners fail such a task without retrying.
+BAD_INPUT_EXIT_CODE = 2
+
+
+class StepError(Exception):
+    """A failure the user can act on; its message is one line naming file and problem."""
+
+
+def _readable_by_others(path: Path, mode: int) -> None:
+    """mkstemp/mkdtemp create private files; shared artifact volumes need the umask's mode."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, mode & ~umask)
+
+
+def strip_file_scheme(uri: str) -> str:
+    """Turn ``file://`` URIs into local paths; leave other strings alone."""
+    return uri[len("file://") :] if uri.startswith("file://") else uri
+
+
+def require_file(uri: str, what: str = "input") -> Path:
+    """Return the local path of ``uri`` or fail with a one-line error if it is missing."""
+    path = Path(strip_file_scheme(uri))
+    if not path.is_file():
+        raise StepError(f"{path}: {what} file not found")
+    return path
+
+
+@contextlib.contextmanager
+def atomic_file(final: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``final``; rename it into place only on success."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    _readable_by_others(tmp_path, 0o666)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, final)
+    finally:
+        tmp_path.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def atomic_dir(final: Path) -> Iterator[Path]:
+    """Yield a temporary folder beside ``final``; it replaces ``final`` only on success."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
+    _readable_by_others(tmp, 0o777)
+    try:
+        yield tmp
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def write_json(path: Path, payload: Any) -> None:
+    """Write JSON atomically (the reader never sees half a file)."""
+    with atomic_file(path) as tmp:
+        tmp.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    """Content hash of a file, for lineage."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def emit_result(result: dict[str, Any]) -> None:
+    """Print the step's result as the last stdout line, and write it where the pod wants it."""
+    line = json.dumps(result, sort_keys=True, default=str)
+    target = os.environ.get("STEP_RESULT_PATH")
+    if target:
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
+        Path(target).write_text(line)
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def run_cli(step: str, body: Callable[[], dict[str, Any]]) -> int:
+    """Run a step body: emit its result, or turn a StepError into one line and exit 2."""
+    logging.basicConfig(level=logging.INFO, format=f"[{step}] %(message)s", stream=sys.stderr)
+    try:
+        result = body()
+    except StepError as err:
+        print(f"error: {step}: {err}", file=sys.stderr)
+        return BAD_INPUT_EXIT_CODE
+    emit_result(result)
+    return 0

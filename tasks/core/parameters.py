@@ -1,0 +1,132 @@
+"""Every setting of the pipeline, each declared once: type, default, bounds, choices, form text.
+
+Step contracts (``tasks/contracts.py``) pick from these; the trigger form, the CLIs and
+the DAG's arguments are built from them, so a default or a choice list exists once.
+Sections order the trigger form: Data, Model, Training, Deployment.
+"""
+
+from __future__ import annotations
+
+from tasks.core.contract import Setting
+from tasks.data.layout import FASHION_MNIST_CATEGORIES
+from tasks.data.sources import EMBEDDED_DIGITS
+
+HIDDEN_ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "selu", "gelu")
+OUTPUT_ACTIVATIONS = ("softmax", "linear")
+OPTIMIZERS = ("adam", "sgd", "rmsprop", "adamw", "nadam")
+LOSSES = ("sparse_categorical_crossentropy", "categorical_crossentropy")
+MODEL_TYPES = ("mlp", "cnn")
+SUITES = ("raw", "prepared")
+# A registered model name is also a folder name: letters, digits, '_', '.', '-', never '.' or '..' alone.
+MODEL_NAME_PATTERN = r"(?!\.{1,2}$)[A-Za-z0-9_.-]{1,100}"
+
+DATA, MODEL, TRAINING, DEPLOYMENT = "Data", "Model", "Training", "Deployment"
+
+
+def _data(name: str, kind: type, default: object, title: str, description: str, **rules: object) -> Setting:
+    return Setting(name, kind, default, title, description, DATA, **rules)
+
+
+DATASET_URI = _data("dataset_uri", str, EMBEDDED_DIGITS, "Dataset URI",
+                    "Fashion-MNIST-layout CSV (path, file://, http(s)://, s3://), IDX '*-images-idx3-ubyte.gz' file "
+                    f"or folder, or {EMBEDDED_DIGITS} (offline default).", cli=False)
+IMAGE_HEIGHT = _data("image_height", int, 8, "Image height",
+                     "Pixels per column: 8 for embedded digits, 28 for Fashion-MNIST.", minimum=1, maximum=512)
+IMAGE_WIDTH = _data("image_width", int, 8, "Image width",
+                    "Pixels per row: 8 for embedded digits, 28 for Fashion-MNIST.", minimum=1, maximum=512)
+INVALID_LABEL_RATE = _data("invalid_label_rate", float, 0.05, "Injected invalid labels (embedded only)",
+                           "Share of rows whose label becomes tshirt/hat/jacket/...", minimum=0, maximum=0.9)
+EMPTY_CELL_RATE = _data("empty_cell_rate", float, 0.001, "Injected empty cells (embedded only)",
+                        "Share of pixel cells left empty.", minimum=0, maximum=0.5)
+FAULT_SEED = _data("fault_seed", int, 42, "Fault seed", "Seed of the injected faults' positions.", minimum=0)
+MIN_VALID_LABEL_SHARE = _data("min_valid_label_share", float, 0.9, "Least share of valid labels (raw check)",
+                              "validate_raw fails the run if fewer rows carry a known category; prepare drops the "
+                              "rest. 0.9 lets the demo's 5% through.", minimum=0, maximum=1)
+MAX_EMPTY_CELL_SHARE = _data("max_empty_cell_share", float, 0.01, "Largest share of empty pixel cells (raw check)",
+                             "validate_raw fails the run above this; prepare drops rows with empty cells.",
+                             minimum=0, maximum=1)
+MIN_ROWS = _data("min_rows", int, 100, "Least number of rows",
+                 "validate_raw and validate_prepared fail a smaller dataset.", minimum=1)
+MIN_CLASS_SHARE = _data("min_class_share", float, 0.02, "Least share of each class (prepared check)",
+                        "validate_prepared fails the run if any category has fewer rows.", minimum=0, maximum=1)
+TEST_SIZE = _data("test_size", float, 0.2, "Test share", "Share of rows held out for evaluation.",
+                  minimum=0, exclusive_minimum=True, maximum=0.5)
+VALIDATION_SIZE = _data("validation_size", float, 0.1, "Validation share", "Share of rows for early stopping.",
+                        minimum=0, exclusive_minimum=True, maximum=0.4)
+RANDOM_STATE = _data("random_state", int, 42, "Random state",
+                     "Seed of the split, weight initialisation and shuffling.", minimum=0)
+DATA_WAIT_TIMEOUT_MINUTES = _data("data_wait_timeout_minutes", int, 60, "Wait for remote data (minutes)",
+                                  "How long wait_for_data waits for a remote dataset before failing the run; a "
+                                  "local path that does not exist fails at once.", minimum=1, maximum=360, cli=False)
+CATEGORIES = _data("categories", str, ",".join(FASHION_MNIST_CATEGORIES), "Category names",
+                   "Comma-separated category names in label-code order.", form=False)
+SUITE = _data("suite", str, None, "Suite", "Which checkpoint's expectation suite to run.", choices=SUITES,
+              form=False)
+
+
+def _model(name: str, kind: type, default: object, title: str, description: str, **rules: object) -> Setting:
+    return Setting(name, kind, default, title, description, MODEL, **rules)
+
+
+USE_PRETRAINED_MODEL = _model("use_pretrained_model", bool, False, "Fine-tune a pretrained model",
+                              "On: load base_model_uri and fine-tune it. Off: build a new model.", cli=False)
+# The UI's form sends an emptied text field as null, so null must be allowed here.
+BASE_MODEL_URI = _model("base_model_uri", str, "", "Base model URI",
+                        "Model to fine-tune when the box above is on: empty for the registered champion, "
+                        "models:/NAME/VERSION, or a .keras path / file:// URI.", nullable=True)
+MODEL_TYPE = _model("model_type", str, "mlp", "Model type",
+                    "mlp: Flatten-Dense(units)-Dense(classes), as in the thesis; cnn: small CNN.", choices=MODEL_TYPES)
+UNITS = _model("units", int, 128, "Hidden units",
+               "Neurons in the hidden Dense layer (mlp) or the dense head (cnn); 1..4096.", minimum=1, maximum=4096)
+HIDDEN_ACTIVATION = _model("hidden_activation", str, "relu", "Hidden activation", "Activation of the hidden layers.",
+                           choices=HIDDEN_ACTIVATIONS)
+OUTPUT_ACTIVATION = _model("output_activation", str, "softmax", "Output activation",
+                           "softmax outputs class probabilities; linear trains on logits.", choices=OUTPUT_ACTIVATIONS)
+OPTIMIZER = _model("optimizer", str, "adam", "Optimizer", "Keras optimizer; its learning rate is set under Training.",
+                   choices=OPTIMIZERS)
+LOSS = _model("loss", str, LOSSES[0], "Loss", "Decides the label encoding: integer codes (sparse) or one-hot.",
+              choices=LOSSES)
+CLASSES = _model("classes", int, 10, "Classes", "Number of output classes.", minimum=1, maximum=1000, form=False)
+
+
+def _training(name: str, kind: type, default: object, title: str, description: str, **rules: object) -> Setting:
+    return Setting(name, kind, default, title, description, TRAINING, **rules)
+
+
+EPOCHS = _training("epochs", int, 100, "Epochs",
+                   "Most passes over the training split (1..1000); early stopping may end sooner.",
+                   minimum=1, maximum=1000)
+BATCH_SIZE = _training("batch_size", int, 32, "Batch size", "Images per gradient step (1..8192).",
+                       minimum=1, maximum=8192)
+LEARNING_RATE = _training("learning_rate", float, 0.001, "Learning rate",
+                          "Step size of the optimizer (0 < rate <= 1).", minimum=0, exclusive_minimum=True, maximum=1)
+EARLY_STOPPING_PATIENCE = _training("early_stopping_patience", int, 8, "Early-stopping patience",
+                                    "Epochs without validation-loss improvement before stopping.",
+                                    minimum=0, maximum=100)
+GPU_COUNT = _training("gpu_count", int, 1, "GPUs for training",
+                      "nvidia.com/gpu limit of the train pod (Kubernetes mode); 0 runs it on a CPU node.",
+                      minimum=0, maximum=8, cli=False)
+
+
+def _deployment(name: str, kind: type, default: object, title: str, description: str, **rules: object) -> Setting:
+    return Setting(name, kind, default, title, description, DEPLOYMENT, **rules)
+
+
+ACCURACY_THRESHOLD = _deployment("accuracy_threshold", float, 0.9, "Accuracy threshold",
+                                 "Deploy only if the test accuracy is at least this (0..1).", minimum=0, maximum=1,
+                                 cli=False)
+MIN_IMPROVEMENT = _deployment("min_improvement", float, 0.0, "Minimum improvement over the champion",
+                              "Deploy only if the test accuracy beats the champion's, on the same test split, by at "
+                              "least this much.", minimum=0, maximum=1, cli=False)
+MODEL_NAME = _deployment("model_name", str, "fashion_mnist", "Model name",
+                         "Registered model name in MLflow, and the serving folder's name.", pattern=MODEL_NAME_PATTERN)
+TARGET_VERSION = _deployment("target_version", int, 0, "Target version",
+                             "Registered version to serve again; 0 = the previous champion.", minimum=0)
+REASON = _deployment("reason", str, "manual rollback", "Reason", "Why: recorded in the promotion history.",
+                     min_length=3, max_length=500)
+BY = _deployment("by", str, "unknown", "By", "Who or what made the change (e.g. the Airflow run).", form=False)
+TRACKING_URI = _deployment("tracking_uri", str, "", "Tracking URI", "MLflow tracking and registry URI.", form=False)
+SERVING_ROOT = _deployment("serving_root", str, None, "Serving root", "Base folder of served models.", form=False)
+RUN_PARAMS = _deployment("run_params", str, "{}", "Run parameters", "The run's parameters as a JSON object.",
+                         form=False)
+LINEAGE = _deployment("lineage", str, "{}", "Lineage", "Lineage tags as a JSON object of strings.", form=False)

@@ -1,0 +1,45 @@
+"""Read and write the ``.npz`` bundles that pass images and labels between steps.
+
+A bundle holds ``x`` (n, height, width) float32 in [0, 1], ``y`` in the loss's
+encoding, ``classes`` (the category names, in code order) and ``encoding``, so the
+label mapping always travels with the data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from tasks.core.common import StepError, atomic_file, require_file
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """Images with their encoded labels and the mapping that decodes them."""
+
+    x: np.ndarray
+    y: np.ndarray
+    classes: tuple[str, ...]
+    encoding: str
+
+    def __len__(self) -> int:
+        return int(self.x.shape[0])
+
+
+def save_bundle(path: Path, bundle: Bundle) -> None:
+    """Write a bundle atomically."""
+    with atomic_file(path) as tmp:
+        with tmp.open("wb") as handle:
+            np.savez(handle, x=bundle.x, y=bundle.y, classes=np.asarray(bundle.classes), encoding=bundle.encoding)
+
+
+def load_bundle(uri: str) -> Bundle:
+    """Read a bundle, failing with one line if the file is missing or not a bundle."""
+    path = require_file(uri, "array bundle")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return Bundle(data["x"], data["y"], tuple(str(c) for c in data["classes"]), str(data["encoding"]))
+    except (KeyError, ValueError, OSError) as err:
+        raise StepError(f"{path}: not an array bundle ({err})") from err

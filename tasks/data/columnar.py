@@ -1,0 +1,183 @@
+"""Parse the raw CSV once into a columnar copy and its raw profile, in bounded memory.
+
+One pass reads the CSV in chunks of whole lines (``CHUNK_BYTES``; gzip is read as a
+stream) and writes ``raw.parquet``: the label as read (text), every other column as
+uint8, null where the cell was empty or was not a whole number in 0..255. The same
+pass tallies what raw validation must see (empty cells, null tokens, non-numeric,
+fractional and out-of-range cells, per column) into ``raw_profile.json``, from which
+:func:`raw_frames` rebuilds the very frames ``column_profile.profile_raw`` makes, so
+the raw Great Expectations suite runs unchanged. ``prepare`` reads the copy, not the CSV.
+
+A chunk is first parsed with the pixel columns typed uint8 (pyarrow's fastest path,
+clean data); only a chunk where that fails is parsed again as text and its faulty
+columns classified cell by cell (see :mod:`tasks.data.raw_stats`). Memory is a few
+chunks, whatever the file size; the label column is the only per-row state kept.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from tasks.core.common import StepError, atomic_file, require_file, write_json
+from tasks.data.raw_csv import _read_error, read_header
+from tasks.data.raw_stats import ColumnTally, tally_text
+
+CHUNK_BYTES = 1 << 25  # ~11,000 rows of 28x28: one Parquet row group
+COPY_NAME, PROFILE_NAME = "raw.parquet", "raw_profile.json"
+# Uncompressed: decoding is the data path's cost (random pixels do not compress; real ones ~3x with snappy).
+PARQUET_OPTIONS = {"compression": "none", "use_dictionary": False, "write_statistics": False}
+
+
+def _line_chunks(path: Path, size: int) -> Iterator[bytes]:
+    """The file's data lines in chunks of about ``size`` bytes, each ending at a line end; header dropped."""
+    import pyarrow as pa
+
+    try:
+        with pa.input_stream(str(path)) as stream:  # decompresses .gz on the fly
+            rest, header_done = b"", False
+            while True:
+                block = stream.read(size)
+                data = rest + block
+                if not header_done:
+                    cut = data.find(b"\n")
+                    if cut < 0 and block:
+                        rest = data
+                        continue
+                    data, header_done = data[cut + 1:] if cut >= 0 else b"", True
+                cut = data.rfind(b"\n") + 1 if block else len(data)
+                chunk, rest = data[:cut], data[cut:]
+                if chunk.strip():
+                    yield chunk
+                if not block:
+                    return
+    except (EOFError, OSError) as err:
+        raise StepError(f"{path}: truncated or corrupt gzip ({str(err).splitlines()[0]})") from err
+
+
+def _parse(path: Path, chunk: bytes, names: list[str], label: str | None, as_text: bool):
+    """One chunk as a pyarrow table: the label as text, other columns uint8 (or text when ``as_text``)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    kind = pa.string() if as_text else pa.uint8()
+    types = {name: (pa.string() if name == label else kind) for name in names}
+    # An empty label stays "" (an invalid label, as read_table reads it); an empty uint8 cell is null.
+    convert = pacsv.ConvertOptions(column_types=types, null_values=[""], strings_can_be_null=False)
+    read = pacsv.ReadOptions(column_names=names, use_threads=True)
+    return pacsv.read_csv(pa.py_buffer(chunk), read_options=read, convert_options=convert)
+
+
+def _fast_columns(table, names: list[str], label: str | None, tallies: list[ColumnTally]) -> list:
+    """Tally columns already parsed as uint8: every cell was empty or a whole number 0..255."""
+    import pyarrow.compute as pc
+
+    columns = []
+    for name, column, tally in zip(names, table.columns, tallies, strict=True):
+        if name != label:
+            tally.empty += column.null_count
+            low_high = pc.min_max(column)
+            if low_high["min"].is_valid:
+                tally.add_ints(len(column) - column.null_count, low_high["min"].as_py(), low_high["max"].as_py())
+        columns.append(column)
+    return columns
+
+
+def _slow_columns(table, names: list[str], label: str | None, tallies: list[ColumnTally], first_row: int) -> list:
+    """Tally columns parsed as text: cast what casts cleanly, classify the rest cell by cell."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    columns = []
+    for name, column, tally in zip(names, table.columns, tallies, strict=True):
+        if name == label:
+            columns.append(column)
+            continue
+        column = column.combine_chunks()
+        column = pc.if_else(pc.equal(column, ""), pa.scalar(None, pa.string()), column)  # empty cell: null
+        try:
+            fast = pc.cast(column, pa.uint8())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            values = tally_text(tally, column, first_row)
+            fast = pa.array(np.clip(values, 0, 255).astype(np.uint8), mask=values < 0)
+        else:
+            _fast_columns(pa.table([fast], names=[name]), [name], None, [tally])
+        columns.append(fast)
+    return columns
+
+
+def write_columnar(uri: str, output: Path, chunk_bytes: int = CHUNK_BYTES) -> dict:
+    """Write ``<output>/raw.parquet`` and ``<output>/raw_profile.json`` from the raw CSV in one pass."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = require_file(uri, "dataset")
+    header = read_header(path)
+    unique = len(set(header)) == len(header)
+    names = header if unique else [f"c{i}" for i in range(len(header))]  # duplicates are profiled, then reported
+    label = names[header.index("label")] if "label" in header else None
+    schema = pa.schema([(name, pa.string() if name == label else pa.uint8()) for name in names])
+    tallies = [ColumnTally() for _ in names]
+    rows = fast_chunks = slow_chunks = 0
+    target = output / COPY_NAME
+    with atomic_file(target) as tmp, pq.ParquetWriter(tmp, schema, **PARQUET_OPTIONS) as writer:
+        for chunk in _line_chunks(path, chunk_bytes):
+            try:
+                table = _parse(path, chunk, names, label, as_text=False)
+                columns = _fast_columns(table, names, label, tallies)
+                fast_chunks += 1
+            except (pa.ArrowInvalid, ValueError):
+                try:
+                    table = _parse(path, chunk, names, label, as_text=True)
+                except (pa.ArrowInvalid, ValueError) as err:
+                    raise _read_error(path, err) from err
+                columns = _slow_columns(table, names, label, tallies, rows)
+                slow_chunks += 1
+            writer.write_table(pa.table(columns, schema=schema))
+            rows += table.num_rows
+        if rows == 0:
+            raise StepError(f"{path}: header only, no data rows")
+    profile = {"source": uri, "columnar": str(target), "header": header, "parquet_columns": names,
+               "label_column": label, "rows": rows, "chunks": {"fast": fast_chunks, "text": slow_chunks},
+               "columns": [{"column": h} if n == label else t.summary(h, rows)
+                           for h, n, t in zip(header, names, tallies, strict=True)],
+               "faults": {h: t.faults() for h, n, t in zip(header, names, tallies, strict=True)
+                          if n != label and any(t.faults()[k] for k in ("non_numeric", "out_of_range",
+                                                                        "non_integer"))}}
+    write_json(output / PROFILE_NAME, profile)
+    return {"columnar": str(target), "profile": str(output / PROFILE_NAME), "rows": rows,
+            "fault_columns": len(profile["faults"])}
+
+
+def read_profile(uri: str) -> dict:
+    """The sidecar written by :func:`write_columnar`; one line if it is missing or not one."""
+    path = require_file(uri, "raw profile")
+    try:
+        profile = json.loads(path.read_text())
+    except ValueError as err:
+        raise StepError(f"{path}: not a raw profile ({err})") from err
+    missing = {"header", "parquet_columns", "label_column", "rows", "columns", "faults"} - set(profile)
+    if missing:
+        raise StepError(f"{path}: not a raw profile (no {', '.join(sorted(missing))})")
+    profile["path"] = str(path)
+    return profile
+
+
+def raw_frames(profile_uri: str) -> dict:
+    """The raw suite's frames (``header``, ``labels``, ``columns``), equal to ``profile_raw``'s on the CSV."""
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    from tasks.data.column_profile import clean_labels
+
+    profile = read_profile(profile_uri)
+    labels = pd.DataFrame(index=pd.RangeIndex(profile["rows"]))
+    if profile["label_column"] is not None:
+        copy = Path(profile["path"]).with_name(COPY_NAME)  # the pair travels together
+        labels["label"] = clean_labels(pq.read_table(copy, columns=[profile["label_column"]]).column(0))
+    columns = pd.DataFrame(profile["columns"],
+                           columns=["column", "empty_share", "min", "max", "non_numeric", "non_integer"])
+    return {"header": pd.DataFrame(columns=profile["header"]), "labels": labels, "columns": columns}

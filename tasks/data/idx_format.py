@@ -1,0 +1,59 @@
+"""Read the original Fashion-MNIST IDX files (``*-images-idx3-ubyte[.gz]`` + labels).
+
+The IDX format is a big-endian header (magic, dimension sizes) followed by raw
+unsigned bytes. Fashion-MNIST ships a train pair (60,000) and a t10k pair (10,000).
+"""
+
+from __future__ import annotations
+
+import gzip
+import struct
+import zlib
+
+import numpy as np
+
+from tasks.core.common import StepError
+
+IMAGES_MAGIC = 0x00000803
+LABELS_MAGIC = 0x00000801
+
+
+def labels_uri_for(images_uri: str) -> str:
+    """The labels file that belongs to an images file, by Fashion-MNIST's naming."""
+    if "images-idx3-ubyte" not in images_uri:
+        raise StepError(f"{images_uri}: not an IDX images file (expected '*-images-idx3-ubyte[.gz]')")
+    return images_uri.replace("images-idx3-ubyte", "labels-idx1-ubyte")
+
+
+def _decompress(uri: str, payload: bytes) -> bytes:
+    if not uri.endswith(".gz"):
+        return payload
+    try:
+        return gzip.decompress(payload)
+    except (EOFError, OSError, zlib.error) as err:
+        raise StepError(f"{uri}: truncated or corrupt gzip ({err})") from err
+
+
+def parse_idx(uri: str, payload: bytes, magic: int) -> np.ndarray:
+    """Parse IDX bytes into an array, checking the magic number and the declared size."""
+    data = _decompress(uri, payload)
+    if len(data) < 8:
+        raise StepError(f"{uri}: too short to be an IDX file")
+    found = struct.unpack(">I", data[:4])[0]
+    if found != magic:
+        raise StepError(f"{uri}: IDX magic {found:#010x}, expected {magic:#010x}")
+    ndim = data[3]
+    shape = struct.unpack(f">{ndim}I", data[4 : 4 + 4 * ndim])
+    body = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
+    if body.size != int(np.prod(shape)):
+        raise StepError(f"{uri}: IDX body has {body.size} bytes, header declares {int(np.prod(shape))}")
+    return body.reshape(shape)
+
+
+def read_idx_pair(images_uri: str, images: bytes, labels_uri: str, labels: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(pixels[n, h*w], labels[n])`` from an images/labels pair of IDX payloads."""
+    pixels = parse_idx(images_uri, images, IMAGES_MAGIC)
+    codes = parse_idx(labels_uri, labels, LABELS_MAGIC)
+    if pixels.shape[0] != codes.shape[0]:
+        raise StepError(f"{images_uri}: {pixels.shape[0]} images but {codes.shape[0]} labels in {labels_uri}")
+    return pixels.reshape(pixels.shape[0], -1), codes

@@ -1,0 +1,100 @@
+"""Read a Fashion-MNIST-layout CSV (``label,pixel1..pixelN``) and check its shape.
+
+Shared by ``validate`` and ``prepare``: each failure becomes one line that names the
+file and the problem (empty file, header only, missing or duplicated columns, the
+wrong pixel count, bytes that are not UTF-8).
+"""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+
+from tasks.core.common import StepError, require_file
+from tasks.data.layout import pixel_columns
+
+
+def read_header(path: Path) -> list[str]:
+    """The column names of the first line, decoded strictly as UTF-8."""
+    try:
+        with (gzip.open(path, "rb") if path.name.endswith(".gz") else path.open("rb")) as handle:
+            first = handle.readline()
+    except (EOFError, OSError, zlib.error) as err:
+        raise StepError(f"{path}: truncated or corrupt gzip ({err})") from err
+    if not first.strip():
+        raise StepError(f"{path}: file is empty")
+    try:
+        text = first.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise StepError(f"{path}: header is not UTF-8 (byte {err.start})") from err
+    return [name.strip().strip('"') for name in text.rstrip("\r\n").split(",")]
+
+
+def check_layout(path: Path, header: list[str], height: int, width: int) -> None:
+    """Fail unless the header is ``label`` plus exactly ``pixel1..pixel{height*width}``."""
+    duplicated = sorted(name for name, count in Counter(header).items() if count > 1)
+    if duplicated:
+        raise StepError(f"{path}: duplicated column names: {', '.join(duplicated[:5])}")
+    if "label" not in header:
+        raise StepError(f"{path}: no 'label' column (columns start {', '.join(header[:3])})")
+    pixels = [name for name in header if name != "label"]
+    expected = pixel_columns(height, width)
+    if len(pixels) != len(expected):
+        raise StepError(
+            f"{path}: {len(pixels)} pixel columns, expected {len(expected)} for {height}x{width} images"
+        )
+    if pixels != expected:
+        wrong = next(found for found, want in zip(pixels, expected, strict=True) if found != want)
+        raise StepError(f"{path}: unexpected column {wrong!r}; expected pixel1..pixel{len(expected)} in order")
+
+
+def read_raw_csv(uri: str, height: int, width: int) -> pd.DataFrame:
+    """Read the CSV with its layout checked; labels as strings, pixels as read (nullable)."""
+    path = require_file(uri, "dataset")
+    check_layout(path, read_header(path), height, width)
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    try:
+        table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(column_types={"label": pa.string()}))
+        frame = table.to_pandas()
+    except (pa.ArrowInvalid, ValueError) as err:
+        raise _read_error(path, err) from err
+    if frame.empty:
+        raise StepError(f"{path}: header only, no data rows")
+    return frame
+
+
+def _read_error(path: Path, err: Exception) -> StepError:
+    """Name the reason pyarrow could not read the file in one line."""
+    message = str(err).splitlines()[0] if str(err) else type(err).__name__
+    if "UTF8" in message or "utf-8" in message.lower():
+        return StepError(f"{path}: bytes that are not UTF-8 ({message})")
+    if path.name.endswith(".gz"):
+        return StepError(f"{path}: truncated or corrupt gzip ({message})")
+    return StepError(f"{path}: not a readable CSV ({message})")
+
+
+def read_table(path: Path, header: list[str]):
+    """Read every column as pyarrow infers it, whatever the header says (duplicates included).
+
+    Columns are named by position so that duplicated or missing names can still be
+    profiled and reported; the label column, if any, is read as text.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    names = [f"c{i}" for i in range(len(header))]
+    types = {names[header.index("label")]: pa.string()} if "label" in header else {}
+    try:
+        table = pacsv.read_csv(path, read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
+                               convert_options=pacsv.ConvertOptions(column_types=types))
+    except (pa.ArrowInvalid, ValueError, OSError, EOFError, zlib.error) as err:
+        raise _read_error(path, err) from err
+    if table.num_rows == 0:
+        raise StepError(f"{path}: header only, no data rows")
+    return table

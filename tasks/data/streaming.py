@@ -1,0 +1,243 @@
+"""The data steps after the columnar copy, in record batches: prepare, features, split.
+
+Each reads Parquet in batches of ``BATCH_ROWS`` and writes as it goes, so memory does
+not grow with the dataset (the only per-row state is one label code per row). Pixels
+stay uint8 on disk; training divides by 255 per batch. The rules are today's steps':
+``prepare`` drops rows with an empty cell or an unknown label and fails on a
+non-numeric or out-of-range pixel (now also on a fractional one, which uint8 cannot
+hold); ``split`` draws the same stratified train/val/test membership as
+``tasks/split.py`` for the same seed, from the labels alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from tasks.core.common import StepError, atomic_file, require_file, write_json
+from tasks.data.columnar import COPY_NAME, PARQUET_OPTIONS, read_profile
+from tasks.data.layout import FASHION_MNIST_CATEGORIES, pixel_columns
+from tasks.data.raw_csv import check_layout
+
+BATCH_ROWS = 16_384
+PARTS = ("train", "val", "test")
+
+
+def _label_codes(labels, raw: bool = True) -> np.ndarray:
+    """Label codes 0..9, -1 for anything else; ``raw`` also takes codes "0".."9" and ignores surrounding spaces."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    classes = len(FASHION_MNIST_CATEGORIES)
+    known = pa.array([*FASHION_MNIST_CATEGORIES, *(map(str, range(classes)) if raw else ())], pa.string())
+    text = pc.utf8_trim_whitespace(labels) if raw else labels
+    found = pc.index_in(text, value_set=known).fill_null(-1).to_numpy(zero_copy_only=False)
+    return np.where(found >= 0, found % classes, -1)
+
+
+def _refuse_faults(source: str, profile: dict) -> None:
+    """Fail as today's prepare does on the first non-numeric, then out-of-range, then fractional pixel."""
+    faults = profile["faults"]
+    order = {name: i for i, name in reversed(list(enumerate(profile["header"])))}
+    for rule, what in (("non_numeric", "non-numeric pixel {value!r}"), ("out_of_range", "pixel {value} outside 0..255"),
+                       ("non_integer", "pixel {value} is not a whole number")):
+        hits = sorted((order[column], f[f"first_{rule}"]["row"], column, f[f"first_{rule}"]["value"])
+                      for column, f in faults.items() if f.get(rule))
+        if hits:  # non-numeric: first column, then its first row; else the first row, then its first column
+            _, row, column, value = hits[0] if rule == "non_numeric" else min(hits, key=lambda hit: hit[1::-1])
+            raise StepError(f"{source}: {what.format(value=value.strip() if rule != 'non_numeric' else value)} "
+                            f"in column {column}, row {row + 1}")
+
+
+def prepare_columnar(profile_uri: str, output: Path, height: int, width: int) -> dict:
+    """Write ``<output>/prepared.parquet`` (label names, uint8 pixels) from the columnar copy."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    profile = read_profile(profile_uri)
+    source = profile.get("source", profile_uri)
+    check_layout(Path(source), profile["header"], height, width)
+    _refuse_faults(source, profile)
+    columns = pixel_columns(height, width)
+    names = pa.array(list(FASHION_MNIST_CATEGORIES))
+    schema = pa.schema([("label", pa.string()), *[(name, pa.uint8()) for name in columns]])
+    rows_in = empty_rows = invalid_rows = 0
+    target = output / "prepared.parquet"
+    reader = pq.ParquetFile(Path(profile["path"]).with_name(COPY_NAME), pre_buffer=False)
+    with atomic_file(target) as tmp, pq.ParquetWriter(tmp, schema, **PARQUET_OPTIONS) as writer:
+        for batch in reader.iter_batches(batch_size=BATCH_ROWS, columns=["label", *columns]):
+            empty = np.zeros(batch.num_rows, dtype=bool)
+            for column in batch.columns[1:]:
+                if column.null_count:
+                    empty |= column.is_null().to_numpy(zero_copy_only=False)
+            codes = _label_codes(batch.column(0))
+            invalid = ~empty & (codes < 0)
+            keep = ~(empty | invalid)
+            rows_in += len(keep)
+            empty_rows, invalid_rows = empty_rows + int(empty.sum()), invalid_rows + int(invalid.sum())
+            if keep.any():
+                kept = batch.filter(pa.array(keep))
+                label = pc.take(names, pa.array(codes[keep]))
+                writer.write_batch(pa.record_batch([label, *kept.columns[1:]], schema=schema))
+        if rows_in == empty_rows + invalid_rows:
+            raise StepError(f"{source}: no rows left after cleaning ({int(empty_rows)} with empty cells, "
+                            f"{int(invalid_rows)} with invalid labels)")
+    report = {"prepared": str(target), "rows_in": int(rows_in), "dropped_empty_cells": int(empty_rows),
+              "dropped_invalid_label": int(invalid_rows), "rows_out": int(rows_in - empty_rows - invalid_rows)}
+    write_json(output / "prepare_report.json", report)
+    return report
+
+
+def _prepared(uri: str, height: int, width: int):
+    """Open the prepared Parquet, failing with one line when it is not one for this image size."""
+    import pyarrow.parquet as pq
+
+    path = require_file(uri, "prepared dataset")
+    try:
+        reader = pq.ParquetFile(path, pre_buffer=False)  # pre-buffering caches every row group read: O(file)
+    except OSError as err:
+        raise StepError(f"{path}: not a readable Parquet file ({str(err).splitlines()[0]})") from err
+    present = set(reader.schema_arrow.names)
+    missing = [name for name in ["label", *pixel_columns(height, width)] if name not in present]
+    if missing:
+        raise StepError(f"{path}: missing columns {', '.join(missing[:3])} for {height}x{width} images")
+    return path, reader
+
+
+def features_columnar(prepared_uri: str, output: Path, height: int, width: int, loss: str) -> dict:
+    """Write ``<output>/codes.npy`` (one label code per row) and ``label_map.json``; pixels are not touched."""
+    from tasks.data.encoding import encoding_for_loss
+
+    path, reader = _prepared(prepared_uri, height, width)
+    try:
+        encoding = encoding_for_loss(loss)
+    except ValueError as err:
+        raise StepError(f"{path}: {err}") from err
+    labels = reader.read(columns=["label"]).column(0)
+    codes = _label_codes(labels, raw=False)
+    if (codes < 0).any():
+        unknown = sorted(set(labels.filter(codes < 0).to_pylist()), key=str)
+        raise StepError(f"{path}: unknown labels {unknown[:3]}; run prepare first")
+    with atomic_file(output / "codes.npy") as tmp, tmp.open("wb") as handle:  # a path would gain ".npy"
+        np.save(handle, codes.astype(np.int64), allow_pickle=False)
+    label_map = {"encoding": encoding, "classes": list(FASHION_MNIST_CATEGORIES)}
+    write_json(output / "label_map.json", label_map)
+    counts = np.bincount(codes, minlength=len(FASHION_MNIST_CATEGORIES))
+    return {"codes": str(output / "codes.npy"), "label_map": str(output / "label_map.json"), "rows": len(codes),
+            "encoding": encoding, "class_counts": dict(zip(FASHION_MNIST_CATEGORIES, counts.tolist(), strict=True))}
+
+
+def split_membership(codes: np.ndarray, test_size: float, validation_size: float, seed: int) -> np.ndarray:
+    """Which part (0 train, 1 val, 2 test) each row falls in: the same draws as ``tasks/split.py``."""
+    from sklearn.model_selection import train_test_split
+
+    rest, test = train_test_split(np.arange(len(codes)), test_size=test_size, random_state=seed, stratify=codes)
+    keep, held = train_test_split(np.arange(len(rest)), test_size=validation_size / (1 - test_size),
+                                  random_state=seed, stratify=codes[rest])
+    part = np.zeros(len(codes), dtype=np.int8)
+    part[rest[held]], part[test] = 1, 2
+    return part
+
+
+def _npy_writer(path: Path, rows: int, shape: tuple[int, ...], dtype: str):
+    """An open ``.npy`` file for ``rows`` rows of ``shape``, header written; rows are appended in order."""
+    handle = path.open("wb")
+    np.lib.format.write_array_header_1_0(handle, {"descr": np.dtype(dtype).str, "fortran_order": False,
+                                                  "shape": (rows, *shape)})
+    return handle
+
+
+def split_columnar(prepared_uri: str, codes_uri: str, output: Path, height: int, width: int, test_size: float,
+                   validation_size: float, random_state: int, encoding: str = "integer") -> dict:
+    """Write ``<part>_x.npy`` (uint8, rows x height x width), ``<part>_y.npy`` and ``split.json`` per part.
+
+    Rows keep the prepared file's order within each part (today's bundles hold them in
+    the order sklearn drew them; training shuffles either way), so the copy is one
+    sequential pass. Memory: one batch plus one code per row.
+    """
+    from tasks.data.encoding import encode
+
+    if not (0 < test_size < 1 and 0 < validation_size < 1 and test_size + validation_size < 1):
+        raise StepError(f"test_size {test_size} and validation_size {validation_size} must be in (0, 1) "
+                        "and sum to less than 1")
+    path, reader = _prepared(prepared_uri, height, width)
+    codes = np.load(require_file(codes_uri, "label codes"), allow_pickle=False)
+    if len(codes) != reader.metadata.num_rows:
+        raise StepError(f"{codes_uri}: {len(codes)} label codes for {reader.metadata.num_rows} rows of {path}")
+    try:
+        part = split_membership(codes, test_size, validation_size, random_state)
+    except ValueError as err:
+        raise StepError(f"{prepared_uri}: cannot stratify ({err})") from err
+    classes = len(FASHION_MNIST_CATEGORIES)
+    result: dict = {}
+    with contextlib.ExitStack() as stack:
+        files = {}
+        for i, name in enumerate(PARTS):
+            tmp = stack.enter_context(atomic_file(output / f"{name}_x.npy"))
+            files[i] = stack.enter_context(_npy_writer(tmp, int((part == i).sum()), (height, width), "uint8"))
+        done = 0
+        for batch in reader.iter_batches(batch_size=BATCH_ROWS, columns=pixel_columns(height, width)):
+            pixels = np.empty((batch.num_rows, batch.num_columns), dtype=np.uint8)
+            for j, column in enumerate(batch.columns):
+                pixels[:, j] = column.to_numpy(zero_copy_only=False)
+            where = part[done:done + batch.num_rows]
+            for i, handle in files.items():
+                handle.write(pixels[where == i].tobytes())
+            done += batch.num_rows
+        for handle in files.values():
+            handle.close()
+    for i, name in enumerate(PARTS):
+        with atomic_file(output / f"{name}_y.npy") as tmp, tmp.open("wb") as handle:
+            np.save(handle, encode(codes[part == i], encoding, classes), allow_pickle=False)
+        result[name] = {"x": str(output / f"{name}_x.npy"), "y": str(output / f"{name}_y.npy"),
+                        "rows": int((part == i).sum())}
+    manifest = {"classes": list(FASHION_MNIST_CATEGORIES), "encoding": encoding, "pixels": "uint8, divide by 255",
+                "parts": result}
+    write_json(output / "split.json", manifest)
+    return {"split": str(output / "split.json"), **{f"{n}_rows": result[n]["rows"] for n in PARTS}}
+
+
+def open_part(manifest_uri: str, part: str):
+    """A part of a split as (x, y, classes, encoding); x is a read-only uint8 memory map, never loaded whole."""
+    path = require_file(manifest_uri, "split manifest")
+    try:
+        manifest = json.loads(path.read_text())
+        files = manifest["parts"][part]
+        x = np.load(path.with_name(Path(files["x"]).name), mmap_mode="r", allow_pickle=False)
+        y = np.load(path.with_name(Path(files["y"]).name), allow_pickle=False)
+    except (ValueError, KeyError, OSError) as err:
+        raise StepError(f"{path}: no readable part {part!r} ({err})") from err
+    return x, y, tuple(manifest["classes"]), manifest["encoding"]
+
+
+def prepared_frames_columnar(uri: str, categories: list[str]) -> dict:
+    """The prepared suite's frames from uint8 Parquet, batch by batch; min/max as training sees them (/255)."""
+    import pandas as pd
+
+    path, reader = _prepared(uri, 1, 0)
+    pixels = [name for name in reader.schema_arrow.names if name != "label"]
+    nulls = np.zeros(len(pixels), dtype=np.int64)
+    low, high = np.full(len(pixels), 255, dtype=np.uint8), np.zeros(len(pixels), dtype=np.uint8)
+    for batch in reader.iter_batches(batch_size=BATCH_ROWS, columns=pixels):
+        for j, column in enumerate(batch.columns):
+            nulls[j] += column.null_count
+            values = column.drop_null().to_numpy()
+            if len(values):
+                low[j], high[j] = min(low[j], values.min()), max(high[j], values.max())
+    rows = reader.metadata.num_rows
+    if rows == 0:
+        raise StepError(f"{path}: no rows")
+    scale = np.float32(255.0)
+    columns = pd.DataFrame({"column": pixels, "nulls": nulls,
+                            "min": (low.astype(np.float32) / scale).astype(np.float64),
+                            "max": (high.astype(np.float32) / scale).astype(np.float64)})
+    labels = pd.DataFrame({"label": reader.read(columns=["label"]).column(0).to_numpy(zero_copy_only=False)})
+    counts = labels["label"].value_counts()
+    per_class = [int(counts.get(name, 0)) for name in categories]
+    classes = pd.DataFrame({"column": categories, "rows": per_class, "share": [n / rows for n in per_class]})
+    return {"header": pd.DataFrame(columns=["label", *pixels]), "labels": labels.astype(object), "columns": columns,
+            "classes": classes}
