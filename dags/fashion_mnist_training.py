@@ -4,7 +4,8 @@
 wait for data → fetch → validate_raw (Great Expectations) → prepare → validate_prepared
 → features → split → **branch** (build a model or fine-tune the champion) → train
 → evaluate → register (MLflow run + model version) → **gate** (accuracy ≥ threshold
-and beats the champion) → deploy (champion alias, serving folder).
+and significantly better than the champion on test rows neither model trained on; a
+champion that cannot be compared blocks it) → deploy (champion alias, serving folder).
 
 Every step is `python -m tasks <step> ...`: a local subprocess in the embedded
 default (`PIPELINE_MODE=local`), a pod from the step images in `kubernetes` mode.
@@ -24,7 +25,7 @@ from datetime import timedelta
 from airflow.sdk import TriggerRule, dag, task
 
 from mlops_pipeline.contract_wiring import checked, form_params, step_spec
-from mlops_pipeline.decisions import BUILD_MODEL, LOAD_PRETRAINED, choose_model_source, gate_for
+from mlops_pipeline.decisions import BUILD_MODEL, LOAD_PRETRAINED, choose_model_source, comparison_lines, gate_for
 from mlops_pipeline.operations import IO_RETRIES, default_args
 from mlops_pipeline.run_keys import run_key
 from mlops_pipeline.runners import step_operator
@@ -64,7 +65,8 @@ STEPS = {s.task_id: s for s in (
           gpus="{{ params.gpu_count }}"),
     _spec("evaluate", inputs={"model": xcom("train", "model"), "test": xcom("split", "test")}),
     _spec("register", inputs={"model": xcom("train", "model"), "history": xcom("train", "history"),
-                             "metrics": xcom("evaluate", "metrics"), "test": xcom("split", "test"), "parent": PARENT},
+                             "metrics": xcom("evaluate", "metrics"), "test": xcom("split", "test"), "parent": PARENT,
+                             "fingerprints": xcom("train", "fingerprints")},
          fixed={**TRACKING, "run_params": "{{ params | tojson }}", "lineage": LINEAGE}),
     _spec("deploy", fixed={**TRACKING, "version": xcom("register", "version"), "serving_root": SETTINGS.serving_root,
                           "reason": "{{ ti.xcom_pull(task_ids='gate', key='reason') }}",
@@ -124,10 +126,11 @@ def fashion_mnist_training() -> None:
 
     @task.branch(task_id="gate")
     def gate(params: dict, ti=None) -> str | None:
-        """Let deploy run only if the challenger clears the threshold and beats the champion."""
-        deploy, reason = gate_for(params, ti.xcom_pull(task_ids="register") or {})
-        print(f"gate: {reason}")
+        """Let deploy run only if the challenger clears the threshold and beats the champion on unseen rows."""
+        deploy, reason, table = gate_for(params, ti.xcom_pull(task_ids="register") or {})
+        print("\n".join(["gate: champion/challenger comparison", *comparison_lines(table), f"gate: {reason}"]))
         ti.xcom_push(key="reason", value=reason)
+        ti.xcom_push(key="comparison", value=table)
         return "deploy" if deploy else None
 
     ops = {name: step_operator(spec, **(IO_RETRIES if name == "fetch" else {})) for name, spec in STEPS.items()}
