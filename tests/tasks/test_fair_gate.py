@@ -221,3 +221,55 @@ def test_replacing_an_incompatible_champion_must_be_asked_for_and_is_recorded(re
     history = json.loads(client.get_registered_model(name).tags["promotion_history"])
     assert history[-1]["replace_incompatible_champion"] is True and "takes other input" in history[-1]["forced_over"]
     assert list(served(run["serving"], name)) == [str(run["challenger"]["version"])]
+
+
+def test_a_champion_without_its_training_fingerprints_blocks_promotion(retraining):
+    from mlflow import MlflowClient
+
+    from mlops_pipeline.decisions import gate_for
+    from tasks.deploy import deploy
+
+    # Given a deployed champion whose fingerprints artifact has gone missing
+    root, uri, name = retraining["root"], retraining["uri"], "fair_gate_no_fingerprints"
+    champion = register_again(root, "a", "data_a", uri, name)
+    deploy(uri, name, champion["version"], str(retraining["serving"]), "first", "test")
+    artifacts = MlflowClient(uri, uri).get_run(champion["run_id"]).info.artifact_uri.removeprefix("file://")
+    (Path(artifacts) / "training" / "fingerprints.npy").unlink()
+
+    # When a challenger is registered against it
+    challenger = register_again(root, "b", "data_b", uri, name)
+
+    # Then the champion cannot be compared, and the gate says so in one line and keeps it
+    assert "no row fingerprints artifact" in challenger["champion"]["problem"]
+    decided, reason, _ = gate_for(RULE, challenger)
+    assert not decided and "no row fingerprints artifact" in reason and "\n" not in reason
+
+
+class UnreachableRegistry:
+    """An MLflow client whose server does not answer."""
+
+    def get_model_version_by_alias(self, name, alias):
+        raise ConnectionError("Max retries exceeded with url: /api/2.0/mlflow/registered-models/alias")
+
+
+def test_a_registry_error_is_not_read_as_no_champion_by_the_gate_or_by_deploy(tmp_path, monkeypatch):
+    from mlops_pipeline.decisions import gate_for
+    from tasks import deploy as deploy_step
+    from tasks.core.common import StepError
+    from tasks.model.champion import champion_status, score_champion
+
+    # Given a registry that errors when asked for the champion
+    status = champion_status(UnreachableRegistry(), MODEL)
+    state = score_champion(status, UnreachableRegistry(), "http://mlflow:5000", MODEL, None, None, None, {})
+
+    # Then register's view is "not comparable", and the gate blocks instead of deploying as on a first run
+    assert state.problem.startswith("registry error: ConnectionError")
+    registration = {"accuracy": 0.99, "champion": {"version": None, "table": None, "problem": state.problem}}
+    decided, reason, _ = gate_for(RULE, registration)
+    assert not decided and "registry error" in reason
+
+    # and deploy refuses before touching the serving folder
+    monkeypatch.setattr(deploy_step, "client", lambda uri: UnreachableRegistry())
+    with pytest.raises(StepError, match="cannot tell what is served"):
+        deploy_step.deploy("http://mlflow:5000", MODEL, 2, str(tmp_path / "serving"), "gate", "test")
+    assert not (tmp_path / "serving").exists()
