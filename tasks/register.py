@@ -15,18 +15,28 @@ import json
 import os
 import re
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from tasks.contracts import CONTRACTS
 from tasks.core.common import StepError, require_file, write_json
 from tasks.core.contract import run_step
 from tasks.data.arrays import load_bundle
 from tasks.data.encoding import class_indices
-from tasks.model.champion import FINGERPRINTS_DIR, SIGNATURE_TAG, champion_status, score_champion
-from tasks.model.comparison import load_fingerprints, model_signature
+from tasks.model.champion import (
+    FINGERPRINTS_DIR,
+    FINGERPRINTS_FILE,
+    SIGNATURE_TAG,
+    champion_status,
+    run_fingerprints,
+    score_champion,
+)
+from tasks.model.comparison import load_fingerprints, model_signature, save_fingerprints
 from tasks.model.model_io import load_model
-from tasks.model.registry import EXPERIMENT, client, experiment_id
+from tasks.model.registry import EXPERIMENT, client, experiment_id, get_version
 from tasks.model.scoring import predicted_classes
 
 CONTRACT = CONTRACTS["register"]
@@ -51,6 +61,23 @@ def _batch_metrics(history: dict[str, list[float]], metrics: dict) -> list[Any]:
     return rows
 
 
+def with_parent_rows(seen: np.ndarray, file: Path, parent: str | None, mlflow_client: Any, tracking_uri: str,
+                     scratch: Path) -> tuple[np.ndarray, Path]:
+    """A fine-tuned model has also seen its parent's rows: the union, and a file holding it to log.
+
+    The parent's own artifact already holds its ancestors' rows, so one level is enough.
+    A parent that is not a registered version (a ``.keras`` path) adds nothing it can name.
+    """
+    match = re.fullmatch(r"models:/([^/@]+)/(\d+)", parent or "")
+    if not match:
+        return seen, file
+    registered = get_version(mlflow_client, match.group(1), match.group(2))
+    union = np.unique(np.concatenate([seen, run_fingerprints(registered.run_id, tracking_uri)]))
+    target = scratch / FINGERPRINTS_FILE
+    save_fingerprints(target, union)
+    return union, target
+
+
 def register(tracking_uri: str, model_name: str, model_uri: str, history_uri: str, metrics_uri: str, test_uri: str,
              params: dict, tags: dict[str, str], parent: str | None, output: Path | None = None,
              fingerprints_uri: str = "") -> dict:
@@ -66,7 +93,6 @@ def register(tracking_uri: str, model_name: str, model_uri: str, history_uri: st
     fingerprints_file = require_file(fingerprints_uri or str(CONTRACTS["train"].output_path(model_file.parent,
                                                                                              "fingerprints")),
                                      "training rows' fingerprints")
-    seen = load_fingerprints(fingerprints_file)
     test = load_bundle(test_uri)
     signature = model_signature(test.x.shape[1:], test.classes, test.encoding)
     challenger_correct = predicted_classes(load_model(str(model_file)), test) == class_indices(test.y)
@@ -75,6 +101,9 @@ def register(tracking_uri: str, model_name: str, model_uri: str, history_uri: st
     mlflow_client = client(tracking_uri)
     import mlflow
 
+    scratch = tempfile.TemporaryDirectory()
+    seen, fingerprints_file = with_parent_rows(load_fingerprints(fingerprints_file), fingerprints_file, parent,
+                                               mlflow_client, tracking_uri, Path(scratch.name))
     experiment = experiment_id(mlflow_client, tracking_uri)
     run_name = "/".join(filter(None, (tags.get("airflow_dag_id"), tags.get("airflow_run_id")))) or None
     with mlflow.start_run(experiment_id=experiment, run_name=run_name) as run:
@@ -87,6 +116,7 @@ def register(tracking_uri: str, model_name: str, model_uri: str, history_uri: st
         mlflow.log_artifact(str(history_file), artifact_path="training")
         mlflow.log_artifact(str(fingerprints_file), artifact_path=FINGERPRINTS_DIR)
         mlflow.log_artifact(str(model_file), artifact_path="model")
+    scratch.cleanup()
     if not mlflow_client.search_registered_models(filter_string=f"name = '{model_name}'"):
         mlflow_client.create_registered_model(model_name, description="Fashion-MNIST-layout image classifier")
     status = champion_status(mlflow_client, model_name)

@@ -90,7 +90,7 @@ def version_signature(tags: dict[str, str] | None) -> dict | None:
     return value if isinstance(value, dict) else None
 
 
-def _run_fingerprints(run_id: str, tracking_uri: str) -> Any:
+def run_fingerprints(run_id: str, tracking_uri: str) -> Any:
     """The row fingerprints logged with a version's run; StepError if the artifact is missing."""
     import tempfile
     from pathlib import Path
@@ -153,7 +153,7 @@ def _scored(version: int, mlflow_client: Any, tracking_uri: str, model_name: str
     mismatch = signature_mismatch(recorded, signature)
     if mismatch:
         raise StepError(f"it takes other input: {mismatch}".replace(" vs served ", " here vs its "))
-    champion_seen = _run_fingerprints(registered.run_id, tracking_uri)
+    champion_seen = run_fingerprints(registered.run_id, tracking_uri)
     with tempfile.TemporaryDirectory() as scratch:
         model = load_model(str(download_model(f"models:/{model_name}/{version}", tracking_uri, Path(scratch))))
     if image_shape(model) != tuple(test.x.shape[1:]):

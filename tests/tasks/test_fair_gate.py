@@ -133,14 +133,14 @@ def test_the_gate_decides_on_the_paired_unseen_rows_and_says_why(retraining):
 def test_every_version_records_its_input_signature_and_training_fingerprints(retraining):
     from mlflow import MlflowClient
 
-    from tasks.model.champion import _run_fingerprints, version_signature
+    from tasks.model.champion import run_fingerprints, version_signature
 
     client = MlflowClient(retraining["uri"], retraining["uri"])
     a = retraining["a"]
     signature = version_signature(client.get_model_version(MODEL, str(a["version"])).tags)
     assert signature == {"image_shape": [28, 28], "categories": list(FASHION_MNIST_CATEGORIES),
                          "label_encoding": "integer"}
-    assert len(_run_fingerprints(a["run_id"], retraining["uri"])) == 600  # A's train + validation rows
+    assert len(run_fingerprints(a["run_id"], retraining["uri"])) == 600  # A's train + validation rows
 
 
 def register_again(root: Path, run: str, data: str, uri: str, model_name: str) -> dict:
@@ -273,3 +273,19 @@ def test_a_registry_error_is_not_read_as_no_champion_by_the_gate_or_by_deploy(tm
     with pytest.raises(StepError, match="cannot tell what is served"):
         deploy_step.deploy("http://mlflow:5000", MODEL, 2, str(tmp_path / "serving"), "gate", "test")
     assert not (tmp_path / "serving").exists()
+
+
+def test_a_fine_tuned_version_records_its_parents_rows_as_seen_too(retraining):
+    from tasks.model.champion import run_fingerprints
+    from tasks.register import register
+
+    # Given B registered as fine-tuned from A (the parent's weights saw A's rows)
+    root, uri, x = retraining["root"], retraining["uri"], retraining["x"]
+    files = root / "b"
+    tuned = register(uri, "fair_gate_tuned", str(files / "train" / "model.keras"),
+                     str(files / "train" / "history.json"), str(files / "evaluate" / "metrics.json"),
+                     str(root / "data_b" / "test.npz"), {}, {}, f"models:/{MODEL}/{retraining['a']['version']}")
+
+    # Then its recorded rows are A's and B's training rows together
+    rows = [*A_ROWS["train"], *A_ROWS["val"], *B_ROWS["train"], *B_ROWS["val"]]
+    assert len(run_fingerprints(tuned["run_id"], uri)) == len({x[i].tobytes() for i in rows})
