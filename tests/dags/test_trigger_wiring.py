@@ -98,3 +98,13 @@ def _store_uri() -> str:
     import os
 
     return "file://" + os.path.join(os.environ["PIPELINE_STATE_DIR"], "datasets")
+
+
+def test_a_skipped_resolve_dataset_skips_every_task_after_it_deploy_included(dags):
+    # A scheduled run with an empty store skips resolve_dataset (above); Airflow then skips a task only if
+    # its trigger rule skips on all-skipped upstreams: all_success and none_failed_min_one_success do.
+    training = dags["fashion_mnist_training"]
+    downstream = training.get_task("resolve_dataset").get_flat_relatives(upstream=False)
+    assert {"deploy", "train", "register"} <= {t.task_id for t in downstream}
+    assert {getattr(t.trigger_rule, "value", t.trigger_rule) for t in downstream} <= {"all_success",
+                                                                                   "none_failed_min_one_success"}
