@@ -108,3 +108,15 @@ def test_an_unexpected_crash_fails_with_a_retryable_error():
     with pytest.raises(AirflowException) as caught:
         op.execute(context={})
     assert not isinstance(caught.value, AirflowFailException)
+
+
+def test_the_gate_log_shows_the_comparison_table():
+    from mlops_pipeline.decisions import comparison_lines
+
+    champion = {"version": 3, "table": {"rows": 400, "test_rows": 500, "difference": 0.05, "p_value": 0.001,
+                                        "champion_accuracy": 0.8, "challenger_accuracy": 0.85}}
+    _, reason, table = gate_for(RULES, {"accuracy": 0.9, "champion": champion})
+
+    lines = "\n".join(comparison_lines(table))
+    for expected in ("rows", "400", "test_rows", "500", "0.8000", "0.8500", "p_value", "0.0010", "deploy", reason):
+        assert expected in lines
