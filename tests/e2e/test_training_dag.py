@@ -81,6 +81,21 @@ def test_a_worse_run_is_logged_and_registered_but_not_promoted(first_run):
     assert served() == ["1"] and champion() == "1"
 
 
+def test_a_run_on_other_images_than_the_champions_is_blocked_and_serving_is_untouched(first_run):
+    # Given the 8x8 digits champion, when a run trains on the real 28x28 Fashion-MNIST sample
+    before = {p.name: p.stat().st_mtime_ns for p in (Path(os.environ["PIPELINE_STATE_DIR"]) / "serving" / MODEL)
+              .iterdir()}
+    run = run_dag({"model_name": MODEL, "dataset_uri": "embedded://fashion-mnist-sample", "image_height": 28,
+                   "image_width": 28, "epochs": 5, "accuracy_threshold": 0.0})
+
+    # Then the champion cannot be compared, the gate blocks with the reason, and nothing served changes
+    assert run["state"] == "success" and run["tasks"]["deploy"] == "skipped", run
+    assert "image shape 28x28 here vs its 8x8" in run["registration"]["champion"]["problem"]
+    served_now = {p.name: p.stat().st_mtime_ns for p in (Path(os.environ["PIPELINE_STATE_DIR"]) / "serving" / MODEL)
+                  .iterdir()}
+    assert served_now == before and champion() == "1"
+
+
 def test_the_pretrained_branch_fine_tunes_the_champion_and_records_its_parent(first_run):
     run = run_dag({"model_name": MODEL, "use_pretrained_model": True, "epochs": 5, "learning_rate": 0.0005,
                    "accuracy_threshold": 0.999})  # evaluated and registered, kept out of production
