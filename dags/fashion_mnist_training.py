@@ -4,7 +4,8 @@
 wait for data → fetch → validate_raw (Great Expectations) → prepare → validate_prepared
 → features → split → **branch** (build a model or fine-tune the champion) → train
 → evaluate → register (MLflow run + model version) → **gate** (accuracy ≥ threshold
-and beats the champion) → deploy (champion alias, serving folder).
+and significantly better than the champion on test rows neither model trained on; a
+champion that cannot be compared blocks it) → deploy (champion alias, serving folder).
 
 Every step is `python -m tasks <step> ...`: a local subprocess in the embedded
 default (`PIPELINE_MODE=local`), a pod from the step images in `kubernetes` mode.
@@ -21,11 +22,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pendulum
 from airflow.sdk import TriggerRule, dag, task
 
 from mlops_pipeline.contract_wiring import checked, form_params, step_spec
-from mlops_pipeline.decisions import BUILD_MODEL, LOAD_PRETRAINED, choose_model_source, gate_for
+from mlops_pipeline.decisions import BUILD_MODEL, LOAD_PRETRAINED, choose_model_source, comparison_lines, gate_for
 from mlops_pipeline.operations import IO_RETRIES, default_args
 from mlops_pipeline.run_keys import run_key
 from mlops_pipeline.runners import step_operator
@@ -65,7 +65,8 @@ STEPS = {s.task_id: s for s in (
           gpus="{{ params.gpu_count }}"),
     _spec("evaluate", inputs={"model": xcom("train", "model"), "test": xcom("split", "test")}),
     _spec("register", inputs={"model": xcom("train", "model"), "history": xcom("train", "history"),
-                             "metrics": xcom("evaluate", "metrics"), "test": xcom("split", "test"), "parent": PARENT},
+                             "metrics": xcom("evaluate", "metrics"), "test": xcom("split", "test"), "parent": PARENT,
+                             "fingerprints": xcom("train", "fingerprints")},
          fixed={**TRACKING, "run_params": "{{ params | tojson }}", "lineage": LINEAGE}),
     _spec("deploy", fixed={**TRACKING, "version": xcom("register", "version"), "serving_root": SETTINGS.serving_root,
                           "reason": "{{ ti.xcom_pull(task_ids='gate', key='reason') }}",
@@ -81,8 +82,7 @@ FORM = form_params(STEPS.values(), DECIDERS)
     description="Validate, clean, train, evaluate and (if good enough) deploy a Fashion-MNIST classifier.",
     doc_md=__doc__,
     schedule=training_schedule(SETTINGS.retrain_cron, DATASET),
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-    catchup=False,
+    catchup=False,  # no start_date: with one, Airflow 3.3.2 ignores run_immediately and unpausing starts a run
     max_active_runs=1,
     tags=["ml", "training", "fashion-mnist"],
     default_args=default_args(timedelta(hours=2)),
@@ -93,14 +93,19 @@ def fashion_mnist_training() -> None:
     @task(task_id="resolve_dataset")
     def resolve(params: dict, dag_run=None, triggering_asset_events=None) -> dict:
         """Refuse unknown conf keys; pick the dataset: the triggering event's, the latest stored one, or the Param."""
+        from airflow.sdk.exceptions import AirflowSkipException
+
         from mlops_pipeline.conf_check import check_conf
-        from mlops_pipeline.triggers import resolve_for_run
+        from mlops_pipeline.triggers import NoStoredDataset, resolve_for_run
 
         check_conf(DAG_ID, dag_run.conf, FORM)  # not params: Airflow adds unknown conf keys to those
         run_type = str(getattr(dag_run.run_type, "value", dag_run.run_type))
         events = sorted(triggering_asset_events[DATASET], key=lambda e: e.timestamp) if triggering_asset_events else []
-        resolved = resolve_for_run(run_type, [dict(event.extra or {}) for event in events], SETTINGS.dataset_store,
-                                   params)
+        try:
+            resolved = resolve_for_run(run_type, [dict(event.extra or {}) for event in events],
+                                       SETTINGS.dataset_store, params)
+        except NoStoredDataset as skip:  # never train an automated run on the embedded demo data
+            raise AirflowSkipException(str(skip)) from None
         print(f"{run_type} run trains on {resolved['uri']} (chosen by {resolved['trigger']}, "
               f"version {resolved['version'] or 'n/a'})")
         return resolved
@@ -121,10 +126,11 @@ def fashion_mnist_training() -> None:
 
     @task.branch(task_id="gate")
     def gate(params: dict, ti=None) -> str | None:
-        """Let deploy run only if the challenger clears the threshold and beats the champion."""
-        deploy, reason = gate_for(params, ti.xcom_pull(task_ids="register") or {})
-        print(f"gate: {reason}")
+        """Let deploy run only if the challenger clears the threshold and beats the champion on unseen rows."""
+        deploy, reason, table = gate_for(params, ti.xcom_pull(task_ids="register") or {})
+        print("\n".join(["gate: champion/challenger comparison", *comparison_lines(table), f"gate: {reason}"]))
         ti.xcom_push(key="reason", value=reason)
+        ti.xcom_push(key="comparison", value=table)
         return "deploy" if deploy else None
 
     ops = {name: step_operator(spec, **(IO_RETRIES if name == "fetch" else {})) for name, spec in STEPS.items()}
@@ -134,8 +140,6 @@ def fashion_mnist_training() -> None:
     ops["validate_prepared"] >> ops["features"] >> ops["split"]
     ops["split"] >> choose_model() >> [ops[BUILD_MODEL], ops[LOAD_PRETRAINED]] >> ops["train"]
     ops["train"] >> ops["evaluate"] >> ops["register"] >> gate() >> ops["deploy"]
-
-
 
 
 dag = fashion_mnist_training()

@@ -1,10 +1,12 @@
 """Log the evaluated run to MLflow and register its model as a new version.
 
 One MLflow run per training run: every Param, the per-epoch curves, the test
-metrics, the confusion matrix and report, the model, and lineage tags (dataset URI
-and hash, git commit, Airflow dag and run ids, images). The model becomes the next
-version of the registered model. If a champion exists, it is scored on this run's
-own test split, so the gate compares the two on the same data.
+metrics, the confusion matrix and report, the model, the fingerprints of the rows it
+trained on, and lineage tags (dataset URI and hash, git commit, Airflow dag and run
+ids, images). The model becomes the next version of the registered model, tagged with
+its input signature (image shape, category names, label encoding). If a champion
+exists, both models are scored on this run's test rows that neither trained on
+(``tasks.model.champion.score_champion``); the gate decides on that paired table.
 """
 
 from __future__ import annotations
@@ -17,12 +19,25 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from tasks.contracts import CONTRACTS
 from tasks.core.common import StepError, require_file, write_json
 from tasks.core.contract import run_step
 from tasks.data.arrays import load_bundle
-from tasks.model.registry import EXPERIMENT, champion_version, client, download_model, experiment_id
-from tasks.model.scoring import accuracy
+from tasks.data.encoding import class_indices
+from tasks.model.champion import (
+    FINGERPRINTS_DIR,
+    FINGERPRINTS_FILE,
+    SIGNATURE_TAG,
+    champion_status,
+    run_fingerprints,
+    score_champion,
+)
+from tasks.model.comparison import load_fingerprints, model_signature, save_fingerprints
+from tasks.model.model_io import load_model
+from tasks.model.registry import EXPERIMENT, client, experiment_id, get_version
+from tasks.model.scoring import predicted_classes
 
 CONTRACT = CONTRACTS["register"]
 EVALUATION_FILES = ("confusion_matrix", "report", "summary", "metrics")
@@ -46,34 +61,49 @@ def _batch_metrics(history: dict[str, list[float]], metrics: dict) -> list[Any]:
     return rows
 
 
-def score_champion(champion: Any, model_name: str, tracking_uri: str, test_uri: str) -> float | None:
-    """The champion's accuracy on this run's test split; None if it takes other images."""
-    from tasks.model.model_io import image_shape, load_model
+def with_parent_rows(seen: np.ndarray, file: Path, parent: str | None, mlflow_client: Any, tracking_uri: str,
+                     scratch: Path) -> tuple[np.ndarray, Path]:
+    """A fine-tuned model has also seen its parent's rows: the union, and a file holding it to log.
 
-    test = load_bundle(test_uri)
-    with tempfile.TemporaryDirectory() as scratch:
-        path = download_model(f"models:/{model_name}/{champion.version}", tracking_uri, Path(scratch))
-        model = load_model(str(path))
-        if image_shape(model) != tuple(test.x.shape[1:]):
-            return None
-        return accuracy(model, test)
+    The parent's own artifact already holds its ancestors' rows, so one level is enough.
+    A parent that is not a registered version (a ``.keras`` path) adds nothing it can name.
+    """
+    match = re.fullmatch(r"models:/([^/@]+)/(\d+)", parent or "")
+    if not match:
+        return seen, file
+    registered = get_version(mlflow_client, match.group(1), match.group(2))
+    union = np.unique(np.concatenate([seen, run_fingerprints(registered.run_id, tracking_uri)]))
+    target = scratch / FINGERPRINTS_FILE
+    save_fingerprints(target, union)
+    return union, target
 
 
 def register(tracking_uri: str, model_name: str, model_uri: str, history_uri: str, metrics_uri: str, test_uri: str,
-             params: dict, tags: dict[str, str], parent: str | None, output: Path | None = None) -> dict:
+             params: dict, tags: dict[str, str], parent: str | None, output: Path | None = None,
+             fingerprints_uri: str = "") -> dict:
     """Log the run, register the version and compare with the champion; return the figures the gate needs.
 
-    The evaluation's report and plot are logged from beside its metrics file, under the
-    names the evaluate contract declares.
+    The evaluation's report and plot are logged from beside its metrics file, and the
+    training rows' fingerprints (default: ``train``'s file beside the model), under the
+    names the contracts declare.
     """
     model_file = require_file(model_uri, "trained model")
     metrics_file = require_file(metrics_uri, "metrics")
     history_file = require_file(history_uri, "training history")
+    fingerprints_file = require_file(fingerprints_uri or str(CONTRACTS["train"].output_path(model_file.parent,
+                                                                                             "fingerprints")),
+                                     "training rows' fingerprints")
+    test = load_bundle(test_uri)
+    signature = model_signature(test.x.shape[1:], test.classes, test.encoding)
+    challenger_correct = predicted_classes(load_model(str(model_file)), test) == class_indices(test.y)
     metrics, history = json.loads(metrics_file.read_text()), json.loads(history_file.read_text())
     evaluation = [CONTRACTS["evaluate"].output_path(metrics_file.parent, name) for name in EVALUATION_FILES]
     mlflow_client = client(tracking_uri)
     import mlflow
 
+    scratch = tempfile.TemporaryDirectory()
+    seen, fingerprints_file = with_parent_rows(load_fingerprints(fingerprints_file), fingerprints_file, parent,
+                                               mlflow_client, tracking_uri, Path(scratch.name))
     experiment = experiment_id(mlflow_client, tracking_uri)
     run_name = "/".join(filter(None, (tags.get("airflow_dag_id"), tags.get("airflow_run_id")))) or None
     with mlflow.start_run(experiment_id=experiment, run_name=run_name) as run:
@@ -84,22 +114,28 @@ def register(tracking_uri: str, model_name: str, model_uri: str, history_uri: st
             if path.is_file():
                 mlflow.log_artifact(str(path), artifact_path="evaluation")
         mlflow.log_artifact(str(history_file), artifact_path="training")
+        mlflow.log_artifact(str(fingerprints_file), artifact_path=FINGERPRINTS_DIR)
         mlflow.log_artifact(str(model_file), artifact_path="model")
+    scratch.cleanup()
     if not mlflow_client.search_registered_models(filter_string=f"name = '{model_name}'"):
         mlflow_client.create_registered_model(model_name, description="Fashion-MNIST-layout image classifier")
-    champion = champion_version(mlflow_client, model_name)
+    status = champion_status(mlflow_client, model_name)
     version = mlflow_client.create_model_version(
         model_name, source=f"{run.info.artifact_uri}/model", run_id=run.info.run_id,
         tags={"test_accuracy": f"{metrics['accuracy']:.6f}", "parent_model": parent or "",
-              "dataset_sha256": tags.get("dataset_sha256", "")})
-    champion_accuracy = score_champion(champion, model_name, tracking_uri, test_uri) if champion else None
-    if champion_accuracy is not None:
-        mlflow_client.log_metric(run.info.run_id, "champion_test_accuracy", champion_accuracy)
+              "dataset_sha256": tags.get("dataset_sha256", ""), SIGNATURE_TAG: json.dumps(signature)})
+    champion = score_champion(status, mlflow_client, tracking_uri, model_name, test, challenger_correct, seen,
+                              signature)
+    table = champion.table or {}
+    for key in ("rows", "champion_accuracy", "challenger_accuracy", "p_value"):
+        if table.get(key) is not None:
+            mlflow_client.log_metric(run.info.run_id, f"comparison_{key}", float(table[key]))
     result = {"run_id": run.info.run_id, "experiment": EXPERIMENT, "model_name": model_name,
               "version": int(version.version), "model_uri": f"models:/{model_name}/{version.version}",
               "accuracy": float(metrics["accuracy"]), "parent": parent or None, "tracking_uri": tracking_uri,
-              "champion_version": int(champion.version) if champion else None,
-              "champion_accuracy": champion_accuracy}
+              "signature": signature, "champion_version": champion.version,
+              "champion_accuracy": table.get("champion_accuracy"),
+              "champion": {"version": champion.version, "table": champion.table, "problem": champion.problem}}
     if output is not None:
         write_json(CONTRACT.output_path(output, "registration"), result)
     return result
@@ -128,12 +164,12 @@ def _json_object(name: str, text: str) -> dict:
     return value
 
 
-def register_step(model: str, history: str, metrics: str, test: str, parent: str, output: Path, tracking_uri: str,
-                  model_name: str, run_params: str, lineage: str) -> dict:
+def register_step(model: str, history: str, metrics: str, test: str, parent: str, fingerprints: str, output: Path,
+                  tracking_uri: str, model_name: str, run_params: str, lineage: str) -> dict:
     """The step as its contract declares it: the results it is given in, the gate's figures out."""
     tags = {key: str(value) for key, value in _json_object("lineage", lineage).items()}
     return register(tracking_uri, model_name, model, history, metrics, test, _json_object("run_params", run_params),
-                    {**runtime_lineage(), **tags}, parent or None, output)
+                    {**runtime_lineage(), **tags}, parent or None, output, fingerprints)
 
 
 def main(argv: list[str] | None = None) -> int:

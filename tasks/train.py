@@ -12,10 +12,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from tasks.contracts import CONTRACTS
 from tasks.core.common import write_json
 from tasks.core.contract import run_step
 from tasks.data.arrays import Bundle, load_bundle
+from tasks.model.comparison import row_fingerprints, save_fingerprints
 from tasks.model.devices import global_batch_size, training_strategy
 from tasks.model.model_io import check_input_shape, load_model, save_model
 
@@ -61,7 +64,11 @@ def _epoch_logger(epochs: int) -> Any:
 
 def train(model: str, train: str, validation: str, output: Path, epochs: int, batch_size: int,
           learning_rate: float, early_stopping_patience: int, random_state: int) -> dict:
-    """Write ``<output>/model.keras`` (best weights) and ``history.json``."""
+    """Write ``<output>/model.keras`` (best weights), ``history.json`` and the rows' ``fingerprints.npy``.
+
+    The fingerprints cover the train and the validation rows (early stopping chose the
+    weights on the latter), so a later comparison can leave out every row this model saw.
+    """
     model_uri, train_uri, val_uri = model, train, validation
     patience, seed = early_stopping_patience, random_state
     import keras
@@ -88,7 +95,9 @@ def train(model: str, train: str, validation: str, output: Path, epochs: int, ba
     curves = {key: [float(v) for v in values] for key, values in history.history.items()}
     history_path = CONTRACT.output_path(output, "history")
     write_json(history_path, curves)
-    return {"model": str(target), "history": str(history_path), "epochs_run": ran,
+    fingerprints = CONTRACT.output_path(output, "fingerprints")
+    save_fingerprints(fingerprints, np.concatenate([row_fingerprints(train_data.x), row_fingerprints(val_data.x)]))
+    return {"model": str(target), "history": str(history_path), "fingerprints": str(fingerprints), "epochs_run": ran,
             "best_val_loss": min(curves["val_loss"]), "val_accuracy": curves["val_accuracy"][-1],
             "device": devices[0], "train_seconds": round(seconds, 3),
             "samples_per_second": round(ran * len(train_data) / seconds, 1)}

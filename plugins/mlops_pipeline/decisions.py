@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,40 +14,41 @@ def choose_model_source(use_pretrained_model: bool) -> str:
     return LOAD_PRETRAINED if use_pretrained_model else BUILD_MODEL
 
 
-def _usable(value: float | None) -> bool:
-    return value is not None and math.isfinite(value)
+def champion_state(registration: Mapping[str, Any]) -> Any:
+    """The champion as ``register`` found it: none, compared on unseen rows, or not comparable (and why)."""
+    from tasks.model.comparison import ChampionState
+
+    found = registration.get("champion") or {}
+    if found.get("problem"):
+        return ChampionState.unscorable(found["problem"], found.get("version"))
+    if found.get("version") is not None:
+        return ChampionState.scored(found["version"], found.get("table") or {})
+    return ChampionState()
 
 
-def gate_decision(accuracy: float | None, threshold: float, champion_accuracy: float | None = None,
-                  min_improvement: float = 0.0, champion_version: int | None = None) -> tuple[bool, str]:
-    """Deploy only if the challenger clears the threshold and beats the champion; say why either way.
+def gate_for(params: Mapping[str, Any], registration: Mapping[str, Any]) -> tuple[bool, str, dict]:
+    """The gate's decision for a run, one line saying why, and the comparison table behind it.
 
-    The champion's accuracy must come from the same test split as the challenger's.
-    With no champion (the first run), or one that cannot be scored on this data, the
-    threshold alone decides.
+    The rule (``tasks.model.comparison.decide_promotion``): the challenger must clear the
+    accuracy threshold; with a champion, it must also beat it on at least ``min_comparison_rows``
+    test rows neither trained on, by ``min_improvement`` and with McNemar p < ``significance``.
+    A champion that cannot be compared blocks it unless ``replace_incompatible_champion``.
     """
-    if not _usable(accuracy):
-        return False, f"no usable test accuracy ({accuracy!r}): not deploying"
-    if accuracy < threshold:
-        return False, f"accuracy {accuracy:.4f} < threshold {threshold:.4f}: not deploying, the champion stays"
-    clears = f"accuracy {accuracy:.4f} >= threshold {threshold:.4f}"
-    if champion_version is None:
-        return True, f"{clears} and there is no champion yet: deploying"
-    if not _usable(champion_accuracy):
-        return True, f"{clears}; champion v{champion_version} cannot be scored on this data: deploying"
-    needed = champion_accuracy + min_improvement
-    if accuracy >= needed:
-        return True, (f"{clears} and beats champion v{champion_version} ({champion_accuracy:.4f}) by "
-                      f"{accuracy - champion_accuracy:+.4f} >= {min_improvement:.4f}: deploying")
-    return False, (f"{clears} but does not beat champion v{champion_version} ({champion_accuracy:.4f}) by "
-                   f"{min_improvement:.4f}: not deploying, the champion stays")
-
-
-def gate_for(params: Mapping[str, Any], registration: Mapping[str, Any]) -> tuple[bool, str]:
-    """The gate's decision for a run: its form settings (checked) against ``register``'s result."""
     from mlops_pipeline.contract_wiring import checked
+    from tasks.model.comparison import decide_promotion
 
     rules = checked(params, "gate")
-    return gate_decision(registration.get("accuracy"), rules["accuracy_threshold"],
-                         registration.get("champion_accuracy"), rules["min_improvement"],
-                         registration.get("champion_version"))
+    return decide_promotion(registration.get("accuracy"), rules["accuracy_threshold"], champion_state(registration),
+                            min_comparison_rows=rules["min_comparison_rows"], min_improvement=rules["min_improvement"],
+                            significance=rules["significance"],
+                            replace_incompatible_champion=rules["replace_incompatible_champion"])
+
+
+def comparison_lines(table: Mapping[str, Any]) -> list[str]:
+    """The comparison table as log lines: what the gate compared and what it decided."""
+    def text(value: Any) -> str:
+        return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+    keys = ("champion_version", "rows", "test_rows", "champion_accuracy", "challenger_accuracy", "difference",
+            "p_value", "champion_accuracy_all_test_rows", "champion_problem", "decision", "reason")
+    return [f"  {key:<32} {text(table[key])}" for key in keys if table.get(key) is not None]

@@ -98,8 +98,8 @@ def run_steps(conf: Mapping[str, Any], state_dir: Path, execute: Executor = exec
     gate_reason = ""
     for task_id in task_ids or pipeline_task_ids(bool(params["use_pretrained_model"])):
         if task_id == "deploy":
-            deploy, gate_reason = gate_for(params, results.get("register") or {})
-            results["gate"] = {"reason": gate_reason}
+            deploy, gate_reason, table = gate_for(params, results.get("register") or {})
+            results["gate"] = {"reason": gate_reason, "comparison": table}
             if not deploy:
                 continue
         spec = module.STEPS[task_id]

@@ -8,17 +8,32 @@ Which data a run uses is decided by :func:`resolve_dataset`, a plain function:
 an Asset-triggered run trains on the version its event names, a scheduled run on the
 latest stored version, a manual run on its ``dataset_uri`` Param. The store's index is
 written by ``tasks/ingest.py`` (one JSON object per line; ``"new"`` lines are versions).
+An automated run never falls back to the Param's default (the embedded demo dataset):
+with nothing stored it raises :class:`NoStoredDataset`, which the DAG turns into a skip,
+so a demo model can never replace a real champion on a quiet Monday.
+
+The cron never fires because someone unpaused the DAG: ``run_immediately=timedelta(0)``
+makes a first run wait for the next cron time. In Airflow 3.3.2 that option is only
+consulted when the DAG has no ``start_date`` (``_TriggerTimetable.next_dagrun_info``
+schedules the latest past cron time whenever ``start_date`` is set and ``catchup=False``),
+so the training DAG must not set one.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 DATASET_ASSET_NAME = "fashion_mnist_dataset"
 ASSET_TRIGGERED, SCHEDULED, MANUAL = "asset_triggered", "scheduled", "manual"
+NEVER_RUN_IMMEDIATELY = timedelta(0)
+
+
+class NoStoredDataset(Exception):
+    """An automated run found no stored dataset version; its message is the one-line skip reason."""
 
 
 def dataset_asset(dataset_store: str) -> Any:
@@ -30,10 +45,15 @@ def dataset_asset(dataset_store: str) -> Any:
 
 
 def training_schedule(cron: str, asset: Any) -> Any:
-    """Run on ``cron`` (UTC) or whenever ``asset`` is updated, whichever comes first."""
+    """Run on ``cron`` (UTC) or whenever ``asset`` is updated; never just because the DAG was unpaused.
+
+    ``run_immediately=False`` is not enough in Airflow 3.3.2: it still runs the past cron time
+    when unpaused within max(10% of the cron period, 5 minutes) of it; ``timedelta(0)`` never does.
+    """
     from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable
 
-    return AssetOrTimeSchedule(timetable=CronTriggerTimetable(cron, timezone="UTC"), assets=asset)
+    timetable = CronTriggerTimetable(cron, timezone="UTC", run_immediately=NEVER_RUN_IMMEDIATELY)
+    return AssetOrTimeSchedule(timetable=timetable, assets=asset)
 
 
 def latest_version(dataset_store: str) -> dict[str, Any] | None:
@@ -73,6 +93,9 @@ def choose_dataset(run_type: str, event_extras: Iterable[Mapping[str, Any]], lat
 
     Returns:
         ``uri`` to fetch, ``trigger`` (what decided) and ``version`` (the content hash, or "").
+
+    Raises:
+        NoStoredDataset: a scheduled or asset-triggered run with no stored version to train on.
     """
     if run_type == ASSET_TRIGGERED:
         named = [e for e in event_extras if e.get("uri")]
@@ -81,6 +104,9 @@ def choose_dataset(run_type: str, event_extras: Iterable[Mapping[str, Any]], lat
             return {"uri": str(newest["uri"]), "trigger": "asset_event", "version": str(newest.get("sha256", ""))}
     if run_type in (ASSET_TRIGGERED, SCHEDULED) and latest:
         return {"uri": str(latest["uri"]), "trigger": "latest_version", "version": str(latest.get("sha256", ""))}
+    if run_type in (ASSET_TRIGGERED, SCHEDULED):
+        raise NoStoredDataset(f"{run_type} run: the dataset store has no stored version to train on; "
+                              f"not falling back to {param_uri or 'the default dataset'}")
     return {"uri": param_uri, "trigger": "param", "version": ""}
 
 

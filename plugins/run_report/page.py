@@ -98,14 +98,36 @@ def gate_section(gate: dict[str, Any], registration: dict[str, Any] | None, mlfl
     parts.append(f"<h2>Model registry</h2><p>This run registered <b>{name}</b> version {escape(str(version))} "
                  f'(<a href="mlflow/model-version" target="_blank">MLflow model version</a>, '
                  f'<a href="mlflow/run" target="_blank">MLflow run</a>; MLflow UI at {escape(mlflow_ui)}).</p>')
-    if champion is None:
+    found = registration.get("champion") or {}
+    if found.get("problem"):
+        label = f"champion <b>v{escape(str(champion))}</b>" if champion is not None else "the champion"
+        parts.append(f'<p id="comparison">Could not compare with {label}: {escape(str(found["problem"]))}. '
+                     "Promotion is blocked unless the run sets replace_incompatible_champion.</p>")
+    elif champion is None:
         parts.append("<p>Champion: none yet, this was the first model of its name.</p>")
     else:
-        accuracy = registration.get("champion_accuracy")
-        scored = f"{accuracy:.4f}" if isinstance(accuracy, int | float) else "not scorable on this data"
-        parts.append(f"<p>Compared with champion <b>v{escape(str(champion))}</b>: accuracy {scored} on the same "
-                     f"test split, challenger {registration.get('accuracy', 0):.4f}.</p>")
+        parts.append(comparison_section(champion, found.get("table") or registration, gate))
     return "".join(parts)
+
+
+def _figure(value: Any, digits: int = 4) -> str:
+    return f"{value:.{digits}f}" if isinstance(value, int | float) and not isinstance(value, bool) else "n/a"
+
+
+def comparison_section(champion: Any, table: dict[str, Any], gate: dict[str, Any]) -> str:
+    """Champion and challenger on the same test rows, which neither trained on: the figures the gate used."""
+    p_value = table.get("p_value")
+    rows = [["rows compared (unseen by both)", f"{table.get('rows', 'n/a')} of {table.get('test_rows', 'n/a')}"],
+            [f"champion v{champion} accuracy on them", _figure(table.get("champion_accuracy"))],
+            ["challenger accuracy on them", _figure(table.get("challenger_accuracy"))],
+            ["difference (challenger - champion)", _figure(table.get("difference"))],
+            ["McNemar exact p-value", f"{p_value:.4g}" if isinstance(p_value, float) else "n/a"],
+            ["champion accuracy on the whole test split (leaky)",
+             _figure(table.get("champion_accuracy_all_test_rows"))],
+            ["decision", {True: "deploy", False: "keep the champion"}.get(gate.get("deploy"), "undecided")],
+            ["why", gate.get("reason") or "the gate has not decided (yet)"]]
+    return (f'<p>Compared with champion <b>v{escape(str(champion))}</b> on the test rows neither model trained '
+            "on:</p>" + _table(["", "value"], rows).replace("<table>", '<table id="comparison">', 1))
 
 
 def render(dag_id: str, run_id: str, artifacts: dict[str, Any], gate: dict[str, Any], mlflow_ui: str,

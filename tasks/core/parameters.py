@@ -116,8 +116,19 @@ ACCURACY_THRESHOLD = _deployment("accuracy_threshold", float, 0.9, "Accuracy thr
                                  "Deploy only if the test accuracy is at least this (0..1).", minimum=0, maximum=1,
                                  cli=False)
 MIN_IMPROVEMENT = _deployment("min_improvement", float, 0.0, "Minimum improvement over the champion",
-                              "Deploy only if the test accuracy beats the champion's, on the same test split, by at "
-                              "least this much.", minimum=0, maximum=1, cli=False)
+                              "Deploy only if the challenger's accuracy beats the champion's, on the test rows "
+                              "neither model trained on, by at least this much (0 = strictly better).",
+                              minimum=0, maximum=0.99, cli=False)
+MIN_COMPARISON_ROWS = _deployment("min_comparison_rows", int, 100, "Least rows for the champion comparison",
+                                  "Test rows that neither the champion nor the challenger trained on; with fewer, "
+                                  "nothing is promoted (no fair comparison).", minimum=1, cli=False)
+SIGNIFICANCE = _deployment("significance", float, 0.05, "Significance of the improvement",
+                           "Deploy only if McNemar's exact test on the paired predictions gives p below this.",
+                           minimum=0, exclusive_minimum=True, maximum=1, cli=False)
+REPLACE_INCOMPATIBLE_CHAMPION = _deployment(
+    "replace_incompatible_champion", bool, False, "Replace a champion that cannot be compared",
+    "On: deploy even if the champion cannot be scored on this data (other image shape or categories, no "
+    "fingerprints, registry error) or takes other input than this model; recorded in the promotion history.")
 MODEL_NAME = _deployment("model_name", str, "fashion_mnist", "Model name",
                          "Registered model name in MLflow, and the serving folder's name.", pattern=MODEL_NAME_PATTERN)
 TARGET_VERSION = _deployment("target_version", int, 0, "Target version",

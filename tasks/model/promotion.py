@@ -23,8 +23,8 @@ log = logging.getLogger("tasks.model.promotion")
 
 
 def promote(mlflow_client: Any, tracking_uri: str, model_name: str, version: int, serving_root: Path,
-            action: str, reason: str, by: str) -> dict:
-    """Export ``version`` for serving, point the champion alias at it and record why."""
+            action: str, reason: str, by: str, forced: dict | None = None) -> dict:
+    """Export ``version`` for serving, point the champion alias at it and record why (and what was forced)."""
     registered = get_version(mlflow_client, model_name, version)
     current = champion_version(mlflow_client, model_name)
     previous = int(current.version) if current else None
@@ -42,9 +42,9 @@ def promote(mlflow_client: Any, tracking_uri: str, model_name: str, version: int
         if not already_served:
             shutil.rmtree(target, ignore_errors=True)
         raise
-    entry = record_promotion(mlflow_client, model_name, int(version), previous, action, reason, by)
+    entry = record_promotion(mlflow_client, model_name, int(version), previous, action, reason, by, forced)
     retired = retire_others(serving_root, model_name, int(version))
     log.info("%s: %s version %s is champion (was %s); serving %s; retired %s", action, model_name, version,
              previous, target, retired or "nothing")
     return {"model_name": model_name, "version": int(version), "previous_version": previous,
-            "serving_path": str(target), "action": action, "at": entry["at"]}
+            "serving_path": str(target), "action": action, "at": entry["at"], "forced": bool(forced)}

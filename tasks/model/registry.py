@@ -99,13 +99,18 @@ def read_history(mlflow_client: Any, model_name: str) -> list[dict]:
 
 
 def record_promotion(mlflow_client: Any, model_name: str, version: int, previous: int | None, action: str,
-                     reason: str, by: str) -> dict:
-    """Append a promotion/rollback to the history and stamp it on the version's tags."""
+                     reason: str, by: str, forced: dict | None = None) -> dict:
+    """Append a promotion/rollback to the history and stamp it on the version's tags.
+
+    ``forced`` (e.g. ``{"replace_incompatible_champion": True, "forced_over": why}``) is kept
+    in the entry, so a replacement nobody could compare stays visible.
+    """
     entry = {"action": action, "version": int(version), "previous_version": previous, "reason": reason,
-             "by": by, "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+             "by": by, "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **(forced or {})}
     history = (read_history(mlflow_client, model_name) + [entry])[-HISTORY_LIMIT:]
     mlflow_client.set_registered_model_tag(model_name, HISTORY_TAG, json.dumps(history))
     for key, value in (("promoted_at", entry["at"]), ("promoted_by", by), ("promotion_reason", reason),
-                       ("promotion_action", action), ("previous_champion", str(previous or ""))):
+                       ("promotion_action", action), ("previous_champion", str(previous or "")),
+                       ("promotion_forced", "true" if forced else "false")):
         mlflow_client.set_model_version_tag(model_name, str(version), key, value)
     return entry

@@ -70,10 +70,12 @@ def test_every_task_alerts_on_failure(dags):
 
 @pytest.mark.parametrize("run_type, expected", [
     ("asset_triggered", f"{tempfile.gettempdir()}/store/new/b.csv"),
-    ("scheduled", "embedded://digits"),  # the test store is empty: the Param
+    ("scheduled", None),  # the test store is empty: skipped, never trained on the demo data
     ("manual", "embedded://digits"),
 ])
 def test_resolve_dataset_reads_the_events_of_the_dataset_asset(dags, run_type, expected):
+    from airflow.sdk.exceptions import AirflowSkipException
+
     training = dags["fashion_mnist_training"]
     asset = training.timetable.asset_condition
     store = f"{tempfile.gettempdir()}/store"
@@ -81,13 +83,28 @@ def test_resolve_dataset_reads_the_events_of_the_dataset_asset(dags, run_type, e
                       SimpleNamespace(timestamp=1, extra={"uri": f"{store}/old/a.csv", "sha256": "a"})]}
     resolve = training.get_task("resolve_dataset").python_callable
 
-    resolved = resolve(params=dict(training.params), dag_run=SimpleNamespace(run_type=run_type, conf={}),
+    def call():
+        return resolve(params=dict(training.params), dag_run=SimpleNamespace(run_type=run_type, conf={}),
                        triggering_asset_events=events if run_type == "asset_triggered" else {})
 
-    assert resolved["uri"] == expected
+    if expected is None:
+        with pytest.raises(AirflowSkipException, match="no stored version"):
+            call()
+    else:
+        assert call()["uri"] == expected
 
 
 def _store_uri() -> str:
     import os
 
     return "file://" + os.path.join(os.environ["PIPELINE_STATE_DIR"], "datasets")
+
+
+def test_a_skipped_resolve_dataset_skips_every_task_after_it_deploy_included(dags):
+    # A scheduled run with an empty store skips resolve_dataset (above); Airflow then skips a task only if
+    # its trigger rule skips on all-skipped upstreams: all_success and none_failed_min_one_success do.
+    training = dags["fashion_mnist_training"]
+    downstream = training.get_task("resolve_dataset").get_flat_relatives(upstream=False)
+    assert {"deploy", "train", "register"} <= {t.task_id for t in downstream}
+    assert {getattr(t.trigger_rule, "value", t.trigger_rule) for t in downstream} <= {"all_success",
+                                                                                   "none_failed_min_one_success"}

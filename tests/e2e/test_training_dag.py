@@ -76,8 +76,24 @@ def test_a_worse_run_is_logged_and_registered_but_not_promoted(first_run):
     assert run["state"] == "success", run
     registration = run["registration"]
     assert registration["champion_version"] == 1 and registration["accuracy"] < registration["champion_accuracy"]
+    assert registration["champion"]["table"]["rows"] >= 100  # same data, same split: the champion never saw them
     assert run["tasks"]["deploy"] == "skipped"
     assert served() == ["1"] and champion() == "1"
+
+
+def test_a_run_on_other_images_than_the_champions_is_blocked_and_serving_is_untouched(first_run):
+    # Given the 8x8 digits champion, when a run trains on the real 28x28 Fashion-MNIST sample
+    before = {p.name: p.stat().st_mtime_ns for p in (Path(os.environ["PIPELINE_STATE_DIR"]) / "serving" / MODEL)
+              .iterdir()}
+    run = run_dag({"model_name": MODEL, "dataset_uri": "embedded://fashion-mnist-sample", "image_height": 28,
+                   "image_width": 28, "epochs": 5, "accuracy_threshold": 0.0})
+
+    # Then the champion cannot be compared, the gate blocks with the reason, and nothing served changes
+    assert run["state"] == "success" and run["tasks"]["deploy"] == "skipped", run
+    assert "image shape 28x28 here vs its 8x8" in run["registration"]["champion"]["problem"]
+    served_now = {p.name: p.stat().st_mtime_ns for p in (Path(os.environ["PIPELINE_STATE_DIR"]) / "serving" / MODEL)
+                  .iterdir()}
+    assert served_now == before and champion() == "1"
 
 
 def test_the_pretrained_branch_fine_tunes_the_champion_and_records_its_parent(first_run):
@@ -91,9 +107,17 @@ def test_the_pretrained_branch_fine_tunes_the_champion_and_records_its_parent(fi
 
 
 def test_rollback_moves_the_champion_back_and_the_serving_folder_follows(first_run):
-    second = run_dag({"model_name": MODEL})  # same data and seed: ties the champion, so it is promoted
-    assert second["tasks"]["deploy"] == "success", second
+    second = run_dag({"model_name": MODEL})  # same data and seed: ties the champion, which stays
+    assert second["tasks"]["deploy"] == "skipped", second
+    comparison = second["registration"]["champion"]["table"]
+    assert comparison["rows"] >= 100 and comparison["champion_accuracy"] is not None  # rows neither model saw
     promoted = str(second["registration"]["version"])
+    from tests.conftest import run_step
+
+    state = Path(os.environ["PIPELINE_STATE_DIR"])  # a person promotes it by hand, with the deploy step
+    by_hand = run_step("deploy", "--tracking-uri", f"sqlite:///{state / 'mlflow' / 'mlflow.db'}", "--model-name",
+                       MODEL, "--version", promoted, "--serving-root", str(state / "serving"), "--reason", "by hand")
+    assert by_hand.returncode == 0, by_hand.stderr
     assert champion() == promoted and served() == [promoted]
 
     missing = run_dag({"model_name": MODEL, "target_version": 99, "reason": "wrong version"},

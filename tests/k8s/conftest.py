@@ -31,7 +31,8 @@ RESULTS = {
               "test": f"{ARTIFACT_ROOT}/run/split/test.npz"},
     "build_model": {"model": f"{ARTIFACT_ROOT}/run/build_model/model.keras"},
     "load_pretrained": {"model": f"{ARTIFACT_ROOT}/run/load_pretrained/model.keras"},
-    "train": {"model": f"{ARTIFACT_ROOT}/run/train/model.keras", "history": f"{ARTIFACT_ROOT}/run/train/history.json"},
+    "train": {"model": f"{ARTIFACT_ROOT}/run/train/model.keras", "history": f"{ARTIFACT_ROOT}/run/train/history.json",
+              "fingerprints": f"{ARTIFACT_ROOT}/run/train/fingerprints.npy"},
     "evaluate": {"metrics": f"{ARTIFACT_ROOT}/run/evaluate/metrics.json", "accuracy": 0.93},
     "register": {"version": 3, "accuracy": 0.93, "champion_version": 2, "champion_accuracy": 0.91},
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-from mlops_pipeline.decisions import BUILD_MODEL, LOAD_PRETRAINED, choose_model_source, gate_decision
+from mlops_pipeline.decisions import BUILD_MODEL, LOAD_PRETRAINED, choose_model_source, gate_for
 from mlops_pipeline.local_runner import LocalStepOperator, parse_result
 from mlops_pipeline.settings import load_settings
 from mlops_pipeline.steps import StepSpec, run_dir
@@ -24,8 +24,32 @@ def test_branch_picks_the_model_source():
     (float("nan"), 0.5, False, "no usable test accuracy"),
 ])
 def test_gate_deploys_only_at_or_above_the_threshold_and_says_why(accuracy, threshold, deploy, words):
-    decided, reason = gate_decision(accuracy, threshold)
-    assert decided is deploy and words in reason
+    params = {"accuracy_threshold": threshold, "min_improvement": 0.0, "min_comparison_rows": 100,
+              "significance": 0.05, "replace_incompatible_champion": False}
+    decided, reason, table = gate_for(params, {"accuracy": accuracy, "champion": None})
+    assert decided is deploy and words in reason and table["decision"] == ("deploy" if deploy else "keep")
+
+
+RULES = {"accuracy_threshold": 0.5, "min_improvement": 0.01, "min_comparison_rows": 100, "significance": 0.05,
+         "replace_incompatible_champion": False}
+
+
+@pytest.mark.parametrize("champion, deploy, words", [
+    ({"version": 3, "problem": "registry error: ConnectionError: refused"}, False, "registry error"),
+    ({"version": None, "problem": "registry error: MlflowException: 500"}, False, "set replace_incompatible"),
+    ({"version": 3, "table": {"rows": 40, "difference": 0.2, "p_value": 0.001, "champion_accuracy": 0.7,
+                              "challenger_accuracy": 0.9}}, False, "only 40 test rows unseen"),
+    ({"version": 3, "table": {"rows": 400, "difference": 0.03, "p_value": 0.2, "champion_accuracy": 0.8,
+                              "challenger_accuracy": 0.83}}, False, "not significant"),
+    ({"version": 3, "table": {"rows": 400, "difference": 0.05, "p_value": 0.001, "champion_accuracy": 0.8,
+                              "challenger_accuracy": 0.85}}, True, "significant at 0.05: deploying"),
+])
+def test_the_gate_reads_register_s_comparison_and_fails_closed(champion, deploy, words):
+    # Given register's view of the champion (an error, too few unseen rows, noise, a real gain)
+    decided, reason, _ = gate_for(RULES, {"accuracy": 0.9, "champion": champion})
+
+    # Then only a significant gain on enough unseen rows deploys, and the reason says which case it was
+    assert decided is deploy and words in reason and "\n" not in reason
 
 
 def test_settings_default_to_local_mode_inside_the_state_folder(tmp_path):
@@ -84,3 +108,15 @@ def test_an_unexpected_crash_fails_with_a_retryable_error():
     with pytest.raises(AirflowException) as caught:
         op.execute(context={})
     assert not isinstance(caught.value, AirflowFailException)
+
+
+def test_the_gate_log_shows_the_comparison_table():
+    from mlops_pipeline.decisions import comparison_lines
+
+    champion = {"version": 3, "table": {"rows": 400, "test_rows": 500, "difference": 0.05, "p_value": 0.001,
+                                        "champion_accuracy": 0.8, "challenger_accuracy": 0.85}}
+    _, reason, table = gate_for(RULES, {"accuracy": 0.9, "champion": champion})
+
+    lines = "\n".join(comparison_lines(table))
+    for expected in ("rows", "400", "test_rows", "500", "0.8000", "0.8500", "p_value", "0.0010", "deploy", reason):
+        assert expected in lines

@@ -43,7 +43,12 @@ def artifact_root(tmp_path: Path) -> Path:
     _write(run / "evaluate" / "confusion_matrix.png", PNG)
     _write(run / "register" / "registration.json", {"run_id": "abc123", "model_name": "fashion_mnist", "version": 2,
                                                     "accuracy": 0.96875, "champion_version": 1,
-                                                    "champion_accuracy": 0.95})
+                                                    "champion_accuracy": 0.95,
+                                                    "champion": {"version": 1, "problem": None, "table": {
+                                                        "rows": 300, "test_rows": 320, "champion_accuracy": 0.95,
+                                                        "challenger_accuracy": 0.97, "difference": 0.02,
+                                                        "p_value": 0.0123,
+                                                        "champion_accuracy_all_test_rows": 0.99}}})
     (tmp_path / "secret.txt").write_text("TOP SECRET")
     return tmp_path / "artifacts"
 
@@ -103,6 +108,10 @@ def test_logged_in_user_sees_the_whole_report(client, auth_manager):
     assert "1797" in html and "114" in html and "84" in html and "1599" in html
     assert html.count("<svg") == 2 and "<polyline" in html
     assert "beats champion v1" in html and "champion <b>v1</b>" in html and "0.9500" in html
+    # the gate's comparison: rows neither model trained on, both accuracies, p-value, the leaky figure, why
+    comparison = html[html.index('<table id="comparison">'):]
+    assert "300 of 320" in comparison and "0.9700" in comparison and "0.0123" in comparison
+    assert "0.9900" in comparison and "keep the champion" not in comparison and "beats champion v1" in comparison
     assert 'href="data-docs/validate_raw/index.html"' in html
     assert "<b>Bag</b>" not in html and "&lt;b&gt;Bag&lt;/b&gt;" in html  # artifact text is escaped
 

@@ -89,3 +89,14 @@ def test_plugin_registers_the_run_tab_without_importing_fastapi():
     assert names == "['conf_guard', 'run_report'] False False"  # starlette is imported per request only
     assert "'href': '/run-report/dags/{DAG_ID}/runs/{RUN_ID}/'" in views and "'destination': 'dag_run'" in views
     assert prefixes == f"['{links.URL_PREFIX}']"
+
+
+def test_a_champion_that_could_not_be_compared_is_named_with_its_problem_and_escaped():
+    from run_report.page import gate_section
+
+    registration = {"model_name": "m", "version": 4, "champion_version": 3,
+                    "champion": {"version": 3, "table": None, "problem": "it takes other input: <8x8>"}}
+    html = gate_section({"deploy": False, "reason": "not deploying"}, registration, "http://mlflow")
+
+    assert "Could not compare with champion <b>v3</b>: it takes other input: &lt;8x8&gt;" in html
+    assert "replace_incompatible_champion" in html and '<table id="comparison">' not in html

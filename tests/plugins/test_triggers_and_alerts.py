@@ -10,7 +10,7 @@ import pytest
 
 from mlops_pipeline.alerts import failure_summary, load_hook, on_failure
 from mlops_pipeline.settings import DEFAULT_RETRAIN_CRON, load_settings
-from mlops_pipeline.triggers import choose_dataset, latest_version
+from mlops_pipeline.triggers import NoStoredDataset, choose_dataset, latest_version
 
 LATEST = {"status": "new", "uri": "/store/bbb/b.csv", "sha256": "bbb"}
 EVENTS = [{"uri": "/store/aaa/a.csv", "sha256": "aaa"}, {"uri": "/store/ccc/c.csv", "sha256": "ccc"}]
@@ -25,10 +25,21 @@ def test_an_asset_triggered_run_without_a_usable_event_falls_back_to_the_latest_
     assert choose_dataset("asset_triggered", [{}], LATEST, "p")["trigger"] == "latest_version"
 
 
-def test_a_scheduled_run_trains_on_the_latest_stored_version_or_the_param_when_the_store_is_empty():
+def test_a_scheduled_run_trains_on_the_latest_stored_version():
     assert choose_dataset("scheduled", [], LATEST, "p") == {"uri": "/store/bbb/b.csv", "trigger": "latest_version",
-                                                             "version": "bbb"}
-    assert choose_dataset("scheduled", [], None, "p") == {"uri": "p", "trigger": "param", "version": ""}
+                                                            "version": "bbb"}
+
+
+@pytest.mark.parametrize("run_type, events", [("scheduled", []), ("asset_triggered", [{}])])
+def test_an_automated_run_with_an_empty_store_never_falls_back_to_the_demo_dataset(run_type, events):
+    # Given an empty dataset store and the Param's default (the embedded demo dataset)
+    # When an automated run resolves its data
+    with pytest.raises(NoStoredDataset) as raised:
+        choose_dataset(run_type, events, None, "embedded://digits")
+
+    # Then it gets a one-line reason to skip, naming what it refused to train on
+    reason = str(raised.value)
+    assert "\n" not in reason and "no stored version" in reason and "embedded://digits" in reason
 
 
 def test_a_manual_run_trains_on_its_param_even_with_data_in_the_store():
