@@ -34,7 +34,7 @@ def split(input: str, output: Path, test_size: float, validation_size: float, ra
     if not (0 < test_size < 1 and 0 < validation_size < 1 and test_size + validation_size < 1):
         raise StepError(f"test_size {test_size} and validation_size {validation_size} must be in (0, 1) "
                         "and sum to less than 1")
-    bundle = load_bundle(input_uri)
+    bundle = load_bundle(input_uri, scaled=False)  # pixels stay as features wrote them (uint8)
     try:
         rest, test = _divide(bundle, test_size, random_state)
         train, val = _divide(rest, validation_size / (1 - test_size), random_state)
