@@ -20,9 +20,7 @@ from tasks.contracts import CONTRACTS
 from tasks.core import parameters as p
 from tasks.core.common import StepError, atomic_dir, require_file, write_json
 from tasks.core.contract import run_step
-from tasks.data.column_profile import profile_prepared, profile_raw
 from tasks.data.columnar import PROFILE_NAME
-from tasks.data.gx_suite import describe, load_suite, run_suite
 from tasks.data.layout import pixel_columns
 from tasks.data.raw_csv import read_header, read_table
 from tasks.data.validation_page import render_validation_page
@@ -53,6 +51,8 @@ def raw_frames(uri: str) -> dict:
         from tasks.data.columnar import raw_frames as columnar_frames
 
         return columnar_frames(uri)
+    from tasks.data.column_profile import profile_raw
+
     path = require_file(uri, "dataset")
     header = read_header(path)
     return profile_raw(path, read_table(path, header), header)
@@ -63,6 +63,8 @@ def prepared_frames(uri: str, categories: list[str]) -> dict:
     path = require_file(uri, "prepared dataset")
     import pyarrow as pa
     import pyarrow.parquet as pq
+
+    from tasks.data.column_profile import profile_prepared
 
     try:
         schema = pq.read_schema(path)
@@ -80,6 +82,8 @@ def prepared_frames(uri: str, categories: list[str]) -> dict:
 
 def check(suite: str, uri: str, values: dict[str, Any], docs_dir: Path | None = None) -> list[dict]:
     """Run ``suite`` on the dataset at ``uri``; the benchmark times exactly this."""
+    from tasks.data.gx_suite import load_suite, run_suite  # GX and pandas: seconds, not paid by --help
+
     frames = raw_frames(uri) if suite == "raw" else prepared_frames(uri, values["categories"])
     return run_suite(load_suite(suite, values), frames, docs_dir)
 
@@ -90,6 +94,8 @@ def validate(suite: str, uri: str, output: Path, values: dict[str, Any]) -> dict
     The Data Docs page is our own rendering of the results (escaped, no script, no CDN),
     not Great Expectations' site: column names and labels come from the dataset.
     """
+    from tasks.data.gx_suite import describe
+
     index = CONTRACT.output_path(output, "data_docs")
     records = check(suite, uri, values)
     failed = [describe(record) for record in records if not record["success"]]
