@@ -37,6 +37,7 @@ def split(input: str, output: Path, test_size: float, validation_size: float, ra
     bundle = load_bundle(input_uri, scaled=False)  # pixels stay as features wrote them (uint8)
     try:
         rest, test = _divide(bundle, test_size, random_state)
+        del bundle  # peak memory: the whole set and its parts, never two generations of copies
         train, val = _divide(rest, validation_size / (1 - test_size), random_state)
     except ValueError as err:
         raise StepError(f"{input_uri}: cannot stratify ({err})") from err
