@@ -10,6 +10,7 @@ same probe.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tempfile
@@ -17,7 +18,9 @@ from pathlib import Path
 
 from benchmarks.record import ROOT, Figure, interleaved
 
-HEAVY_MODULES = ("tensorflow", "keras", "pandas", "sklearn", "great_expectations", "mlflow")
+HEAVY_MODULES = ("tensorflow", "keras", "pandas", "sklearn", "great_expectations", "mlflow",
+                 "airflow.providers.cncf.kubernetes.operators.pod", "kubernetes.client")
+MODES = ("local", "kubernetes")  # PIPELINE_MODE: the DAG builds subprocess tasks or pod tasks
 TARGET_SECONDS = 0.3
 PROBE = """
 import importlib.util, sys, time
@@ -47,31 +50,35 @@ empty_baseline()
 '''
 
 
-def probe_dag_file(path: Path) -> tuple[float, list[str]]:
-    """Seconds to execute ``path`` in a fresh interpreter, and the heavy modules it imported."""
+def probe_dag_file(path: Path, mode: str = "local") -> tuple[float, list[str]]:
+    """Seconds to execute ``path`` in a fresh interpreter (``PIPELINE_MODE=mode``) and the heavy modules it imported."""
     probe = PROBE.format(plugins=str(ROOT / "plugins"), path=str(path), heavy=HEAVY_MODULES)
-    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+    env = {**os.environ, "PIPELINE_MODE": mode}
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True,
+                          env=env)
     seconds, heavy = done.stdout.strip().splitlines()[-1].split("|")
     return float(seconds), [name for name in heavy.split(",") if name]
 
 
 def run(quick: bool = False) -> list[Figure]:
-    """One figure per DAG file: median parse against the empty DAG's, parsed alternately."""
+    """One figure per DAG file and mode: median parse against the empty DAG's, parsed alternately."""
     repeat = 3 if quick else 5
     figures = []
     with tempfile.TemporaryDirectory(prefix="dag-parse-") as tmp:
         empty = Path(tmp) / "empty_dag.py"
         empty.write_text(EMPTY_DAG)
-        for path in sorted((ROOT / "dags").glob("*.py")):
-            heavy: list[str] = []
+        for mode in MODES:
+            for path in sorted((ROOT / "dags").glob("*.py")):
+                heavy: list[str] = []
 
-            def parse(path=path, heavy=heavy) -> float:
-                seconds, found = probe_dag_file(path)
-                heavy[:] = found
-                return seconds
+                def parse(path=path, heavy=heavy, mode=mode) -> float:
+                    seconds, found = probe_dag_file(path, mode)
+                    heavy[:] = found
+                    return seconds
 
-            pair = interleaved(parse, lambda: probe_dag_file(empty)[0], repeat)
-            figures.append(Figure("dag_parse", f"parse {path.name}", pair.value, "s", pair.baseline,
-                                  "empty DAG, 1 EmptyOperator", TARGET_SECONDS, judged_on="value", load=pair.load,
-                                  notes={**pair.notes(), "heavy_imports": heavy, "repeat": repeat}))
+                pair = interleaved(parse, lambda: probe_dag_file(empty)[0], repeat)
+                figures.append(Figure("dag_parse", f"parse {path.name} ({mode} mode)", pair.value, "s",
+                                      pair.baseline, "empty DAG, 1 EmptyOperator", TARGET_SECONDS, judged_on="value",
+                                      load=pair.load, notes={**pair.notes(), "heavy_imports": heavy,
+                                                             "mode": mode, "repeat": repeat}))
     return figures

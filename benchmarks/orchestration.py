@@ -23,7 +23,7 @@ from pathlib import Path
 from benchmarks.plain_steps import DATA_STEPS, MODEL_STEPS, REGISTRY_STEPS, run_pipeline
 from benchmarks.record import ROOT, Figure, interleaved
 
-TARGET_RATIO = 1.5
+TARGET_RATIO = 1.3
 
 
 def airflow_env(home: Path) -> dict[str, str]:

@@ -1,11 +1,12 @@
 """
 ### Fashion-MNIST training and delivery pipeline
 
-wait for data → fetch → validate_raw (Great Expectations) → prepare → validate_prepared
-→ features → split → **branch** (build a model or fine-tune the champion) → train
-→ evaluate → register (MLflow run + model version) → **gate** (accuracy ≥ threshold
-and significantly better than the champion on test rows neither model trained on; a
-champion that cannot be compared blocks it) → deploy (champion alias, serving folder).
+wait for data → fetch (the CSV, parsed once into a columnar copy) → validate_raw (Great
+Expectations) → prepare → validate_prepared → features → split → **branch** (build a model
+or fine-tune the champion) → train → evaluate → register (MLflow run + model version)
+→ **gate** (accuracy ≥ threshold and significantly better than the champion on test rows
+neither model trained on; a champion that cannot be compared blocks it) → deploy
+(champion alias, serving folder).
 
 Every step is `python -m tasks <step> ...`: a local subprocess in the embedded
 default (`PIPELINE_MODE=local`), a pod from the step images in `kubernetes` mode.
@@ -53,8 +54,8 @@ def _spec(task_id: str, step: str | None = None, **wiring) -> StepSpec:
 
 STEPS = {s.task_id: s for s in (
     _spec("fetch", inputs={"source": xcom("resolve_dataset", "uri")}),
-    _spec("validate_raw", "validate", inputs={"input": xcom("fetch", "raw")}, fixed={"suite": "raw"}),
-    _spec("prepare", inputs={"input": xcom("fetch", "raw")}),
+    _spec("validate_raw", "validate", inputs={"input": xcom("fetch", "profile")}, fixed={"suite": "raw"}),
+    _spec("prepare", inputs={"input": xcom("fetch", "profile")}),
     _spec("validate_prepared", "validate", inputs={"input": xcom("prepare", "prepared")}, fixed={"suite": "prepared"}),
     _spec("features", inputs={"input": xcom("prepare", "prepared")}),
     _spec("split", inputs={"input": xcom("features", "features")}),

@@ -1,7 +1,9 @@
-"""Encode labels for the chosen loss and shape pixels into images.
+"""Encode labels for the chosen loss and shape uint8 pixels into images.
 
 Codes follow the fixed category order (not the order labels happen to appear), so
-every run, and a pretrained model, agree on what output ``i`` means.
+every run, and a pretrained model, agree on what output ``i`` means. The prepared
+Parquet is read in record batches straight into one uint8 array (a quarter of the
+float32 one; training scales each batch), so memory is the images and one batch.
 """
 
 from __future__ import annotations
@@ -11,48 +13,56 @@ from pathlib import Path
 import numpy as np
 
 from tasks.contracts import CONTRACTS
-from tasks.core.common import StepError, require_file, write_json
+from tasks.core.common import StepError, write_json
 from tasks.core.contract import run_step
 from tasks.data.arrays import Bundle, save_bundle
 from tasks.data.encoding import encode, encoding_for_loss
-from tasks.data.layout import FASHION_MNIST_CATEGORIES, category_index, pixel_columns
+from tasks.data.layout import FASHION_MNIST_CATEGORIES, pixel_columns
+from tasks.data.streaming import BATCH_ROWS, _label_codes, _prepared
 
 CONTRACT = CONTRACTS["features"]
 
 
-def features(input: str, output: Path, image_height: int, image_width: int, loss: str) -> dict:
-    """Write ``<output>/features.npz`` and ``label_map.json`` from the prepared Parquet."""
-    input_uri, height, width = input, image_height, image_width
-    import pyarrow.parquet as pq
+def read_images(input: str, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """uint8 images (rows, height, width) and label codes from ``prepare``'s Parquet, batch by batch."""
+    import pyarrow as pa
 
-    path = require_file(input_uri, "prepared dataset")
+    path, reader = _prepared(input, height, width)
+    columns = pixel_columns(height, width)
+    wrong = [f.name for f in reader.schema_arrow if f.name in set(columns) and not pa.types.is_uint8(f.type)]
+    if wrong:
+        raise StepError(f"{path}: column {wrong[0]} is not uint8 pixels; run prepare first")
+    rows = reader.metadata.num_rows
+    x, codes, done = np.empty((rows, len(columns)), dtype=np.uint8), np.empty(rows, dtype=np.int64), 0
+    for batch in reader.iter_batches(batch_size=BATCH_ROWS, columns=["label", *columns]):
+        end = done + batch.num_rows
+        codes[done:end] = _label_codes(batch.column(0), raw=False)
+        if (codes[done:end] < 0).any():
+            unknown = sorted(set(batch.column(0).filter(pa.array(codes[done:end] < 0)).to_pylist()), key=str)
+            raise StepError(f"{path}: unknown labels {unknown[:3]}; run prepare first")
+        for j, column in enumerate(batch.columns[1:]):
+            if column.null_count:
+                raise StepError(f"{path}: empty cells in column {columns[j]}; run prepare first")
+            x[done:end, j] = column.to_numpy(zero_copy_only=False)
+        done = end
+    return x.reshape(-1, height, width), codes
+
+
+def features(input: str, output: Path, image_height: int, image_width: int, loss: str) -> dict:
+    """Write ``<output>/features.npz`` (uint8 images) and ``label_map.json`` from the prepared Parquet."""
     try:
         encoding = encoding_for_loss(loss)
-        table = pq.read_table(path)
-    except (ValueError, OSError) as err:
-        raise StepError(f"{path}: {err}") from err
-    columns = pixel_columns(height, width)
-    present = set(table.column_names)  # the property builds a new list on every access: O(columns^2) in a loop
-    missing = [name for name in ["label", *columns] if name not in present]
-    if missing:
-        raise StepError(f"{path}: missing columns {', '.join(missing[:3])} for {height}x{width} images")
-    index = category_index()
-    labels = table.column("label").to_pylist()
-    unknown = sorted({label for label in labels if label not in index})
-    if unknown:
-        raise StepError(f"{path}: unknown labels {unknown[:3]}; run prepare first")
-    codes = np.fromiter((index[label] for label in labels), dtype="int64", count=len(labels))
-    x = np.empty((table.num_rows, len(columns)), dtype="float32")  # filled in place: no stacked float64 copy
-    for i, name in enumerate(columns):
-        x[:, i] = table.column(name).to_numpy()
-    bundle = Bundle(x.reshape(-1, height, width), encode(codes, encoding, len(index)),
-                    FASHION_MNIST_CATEGORIES, encoding)
+    except ValueError as err:
+        raise StepError(f"{input}: {err}") from err
+    x, codes = read_images(input, image_height, image_width)
+    classes = len(FASHION_MNIST_CATEGORIES)
+    bundle = Bundle(x, encode(codes, encoding, classes), FASHION_MNIST_CATEGORIES, encoding)
     target = CONTRACT.output_path(output, "features")
     save_bundle(target, bundle)
     label_map = {"encoding": encoding, "classes": list(FASHION_MNIST_CATEGORIES)}
     label_map_path = CONTRACT.output_path(output, "label_map")
     write_json(label_map_path, label_map)
-    counts = np.bincount(codes, minlength=len(index))
+    counts = np.bincount(codes, minlength=classes)
     return {"features": str(target), "label_map": str(label_map_path), "rows": len(bundle),
             "encoding": encoding, "class_counts": dict(zip(FASHION_MNIST_CATEGORIES, counts.tolist(), strict=True))}
 

@@ -1,11 +1,14 @@
-"""Snapshot the run's dataset into its artifact folder as one Fashion-MNIST-layout CSV.
+"""Snapshot the run's dataset into its artifact folder as one Fashion-MNIST-layout CSV, parsed once.
 
 Sources: ``embedded://digits`` or ``embedded://fashion-mnist-sample`` (built offline, with
 injected faults), a CSV in the Kaggle layout by local path, ``file://``, ``http(s)://`` or ``s3://`` URI (through
 fsspec; ``.gz`` is decompressed), or the original IDX files (an
 ``*-images-idx3-ubyte[.gz]`` file, or a folder holding the IDX pairs). A CSV is
 copied byte for byte, so faults are left for ``validate`` and ``prepare`` to find;
-the snapshot's content hash is the run's dataset lineage.
+the snapshot's content hash is the run's dataset lineage. The snapshot is then parsed,
+once per run, into ``raw.parquet`` + ``raw_profile.json`` (:mod:`tasks.data.columnar`):
+raw validation and ``prepare`` read those, never the CSV again. A file that cannot be
+parsed at all (not UTF-8, ragged rows, no data rows) fails here, naming the source.
 """
 
 from __future__ import annotations
@@ -104,7 +107,21 @@ def fetch(source: str, output: Path, image_height: int, image_width: int, invali
         else:
             _copy_csv(source, tmp)
         check_layout(tmp, source, image_height, image_width)
-    return {"raw": str(target), "source": source, "sha256": sha256_file(target), "rows": count_rows(target)}
+        columnar = _parse_once(tmp, target, source, output)
+    return {"raw": str(target), "source": source, "sha256": sha256_file(target), "rows": count_rows(target),
+            "columnar": columnar["columnar"], "profile": columnar["profile"]}
+
+
+def _parse_once(copy: Path, target: Path, source: str, output: Path) -> dict:
+    """The columnar copy and raw profile of the snapshot, named after its final path; nothing left on failure."""
+    from tasks.data.columnar import write_columnar
+
+    try:
+        return write_columnar(str(copy), output, source=str(target))
+    except StepError as err:
+        for name in ("columnar", "profile"):
+            CONTRACT.output_path(output, name).unlink(missing_ok=True)
+        raise StepError(str(err).replace(str(copy), source)) from err
 
 
 def check_layout(copy: Path, source: str, height: int, width: int) -> None:

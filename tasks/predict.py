@@ -16,7 +16,6 @@ import numpy as np
 from tasks.contracts import CONTRACTS
 from tasks.core.common import StepError
 from tasks.core.contract import run_step
-from tasks.data.cleaning import normalise_labels, numeric_pixels
 from tasks.data.layout import FASHION_MNIST_CATEGORIES, pixel_columns
 from tasks.data.raw_csv import read_raw_csv
 from tasks.model.model_io import check_input_shape, load_model
@@ -27,6 +26,8 @@ CONTRACT = CONTRACTS["predict"]
 
 def predict(model_uri: str, input: str, tracking_uri: str, image_height: int, image_width: int, limit: int) -> dict:
     """Predict the first ``limit`` complete rows of ``input_uri``."""
+    from tasks.data.cleaning import normalise_labels, numeric_pixels  # pandas: not paid by --help
+
     input_uri, height, width = input, image_height, image_width
     frame = read_raw_csv(input_uri, height, width).head(limit).copy()
     values = numeric_pixels(input_uri, frame, pixel_columns(height, width))

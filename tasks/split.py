@@ -34,9 +34,10 @@ def split(input: str, output: Path, test_size: float, validation_size: float, ra
     if not (0 < test_size < 1 and 0 < validation_size < 1 and test_size + validation_size < 1):
         raise StepError(f"test_size {test_size} and validation_size {validation_size} must be in (0, 1) "
                         "and sum to less than 1")
-    bundle = load_bundle(input_uri)
+    bundle = load_bundle(input_uri, scaled=False)  # pixels stay as features wrote them (uint8)
     try:
         rest, test = _divide(bundle, test_size, random_state)
+        del bundle  # peak memory: the whole set and its parts, never two generations of copies
         train, val = _divide(rest, validation_size / (1 - test_size), random_state)
     except ValueError as err:
         raise StepError(f"{input_uri}: cannot stratify ({err})") from err

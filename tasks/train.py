@@ -34,6 +34,8 @@ def make_dataset(bundle: Bundle, batch_size: int, shuffle_seed: int | None) -> A
     every image through a shuffle buffer and batching it one element at a time:
     the same per-epoch permutation; the per-element pipeline ran at 0.49x the
     samples/s of a bare Keras fit on CPU, this one at 0.93x (``benchmarks/training.py``).
+    uint8 pixels stay uint8 in memory (a quarter of float32) and each batch is scaled
+    to [0, 1] as it is gathered, with the same float32 values ``load_bundle`` gives.
     """
     import tensorflow as tf
 
@@ -41,8 +43,14 @@ def make_dataset(bundle: Bundle, batch_size: int, shuffle_seed: int | None) -> A
     rows = tf.data.Dataset.range(len(bundle))
     if shuffle_seed is not None:
         rows = rows.shuffle(len(bundle), seed=shuffle_seed, reshuffle_each_iteration=True)
-    batches = rows.batch(batch_size).map(lambda idx: (tf.gather(x, idx), tf.gather(y, idx)),
-                                         num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+
+    def gather(idx: Any) -> tuple[Any, Any]:
+        images = tf.gather(x, idx)
+        if images.dtype == tf.uint8:
+            images = tf.cast(images, tf.float32) / tf.constant(255.0, tf.float32)
+        return images, tf.gather(y, idx)
+
+    batches = rows.batch(batch_size).map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return batches.prefetch(tf.data.AUTOTUNE)
 
 
@@ -74,7 +82,7 @@ def train(model: str, train: str, validation: str, output: Path, epochs: int, ba
     import keras
 
     keras.utils.set_random_seed(seed)
-    train_data, val_data = load_bundle(train_uri), load_bundle(val_uri)
+    train_data, val_data = load_bundle(train_uri, scaled=False), load_bundle(val_uri, scaled=False)
     strategy, devices = training_strategy(log)  # several GPUs: mirrored, each replica gets batch_size rows
     with strategy.scope():
         model = load_model(model_uri)

@@ -1,8 +1,10 @@
 """Data quality gate: check a dataset against a Great Expectations suite before it is used.
 
-``--suite raw`` checks the fetched CSV (layout, labels, pixel range, empty cells, row
-count) with thresholds loose enough for the faults ``prepare`` cleans; ``--suite
-prepared`` checks the cleaned Parquet strictly. The step writes ``validation.json``
+``--suite raw`` checks the fetched data (layout, labels, pixel range, empty cells, row
+count) with thresholds loose enough for the faults ``prepare`` cleans: in the pipeline
+it reads ``fetch``'s raw profile and the label column of its columnar copy (the CSV is
+parsed once per run, by ``fetch``); given a CSV it profiles the CSV itself. ``--suite
+prepared`` checks the cleaned Parquet strictly, batch by batch. The step writes ``validation.json``
 and Data Docs HTML under ``--output`` and fails (exit 2, one line naming the file and
 the broken rules) when the suite fails, so nothing is trained on a bad batch.
 A file that cannot be read at all fails before any report is written.
@@ -18,8 +20,7 @@ from tasks.contracts import CONTRACTS
 from tasks.core import parameters as p
 from tasks.core.common import StepError, atomic_dir, require_file, write_json
 from tasks.core.contract import run_step
-from tasks.data.column_profile import profile_prepared, profile_raw
-from tasks.data.gx_suite import describe, load_suite, run_suite
+from tasks.data.columnar import PROFILE_NAME
 from tasks.data.layout import pixel_columns
 from tasks.data.raw_csv import read_header, read_table
 from tasks.data.validation_page import render_validation_page
@@ -45,19 +46,32 @@ def suite_values(height: int, width: int, categories: list[str], limits: Thresho
 
 
 def raw_frames(uri: str) -> dict:
-    """Read the CSV once and summarise it into the raw suite's frames."""
+    """The raw suite's frames: from ``fetch``'s raw profile, or from reading a CSV once."""
+    if uri.endswith(PROFILE_NAME):
+        from tasks.data.columnar import raw_frames as columnar_frames
+
+        return columnar_frames(uri)
+    from tasks.data.column_profile import profile_raw
+
     path = require_file(uri, "dataset")
     header = read_header(path)
     return profile_raw(path, read_table(path, header), header)
 
 
 def prepared_frames(uri: str, categories: list[str]) -> dict:
-    """Read the prepared Parquet and summarise it into the prepared suite's frames."""
+    """The prepared suite's frames: uint8 Parquet (``prepare``'s) in batches, float pixels read whole."""
     path = require_file(uri, "prepared dataset")
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from tasks.data.column_profile import profile_prepared
+
     try:
+        schema = pq.read_schema(path)
+        if all(pa.types.is_uint8(field.type) for field in schema if field.name != "label"):
+            from tasks.data.streaming import prepared_frames_columnar
+
+            return prepared_frames_columnar(uri, categories)
         frame = pq.read_table(path).to_pandas()
     except (pa.ArrowInvalid, OSError) as err:
         raise StepError(f"{path}: not a readable Parquet file ({str(err).splitlines()[0]})") from err
@@ -68,6 +82,8 @@ def prepared_frames(uri: str, categories: list[str]) -> dict:
 
 def check(suite: str, uri: str, values: dict[str, Any], docs_dir: Path | None = None) -> list[dict]:
     """Run ``suite`` on the dataset at ``uri``; the benchmark times exactly this."""
+    from tasks.data.gx_suite import load_suite, run_suite  # GX and pandas: seconds, not paid by --help
+
     frames = raw_frames(uri) if suite == "raw" else prepared_frames(uri, values["categories"])
     return run_suite(load_suite(suite, values), frames, docs_dir)
 
@@ -78,6 +94,8 @@ def validate(suite: str, uri: str, output: Path, values: dict[str, Any]) -> dict
     The Data Docs page is our own rendering of the results (escaped, no script, no CDN),
     not Great Expectations' site: column names and labels come from the dataset.
     """
+    from tasks.data.gx_suite import describe
+
     index = CONTRACT.output_path(output, "data_docs")
     records = check(suite, uri, values)
     failed = [describe(record) for record in records if not record["success"]]

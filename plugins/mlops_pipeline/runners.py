@@ -18,9 +18,9 @@ def step_operator(spec: StepSpec, settings: PipelineSettings | None = None, **kw
     """
     settings = settings or load_settings()
     if settings.mode == "kubernetes":
-        from mlops_pipeline.kubernetes_runner import pod_operator
+        from mlops_pipeline.kubernetes_runner import pod_task
 
-        operator = pod_operator(spec, settings, **kwargs)
+        operator = pod_task(spec, settings, **kwargs)
     else:
         from mlops_pipeline.local_runner import LocalStepOperator
 

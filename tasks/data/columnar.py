@@ -109,8 +109,12 @@ def _slow_columns(table, names: list[str], label: str | None, tallies: list[Colu
     return columns
 
 
-def write_columnar(uri: str, output: Path, chunk_bytes: int = CHUNK_BYTES) -> dict:
-    """Write ``<output>/raw.parquet`` and ``<output>/raw_profile.json`` from the raw CSV in one pass."""
+def write_columnar(uri: str, output: Path, chunk_bytes: int = CHUNK_BYTES, source: str | None = None) -> dict:
+    """Write ``<output>/raw.parquet`` and ``<output>/raw_profile.json`` from the raw CSV in one pass.
+
+    ``source`` is the name later steps' messages give the data (default ``uri``): ``fetch``
+    parses its snapshot before renaming it into place, and names the snapshot's final path.
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -140,7 +144,7 @@ def write_columnar(uri: str, output: Path, chunk_bytes: int = CHUNK_BYTES) -> di
             rows += table.num_rows
         if rows == 0:
             raise StepError(f"{path}: header only, no data rows")
-    profile = {"source": uri, "columnar": str(target), "header": header, "parquet_columns": names,
+    profile = {"source": source or uri, "columnar": str(target), "header": header, "parquet_columns": names,
                "label_column": label, "rows": rows, "chunks": {"fast": fast_chunks, "text": slow_chunks},
                "columns": [{"column": h} if n == label else t.summary(h, rows)
                            for h, n, t in zip(header, names, tallies, strict=True)],

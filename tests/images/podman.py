@@ -1,7 +1,7 @@
 """Build the images with ``scripts/images.sh`` and run a step in one the way a restricted pod would.
 
 The runtime flags mirror what the cluster enforces on a step pod
-(``kubernetes_runner.py`` + the ``restricted`` namespace): uid 50000 group 0, a
+(``pod_operator.py`` + the ``restricted`` namespace): uid 50000 group 0, a
 read-only root filesystem with a writable ``/tmp`` only (the pod's ``emptyDir``), every
 capability dropped, no privilege escalation, no network. A host folder mounted at the
 same path inside plays the artifacts PVC, so the paths the DAG renders are valid inside.

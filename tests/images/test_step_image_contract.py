@@ -22,8 +22,8 @@ IMAGES = {"data": "step-data", "train": "step-train"}
 def _pod_steps() -> list[tuple[str, str, str]]:
     """(dag_id.task_id, step, image folder) for every pod task of every DAG in kubernetes mode."""
     from airflow.dag_processing.dagbag import DagBag
-    from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 
+    from mlops_pipeline.kubernetes_runner import StepPodTask
     from mlops_pipeline.settings import load_settings
 
     with pytest.MonkeyPatch.context() as mp:
@@ -34,7 +34,7 @@ def _pod_steps() -> list[tuple[str, str, str]]:
     assert not bag.import_errors, bag.import_errors
     folders = {kube.data_image: IMAGES["data"], kube.train_image: IMAGES["train"]}
     return sorted((f"{dag.dag_id}.{task.task_id}", task.arguments[0], folders[task.image])
-                  for dag in bag.dags.values() for task in dag.tasks if isinstance(task, KubernetesPodOperator))
+                  for dag in bag.dags.values() for task in dag.tasks if isinstance(task, StepPodTask))
 
 
 POD_STEPS = _pod_steps()

@@ -39,9 +39,12 @@ def _base(pod: dict[str, Any]) -> dict[str, Any]:
 def test_every_step_task_is_a_pod(kubernetes_dag):
     from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 
-    pods = {t.task_id for t in kubernetes_dag.tasks if isinstance(t, KubernetesPodOperator)}
+    from mlops_pipeline.kubernetes_runner import StepPodTask
+
+    pods = {t.task_id for t in kubernetes_dag.tasks if isinstance(t, StepPodTask)}
 
     assert pods == set(STEP_TASKS)
+    assert all(isinstance(kubernetes_dag.get_task(task_id).pod(), KubernetesPodOperator) for task_id in pods)
 
 
 @pytest.mark.parametrize(("branch", "task_id"), CASES)

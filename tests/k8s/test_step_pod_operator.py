@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from kubernetes.client import ApiClient
 
-from mlops_pipeline.kubernetes_runner import StepPodOperator, pod_operator
+from mlops_pipeline.pod_operator import StepPodOperator, pod_operator
 from mlops_pipeline.settings import load_settings
 from mlops_pipeline.steps import StepSpec
 from tests.k8s.conftest import RUN_ID, TaskInstanceStub
@@ -134,3 +134,21 @@ def test_pinned_images_pass_the_digest_requirement():
                               "PIPELINE_DATA_IMAGE": DIGEST.replace("train", "data"), "PIPELINE_TRAIN_IMAGE": DIGEST})
 
     assert settings.kubernetes.train_image == DIGEST
+
+
+def test_the_dag_task_runs_the_pod_operator_built_from_its_rendered_arguments(kubernetes_dag, monkeypatch):
+    from mlops_pipeline.pod_operator import StepPodOperator
+
+    ran = {}
+    monkeypatch.setattr(StepPodOperator, "execute", lambda self, context: ran.update(
+        arguments=self.arguments, task_id=self.task_id) or {"model": "m"})
+    params = copy.deepcopy(kubernetes_dag.params)
+    task = copy.deepcopy(kubernetes_dag.get_task("train"))
+    context = {"params": params.validate(), "run_id": RUN_ID, "dag": kubernetes_dag, "task": task,
+               "ti": TaskInstanceStub("train", "load_pretrained")}
+    task.render_template_fields(context, jinja_env=kubernetes_dag.get_template_env())
+
+    assert task.execute(context) == {"model": "m"}
+    assert ran["task_id"] == "train" and ran["arguments"][0] == "train"
+    assert "{{" not in " ".join(ran["arguments"])
+    assert "--model=/artifacts/run/build_model/model.keras" in ran["arguments"]

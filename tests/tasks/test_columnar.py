@@ -1,4 +1,4 @@
-"""The columnar data path gives the same answers as today's steps, one CSV parse and bounded batches later."""
+"""The columnar data path gives the answers the CSV-reading steps gave, one CSV parse and bounded batches later."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -111,20 +112,25 @@ def test_unreadable_files_fail_with_one_line(tmp_path):
     assert not (tmp_path / "c" / "raw.parquet").exists()
 
 
-def test_prepare_keeps_and_drops_the_same_rows_as_today(tmp_path):
-    csv = write_csv(tmp_path / "raw.csv", faulty_rows())
-    today = prepare(str(csv), tmp_path / "today", 2, 2)
+def test_prepare_keeps_and_drops_the_rows_the_cleaning_rules_say_with_uint8_pixels(tmp_path):
+    rows = faulty_rows()
+    csv = write_csv(tmp_path / "raw.csv", rows)
     mine = prepare_columnar(columnar(csv, tmp_path / "c", 64)["profile"], tmp_path / "mine", 2, 2)
-    assert {k: v for k, v in mine.items() if k != "prepared"} == {k: v for k, v in today.items() if k != "prepared"}
-    assert mine["dropped_empty_cells"] == 2 and mine["dropped_invalid_label"] == 3
-    theirs = pq.read_table(today["prepared"]).to_pandas()
+    assert (mine["rows_in"], mine["dropped_empty_cells"], mine["dropped_invalid_label"], mine["rows_out"]) == \
+        (60, 2, 3, 55)
+    kept = [row for i, row in enumerate(rows) if i not in (0, 7, 3, 9, 20)]
     ours = pq.read_table(mine["prepared"]).to_pandas()
-    assert ours["label"].tolist() == theirs["label"].tolist()
-    pixels = [c for c in theirs.columns if c != "label"]
+    expected_labels = [FASHION_MNIST_CATEGORIES[int(str(r[0]).strip())] if str(r[0]).strip().isdigit() else r[0]
+                       for r in kept]
+    assert ours["label"].tolist() == expected_labels
+    pixels = [c for c in ours.columns if c != "label"]
     assert (ours[pixels].dtypes == "uint8").all()
-    np.testing.assert_array_equal(ours[pixels].to_numpy(np.float32) / np.float32(255), theirs[pixels].to_numpy())
+    np.testing.assert_array_equal(ours[pixels].to_numpy(), np.array([r[1:] for r in kept], dtype=np.uint8))
+    scaled = tmp_path / "float.parquet"  # the prepared suite sees the same frames as on float pixels in [0, 1]
+    pq.write_table(pa.table({"label": ours["label"].tolist(),
+                             **{c: ours[c].to_numpy(np.float32) / np.float32(255) for c in pixels}}), scaled)
     assert_same_frames(prepared_frames_columnar(mine["prepared"], list(FASHION_MNIST_CATEGORIES)),
-                       prepared_frames(today["prepared"], list(FASHION_MNIST_CATEGORIES)))
+                       prepared_frames(str(scaled), list(FASHION_MNIST_CATEGORIES)))
 
 
 @pytest.mark.parametrize(("cell", "message"), [("abc", "non-numeric pixel 'abc' in column pixel2, row 3"),
@@ -165,9 +171,8 @@ def test_real_images_give_todays_profile_and_prepared_data(tmp_path):
     assert result["rows"] == 999
     assert_same_frames(raw_frames(result["profile"]), todays_raw_frames(SAMPLE))
     mine = prepare_columnar(result["profile"], tmp_path / "mine", 28, 28)
-    today = prepare(str(SAMPLE), tmp_path / "today", 28, 28)
-    assert mine["rows_out"] == today["rows_out"] == 999
-    ours, theirs = pq.read_table(mine["prepared"]), pq.read_table(today["prepared"])
-    assert ours.column("label").to_pylist() == theirs.column("label").to_pylist()
-    np.testing.assert_array_equal(ours.column("pixel400").to_numpy().astype(np.float32) / np.float32(255),
-                                  theirs.column("pixel400").to_numpy())
+    assert mine["rows_out"] == 999
+    ours, csv = pq.read_table(mine["prepared"]), pd.read_csv(SAMPLE)
+    codes = [FASHION_MNIST_CATEGORIES.index(label) for label in ours.column("label").to_pylist()]
+    assert codes == csv["label"].tolist()
+    np.testing.assert_array_equal(ours.column("pixel400").to_numpy(), csv["pixel400"].to_numpy())

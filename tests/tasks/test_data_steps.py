@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -128,7 +129,7 @@ def test_fetch_fails_in_one_line_and_leaves_nothing(tmp_path, source, message):
     assert not (tmp_path / "f" / "raw.csv").exists()
 
 
-def test_prepare_drops_empty_and_invalid_rows_and_normalises(tmp_path):
+def test_prepare_drops_empty_and_invalid_rows_and_keeps_pixels_as_uint8(tmp_path):
     rows = balanced_rows(3)
     rows[0][2] = None  # an empty cell
     rows[4][0] = "hat"  # an invalid label
@@ -144,7 +145,7 @@ def test_prepare_drops_empty_and_invalid_rows_and_normalises(tmp_path):
     assert len(table) == 28 and set(table["label"]) <= set(FASHION_MNIST_CATEGORIES)
     assert "Pullover" in table["label"].tolist()
     pixels = table.drop(columns="label").to_numpy()
-    assert pixels.dtype == np.float32 and 0 <= pixels.min() and pixels.max() <= 1
+    assert pixels.dtype == np.uint8  # a quarter of float32 on disk; training scales each batch to [0, 1]
 
 
 @pytest.mark.parametrize("rows, header, message", [
@@ -241,3 +242,29 @@ def test_fetch_reads_nothing_outside_the_allowlist(tmp_path, source):
     done = run_step("fetch", "--source", source, "--output", str(tmp_path / "f"))
     assert done.returncode == 2 and "PIPELINE_ALLOWED_DATA" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and not (tmp_path / "f").exists()
+
+
+def test_fetch_parses_the_snapshot_once_into_a_columnar_copy_that_validate_and_prepare_read(tmp_path):
+    rows = balanced_rows(3)
+    rows[0][2] = None
+    source = write_csv(tmp_path / "source.csv", rows)
+    fetched = result_of(run_step("fetch", "--source", str(source), "--output", str(tmp_path / "f"),
+                                 "--image-height", "2", "--image-width", "2"))
+    assert pq.read_table(fetched["columnar"]).num_rows == 30
+    assert json.loads(Path(fetched["profile"]).read_text())["source"] == fetched["raw"]
+    shape = ["--image-height", "2", "--image-width", "2"]
+    checked = run_step("validate", "--suite", "raw", "--input", fetched["profile"], "--output", str(tmp_path / "v"),
+                       "--min-rows", "10", *shape)
+    assert checked.returncode == 0, checked.stderr
+    prepared = result_of(run_step("prepare", "--input", fetched["profile"], "--output", str(tmp_path / "p"), *shape))
+    assert (prepared["rows_in"], prepared["dropped_empty_cells"], prepared["rows_out"]) == (30, 1, 29)
+
+
+def test_fetch_refuses_a_file_it_cannot_parse_naming_the_source_and_leaves_nothing(tmp_path):
+    source = tmp_path / "latin1.csv"
+    source.write_bytes("label,pixel1,pixel2,pixel3,pixel4\nTrouser,1,2,3,4\nCo\xe9t,1,2,3,4\n".encode("latin-1"))
+    done = run_step("fetch", "--source", str(source), "--output", str(tmp_path / "f"), "--image-height", "2",
+                    "--image-width", "2")
+    assert done.returncode == 2 and str(source) in done.stderr and "UTF-8" in done.stderr
+    assert done.stderr.strip().count("\n") == 0
+    assert not (tmp_path / "f").exists() or not [p for p in (tmp_path / "f").rglob("*") if p.is_file()]

@@ -1,0 +1,182 @@
+"""The ``KubernetesPodOperator`` that runs a step's pod, and the pod's spec built from the step spec.
+
+Every pod gets requests and limits, the restricted Pod Security profile (the xcom
+sidecar included: the provider adds it without a security context, which a
+``restricted`` namespace rejects), a writable ``/tmp`` (an ``emptyDir``: the root
+filesystem is read-only), the shared artifact volume at the artifact root, its
+credentials from a Kubernetes Secret, image pull secrets and long schedule/start
+timeouts (a cold GPU node pulling a multi-GB image takes minutes). The step writes its
+result to ``/airflow/xcom/return.json`` (``STEP_RESULT_PATH``), which the sidecar
+returns as XCom.
+
+GPU placement is decided when the task runs, from the *rendered* GPU count (a Param):
+with ``gpu_count`` > 0 the pod gets an ``nvidia.com/gpu`` limit, the GPU node selector,
+a toleration for the usual ``nvidia.com/gpu`` taint and the configured affinity; with
+0 it is a plain CPU pod. A step that exits 2 (bad input, ``StepError``) fails the task
+without retrying, as the local runner does.
+
+This module imports the Kubernetes provider (~0.5 s): only
+``kubernetes_runner.StepPodTask`` imports it, when it builds the pod (at run time),
+so no DAG parse pays for it, in either mode.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from kubernetes.client import models as k8s
+
+from mlops_pipeline.kubernetes_runner import gpu_count
+from mlops_pipeline.settings import PipelineSettings
+from mlops_pipeline.steps import StepSpec
+from mlops_pipeline.uri_check import allowlist_env
+
+XCOM_RESULT_PATH = "/airflow/xcom/return.json"
+ARTIFACT_VOLUME = "artifacts"
+TMP_VOLUME = "tmp"
+GPU_RESOURCE = "nvidia.com/gpu"
+# The step images create this user (images/*/Dockerfile); runAsNonRoot needs a numeric uid.
+STEP_UID = 50000
+# run_cli exits 2 on a StepError: bad input that a retry cannot mend.
+BAD_INPUT_EXIT_CODE = 2
+
+
+def base_exit_code(remote_pod: Any, container: str = "base") -> int | None:
+    """The exit code of the step container in the pod status the API server reported."""
+    statuses = (remote_pod.status.container_statuses if remote_pod is not None and remote_pod.status else None) or []
+    status = next((s for s in statuses if s.name == container), None)
+    terminated = status.state.terminated if status is not None and status.state else None
+    return terminated.exit_code if terminated is not None else None
+
+
+class StepPodOperator(KubernetesPodOperator):
+    """A ``KubernetesPodOperator`` whose GPU placement follows the rendered ``gpu_count``.
+
+    ``gpu_count`` is a template (``{{ params.gpu_count }}``), so the pod is completed in
+    ``build_pod_request_obj``, after rendering; ``gpu_placement`` holds the node selector,
+    tolerations and affinity a GPU pod gets.
+    """
+
+    template_fields = (*KubernetesPodOperator.template_fields, "gpu_count")
+
+    def __init__(self, *, gpu_count: str | None = None, gpu_placement: dict[str, Any] | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.gpu_count = gpu_count
+        self.gpu_placement = gpu_placement or {}
+
+    def build_pod_request_obj(self, context: Any = None, *, dry_run: bool = False) -> k8s.V1Pod:
+        pod = super().build_pod_request_obj(context, dry_run=dry_run)
+        gpus = gpu_count(self.gpu_count)
+        if gpus > 0:
+            base = next(c for c in pod.spec.containers if c.name == self.base_container_name)
+            base.resources.limits = {**(base.resources.limits or {}), GPU_RESOURCE: str(gpus)}
+            pod.spec.node_selector = {**(pod.spec.node_selector or {}), **self.gpu_placement.get("node_selector", {})}
+            pod.spec.tolerations = [*(pod.spec.tolerations or []), *self.gpu_placement.get("tolerations", [])]
+            if self.gpu_placement.get("affinity"):
+                pod.spec.affinity = self.gpu_placement["affinity"]
+        return pod
+
+    def cleanup(self, pod: Any, remote_pod: Any, xcom_result: dict | None = None, context: Any = None) -> None:
+        """As the provider's, but a step that exited 2 fails the task for good (no retry)."""
+        try:
+            super().cleanup(pod, remote_pod, xcom_result=xcom_result, context=context)
+        except AirflowFailException:
+            raise
+        except AirflowException as exc:
+            if base_exit_code(remote_pod, self.base_container_name) == BAD_INPUT_EXIT_CODE:
+                raise AirflowFailException(f"step rejected its input (exit {BAD_INPUT_EXIT_CODE}), not retried: "
+                                           f"{exc}") from exc
+            raise
+
+
+def _resources(spec: StepSpec) -> k8s.V1ResourceRequirements:
+    r = spec.resources
+    return k8s.V1ResourceRequirements(requests={"cpu": r.cpu_request, "memory": r.memory_request},
+                                      limits={"cpu": r.cpu_limit, "memory": r.memory_limit})
+
+
+def _security() -> tuple[k8s.V1PodSecurityContext, k8s.V1SecurityContext]:
+    """Pod and container security contexts that meet the 'restricted' profile, with a read-only root."""
+    seccomp = k8s.V1SeccompProfile(type="RuntimeDefault")
+    pod = k8s.V1PodSecurityContext(run_as_non_root=True, run_as_user=STEP_UID, run_as_group=0, fs_group=0,
+                                   seccomp_profile=seccomp)
+    container = k8s.V1SecurityContext(allow_privilege_escalation=False, run_as_non_root=True,
+                                      read_only_root_filesystem=True,
+                                      capabilities=k8s.V1Capabilities(drop=["ALL"]), seccomp_profile=seccomp)
+    return pod, container
+
+
+def _image(spec: StepSpec, settings: PipelineSettings) -> str:
+    kube = settings.kubernetes
+    return kube.train_image if spec.image == "train" else kube.data_image
+
+
+def _env(spec: StepSpec, settings: PipelineSettings) -> list[k8s.V1EnvVar]:
+    """Plain settings for the step (its image, for lineage; the dataset allowlist, which ``fetch`` applies again
+    inside the pod); secrets come only through ``env_from``."""
+    values = {"STEP_RESULT_PATH": XCOM_RESULT_PATH, "PIPELINE_ARTIFACT_ROOT": settings.artifact_root,
+              "PIPELINE_IMAGE": _image(spec, settings), "GIT_PYTHON_REFRESH": "quiet",
+              "MPLCONFIGDIR": "/tmp/matplotlib", **allowlist_env(settings), **settings.kubernetes.step_env}
+    return [k8s.V1EnvVar(name=name, value=value) for name, value in values.items()]
+
+
+def _gpu_placement(settings: PipelineSettings) -> dict[str, Any]:
+    """Node selector, toleration and affinity of a pod that asks for GPUs."""
+    kube = settings.kubernetes
+    placement: dict[str, Any] = {
+        "node_selector": dict(kube.gpu_node_selector),
+        "tolerations": [k8s.V1Toleration(key=GPU_RESOURCE, operator="Exists", effect="NoSchedule")],
+    }
+    if kube.train_affinity:
+        placement["affinity"] = dict(kube.train_affinity)
+    return placement
+
+
+def _volumes(settings: PipelineSettings) -> tuple[list[k8s.V1Volume], list[k8s.V1VolumeMount]]:
+    claim = k8s.V1PersistentVolumeClaimVolumeSource(claim_name=settings.kubernetes.artifact_pvc)
+    volumes = [k8s.V1Volume(name=TMP_VOLUME, empty_dir=k8s.V1EmptyDirVolumeSource(size_limit="4Gi")),
+               k8s.V1Volume(name=ARTIFACT_VOLUME, persistent_volume_claim=claim)]
+    mounts = [k8s.V1VolumeMount(name=TMP_VOLUME, mount_path="/tmp"),
+              k8s.V1VolumeMount(name=ARTIFACT_VOLUME, mount_path=settings.artifact_root)]
+    return volumes, mounts
+
+
+def pod_operator(spec: StepSpec, settings: PipelineSettings, **kwargs: Any) -> StepPodOperator:
+    """The pod task that runs ``spec`` in the cluster."""
+    kube = settings.kubernetes
+    pod_security, container_security = _security()
+    volumes, mounts = _volumes(settings)
+    image = _image(spec, settings)
+    return StepPodOperator(
+        task_id=spec.task_id,
+        name=spec.task_id.replace("_", "-"),
+        namespace=kube.namespace,
+        image=image,
+        # A digest never moves: the node's copy is the right one. A tag may move: ask the registry.
+        image_pull_policy="IfNotPresent" if "@sha256:" in image else "Always",
+        image_pull_secrets=[k8s.V1LocalObjectReference(name=name) for name in kube.image_pull_secrets] or None,
+        arguments=spec.pod_arguments(),
+        env_vars=_env(spec, settings),
+        env_from=[k8s.V1EnvFromSource(secret_ref=k8s.V1SecretEnvSource(name=kube.env_secret, optional=True))],
+        container_resources=_resources(spec),
+        volumes=volumes,
+        volume_mounts=mounts,
+        gpu_count=spec.gpus,
+        gpu_placement=_gpu_placement(settings) if spec.gpus is not None else None,
+        security_context=pod_security,
+        container_security_context=container_security,
+        xcom_sidecar_container_security_context=container_security,
+        service_account_name=kube.service_account,
+        automount_service_account_token=False,
+        in_cluster=kube.in_cluster,
+        schedule_timeout_seconds=kube.schedule_timeout_s,
+        startup_timeout_seconds=kube.startup_timeout_s,
+        do_xcom_push=True,
+        get_logs=True,
+        on_finish_action="delete_succeeded_pod",
+        labels={"app.kubernetes.io/part-of": "fashion-mlops", "pipeline-step": spec.step},
+        **kwargs,
+    )
