@@ -11,16 +11,18 @@ from pathlib import Path
 import numpy as np
 
 from tasks.contracts import CONTRACTS
+from tasks.core import parameters as p
 from tasks.core.common import StepError, require_file, write_json
 from tasks.core.contract import run_step
 from tasks.data.arrays import Bundle, save_bundle
 from tasks.data.encoding import encode, encoding_for_loss
-from tasks.data.layout import FASHION_MNIST_CATEGORIES, category_index, pixel_columns
+from tasks.data.layout import category_index, parse_categories, pixel_columns
 
 CONTRACT = CONTRACTS["features"]
 
 
-def features(input: str, output: Path, image_height: int, image_width: int, loss: str) -> dict:
+def features(input: str, output: Path, image_height: int, image_width: int, loss: str,
+             categories: str = p.CATEGORIES.default) -> dict:
     """Write ``<output>/features.npz`` and ``label_map.json`` from the prepared Parquet."""
     input_uri, height, width = input, image_height, image_width
     import pyarrow.parquet as pq
@@ -36,7 +38,8 @@ def features(input: str, output: Path, image_height: int, image_width: int, loss
     missing = [name for name in ["label", *columns] if name not in present]
     if missing:
         raise StepError(f"{path}: missing columns {', '.join(missing[:3])} for {height}x{width} images")
-    index = category_index()
+    names = parse_categories(categories)
+    index = category_index(names)
     labels = table.column("label").to_pylist()
     unknown = sorted({label for label in labels if label not in index})
     if unknown:
@@ -46,15 +49,15 @@ def features(input: str, output: Path, image_height: int, image_width: int, loss
     for i, name in enumerate(columns):
         x[:, i] = table.column(name).to_numpy()
     bundle = Bundle(x.reshape(-1, height, width), encode(codes, encoding, len(index)),
-                    FASHION_MNIST_CATEGORIES, encoding)
+                    names, encoding)
     target = CONTRACT.output_path(output, "features")
     save_bundle(target, bundle)
-    label_map = {"encoding": encoding, "classes": list(FASHION_MNIST_CATEGORIES)}
+    label_map = {"encoding": encoding, "classes": list(names)}
     label_map_path = CONTRACT.output_path(output, "label_map")
     write_json(label_map_path, label_map)
     counts = np.bincount(codes, minlength=len(index))
     return {"features": str(target), "label_map": str(label_map_path), "rows": len(bundle),
-            "encoding": encoding, "class_counts": dict(zip(FASHION_MNIST_CATEGORIES, counts.tolist(), strict=True))}
+            "encoding": encoding, "class_counts": dict(zip(names, counts.tolist(), strict=True))}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,22 +12,24 @@ from pathlib import Path
 import numpy as np
 
 from tasks.contracts import CONTRACTS
+from tasks.core import parameters as p
 from tasks.core.common import StepError, atomic_file, write_json
 from tasks.core.contract import run_step
 from tasks.data.cleaning import normalise_labels, numeric_pixels
-from tasks.data.layout import pixel_columns
+from tasks.data.layout import parse_categories, pixel_columns
 from tasks.data.raw_csv import read_raw_csv
 
 CONTRACT = CONTRACTS["prepare"]
 
 
-def prepare(input: str, output: Path, image_height: int, image_width: int) -> dict:
+def prepare(input: str, output: Path, image_height: int, image_width: int,
+            categories: str = p.CATEGORIES.default) -> dict:
     """Write ``<output>/prepared.parquet`` and report rows in, dropped by reason, and out."""
     input_uri, height, width = input, image_height, image_width
     frame = read_raw_csv(input_uri, height, width)
     columns = pixel_columns(height, width)
     values = numeric_pixels(input_uri, frame, columns)
-    labels = normalise_labels(frame["label"])
+    labels = normalise_labels(frame["label"], parse_categories(categories))
 
     empty = np.isnan(values).any(axis=1) | frame["label"].isna().to_numpy()
     invalid = ~empty & labels.isna().to_numpy()
