@@ -29,7 +29,9 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from mlops_pipeline.links import VALIDATION_STEPS, mlflow_ui_url
 from mlops_pipeline.settings import load_settings
 from run_report.artifacts import UnsafePath, file_in, load_run, run_folder
+from run_report.header import effective_params, failure_section, form_defaults, lineage_section, params_section
 from run_report.page import render
+from run_report.pictures import load_test_predictions, picture_grid
 from tasks.data.validation_page import render_validation_page
 
 # No script, no plugin, no form, nothing fetched but this origin's images; links may open new tabs
@@ -67,6 +69,54 @@ def gate_outcome(dag_id: str, run_id: str) -> dict[str, Any]:
     if "reason" not in values:
         return {"deploy": None, "reason": None}
     return {"deploy": values.get("return_value") == "deploy", "reason": values["reason"]}
+
+
+def run_facts(dag_id: str, run_id: str) -> dict[str, Any]:
+    """What Airflow's database knows of the run: conf, the DAG's Param defaults, failed tasks, data XComs."""
+    from airflow.models.dagrun import DagRun
+    from airflow.models.serialized_dag import SerializedDagModel
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+    from airflow.utils.state import TaskInstanceState
+    from sqlalchemy import select
+
+    facts: dict[str, Any] = {"conf": None, "defaults": None, "failed": [], "xcoms": {}}
+    with create_session() as session:
+        run = session.scalars(select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id)).first()
+        if run is None:
+            return facts
+        facts["conf"] = dict(run.conf or {})
+        failed = session.execute(select(TaskInstance.task_id, TaskInstance.try_number).where(
+            TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id,
+            TaskInstance.state == TaskInstanceState.FAILED).order_by(TaskInstance.start_date)).all()
+        facts["failed"] = [{"task_id": task_id, "try_number": tries} for task_id, tries in failed]
+        rows = session.scalars(XComModel.get_many(run_id=run_id, dag_ids=dag_id, key="return_value",
+                                                  task_ids=["fetch", "resolve_dataset"])).all()
+        facts["xcoms"] = {row.task_id: XComModel.deserialize_value(row) for row in rows}
+        dag = SerializedDagModel.get_dag(dag_id, session=session)
+        facts["defaults"] = dict(dag.params.dump()) if dag is not None else None
+    return facts
+
+
+def failures(folder: Path, failed: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each failed task with the one-line reason its failure callback left in its folder (if it could)."""
+    found = []
+    for task in failed:
+        task_id = str(task.get("task_id", ""))
+        recorded = _read_failure(folder, task_id) if task_id and "/" not in task_id and ".." not in task_id else {}
+        found.append({**task, "reason": recorded.get("reason")})
+    return found
+
+
+def _read_failure(folder: Path, task_id: str) -> dict[str, Any]:
+    import json
+
+    try:
+        recorded = json.loads((folder / task_id / "failure.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return recorded if isinstance(recorded, dict) else {}
 
 
 def run_exists(dag_id: str, run_id: str) -> bool:
@@ -136,12 +186,19 @@ def _inline_png(path: Path) -> str | None:
 
 
 @app.get(RUN + "/", response_class=HTMLResponse)
-def report(dag_id: str, run_id: str, folder: RunDir, gate: Annotated[dict, Depends(gate_outcome)]) -> str:
+def report(dag_id: str, run_id: str, folder: RunDir, gate: Annotated[dict, Depends(gate_outcome)],
+           facts: Annotated[dict, Depends(run_facts)]) -> str:
     """The whole report; the UI shows it as the run's "Run report" tab."""
     if not folder.is_dir():
         raise HTTPException(status_code=404, detail=f"no artifacts for run {run_id!r} of {dag_id!r}")
     matrix = _inline_png(folder / "evaluate" / "confusion_matrix.png")
-    return render(dag_id, run_id, load_run(folder), gate, mlflow_ui_url(), confusion_matrix=matrix)
+    defaults = facts.get("defaults") or form_defaults()
+    xcoms = facts.get("xcoms") or {}
+    header = (failure_section(dag_id, run_id, failures(folder, facts.get("failed") or []))
+              + params_section(effective_params(facts.get("conf"), defaults), defaults)
+              + lineage_section(xcoms.get("fetch"), xcoms.get("resolve_dataset")))
+    return render(dag_id, run_id, load_run(folder), gate, mlflow_ui_url(), confusion_matrix=matrix, header=header,
+                  pictures=picture_grid(load_test_predictions(folder)))
 
 
 @app.get(RUN + "/confusion_matrix.png")
