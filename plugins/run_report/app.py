@@ -19,6 +19,8 @@ our own escaped rendering of ``validation.json`` (``tasks/data/validation_page.p
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
+from html import escape
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -26,12 +28,16 @@ from urllib.parse import quote
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
-from mlops_pipeline.links import VALIDATION_STEPS, mlflow_ui_url
+from mlops_pipeline.links import URL_PREFIX, VALIDATION_STEPS, mlflow_ui_url
 from mlops_pipeline.settings import load_settings
 from run_report.artifacts import UnsafePath, file_in, load_run, run_folder
+from run_report.facts import failures, history_reader, run_facts
 from run_report.header import effective_params, failure_section, form_defaults, lineage_section, params_section
+from run_report.models import history_page, superseded_note
 from run_report.page import render
 from run_report.pictures import load_test_predictions, picture_grid
+from tasks.core.common import StepError
+from tasks.core.parameters import MODEL_NAME
 from tasks.data.validation_page import render_validation_page
 
 # No script, no plugin, no form, nothing fetched but this origin's images; links may open new tabs
@@ -71,52 +77,10 @@ def gate_outcome(dag_id: str, run_id: str) -> dict[str, Any]:
     return {"deploy": values.get("return_value") == "deploy", "reason": values["reason"]}
 
 
-def run_facts(dag_id: str, run_id: str) -> dict[str, Any]:
-    """What Airflow's database knows of the run: conf, the DAG's Param defaults, failed tasks, data XComs."""
-    from airflow.models.dagrun import DagRun
-    from airflow.models.serialized_dag import SerializedDagModel
-    from airflow.models.taskinstance import TaskInstance
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
-    from airflow.utils.state import TaskInstanceState
-    from sqlalchemy import select
-
-    facts: dict[str, Any] = {"conf": None, "defaults": None, "failed": [], "xcoms": {}}
-    with create_session() as session:
-        run = session.scalars(select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id)).first()
-        if run is None:
-            return facts
-        facts["conf"] = dict(run.conf or {})
-        failed = session.execute(select(TaskInstance.task_id, TaskInstance.try_number).where(
-            TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id,
-            TaskInstance.state == TaskInstanceState.FAILED).order_by(TaskInstance.start_date)).all()
-        facts["failed"] = [{"task_id": task_id, "try_number": tries} for task_id, tries in failed]
-        rows = session.scalars(XComModel.get_many(run_id=run_id, dag_ids=dag_id, key="return_value",
-                                                  task_ids=["fetch", "resolve_dataset"])).all()
-        facts["xcoms"] = {row.task_id: XComModel.deserialize_value(row) for row in rows}
-        dag = SerializedDagModel.get_dag(dag_id, session=session)
-        facts["defaults"] = dict(dag.params.dump()) if dag is not None else None
-    return facts
-
-
-def failures(folder: Path, failed: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each failed task with the one-line reason its failure callback left in its folder (if it could)."""
-    found = []
-    for task in failed:
-        task_id = str(task.get("task_id", ""))
-        recorded = _read_failure(folder, task_id) if task_id and "/" not in task_id and ".." not in task_id else {}
-        found.append({**task, "reason": recorded.get("reason")})
-    return found
-
-
-def _read_failure(folder: Path, task_id: str) -> dict[str, Any]:
-    import json
-
-    try:
-        recorded = json.loads((folder / task_id / "failure.json").read_text())
-    except (OSError, ValueError):
-        return {}
-    return recorded if isinstance(recorded, dict) else {}
+def version_gates(dag_id: str, versions: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Each version's gate outcome, from its Airflow run's gate XComs."""
+    return {str(v["airflow_run_id"]): gate_outcome(v.get("dag_id") or dag_id, str(v["airflow_run_id"]))
+            for v in versions if v.get("airflow_run_id")}
 
 
 def run_exists(dag_id: str, run_id: str) -> bool:
@@ -187,18 +151,43 @@ def _inline_png(path: Path) -> str | None:
 
 @app.get(RUN + "/", response_class=HTMLResponse)
 def report(dag_id: str, run_id: str, folder: RunDir, gate: Annotated[dict, Depends(gate_outcome)],
-           facts: Annotated[dict, Depends(run_facts)]) -> str:
+           facts: Annotated[dict, Depends(run_facts)], history: Annotated[Callable, Depends(history_reader)]) -> str:
     """The whole report; the UI shows it as the run's "Run report" tab."""
     if not folder.is_dir():
         raise HTTPException(status_code=404, detail=f"no artifacts for run {run_id!r} of {dag_id!r}")
     matrix = _inline_png(folder / "evaluate" / "confusion_matrix.png")
     defaults = facts.get("defaults") or form_defaults()
     xcoms = facts.get("xcoms") or {}
-    header = (failure_section(dag_id, run_id, failures(folder, facts.get("failed") or []))
+    artifacts = load_run(folder)
+    header = (_superseded(dag_id, artifacts.get("register"), history)
+              + failure_section(dag_id, run_id, failures(folder, facts.get("failed") or []))
               + params_section(effective_params(facts.get("conf"), defaults), defaults)
               + lineage_section(xcoms.get("fetch"), xcoms.get("resolve_dataset")))
-    return render(dag_id, run_id, load_run(folder), gate, mlflow_ui_url(), confusion_matrix=matrix, header=header,
+    return render(dag_id, run_id, artifacts, gate, mlflow_ui_url(), confusion_matrix=matrix, header=header,
                   pictures=picture_grid(load_test_predictions(folder)))
+
+
+def _superseded(dag_id: str, registration: dict[str, Any] | None, history: Callable) -> str:
+    from tasks.model.history import superseded
+
+    if not registration or not isinstance(registration.get("version"), int):
+        return ""
+    name, version = str(registration.get("model_name")), registration["version"]
+    url = f"{URL_PREFIX}/dags/{quote(dag_id, safe='')}/models/{quote(name, safe='')}/"
+    note = superseded_note(name, version, superseded(history(name), version), url)
+    link = f'<p><a id="model-history" href="{escape(url)}" target="_blank">Model history of {escape(name)}</a></p>'
+    return note or link
+
+
+@app.get("/dags/{dag_id}/models/{model_name}/", response_class=HTMLResponse)
+def model_history_page(dag_id: str, model_name: str, history: Annotated[Callable, Depends(history_reader)]) -> str:
+    """Every version of a registered model: run, accuracy, gate decision, promotions and rollbacks, champion."""
+    try:
+        MODEL_NAME.check(model_name)
+    except StepError as err:
+        raise HTTPException(status_code=400, detail="refused: not a registered model name") from err
+    data = history(model_name)
+    return history_page(data, version_gates(dag_id, data.get("versions", [])))
 
 
 @app.get(RUN + "/confusion_matrix.png")
