@@ -21,6 +21,7 @@ from tasks.contracts import CONTRACTS
 from tasks.core.common import StepError, require_file, write_json
 from tasks.core.contract import run_step
 from tasks.data.arrays import load_bundle
+from tasks.model.model_card import build_model_card, log_model_card
 from tasks.model.registry import EXPERIMENT, champion_version, client, download_model, experiment_id
 from tasks.model.scoring import accuracy
 
@@ -100,7 +101,10 @@ def register(tracking_uri: str, model_name: str, model_uri: str, history_uri: st
               "accuracy": float(metrics["accuracy"]), "parent": parent or None, "tracking_uri": tracking_uri,
               "champion_version": int(champion.version) if champion else None,
               "champion_accuracy": champion_accuracy}
+    card = build_model_card(model_name, int(version.version), run.info.run_id, params, tags, metrics, history, parent)
+    log_model_card(mlflow_client, card)
     if output is not None:
+        write_json(CONTRACT.output_path(output, "model_card"), card)
         write_json(CONTRACT.output_path(output, "registration"), result)
     return result
 

@@ -30,9 +30,10 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
 from mlops_pipeline.links import URL_PREFIX, VALIDATION_STEPS, mlflow_ui_url
 from mlops_pipeline.settings import load_settings
-from run_report.artifacts import UnsafePath, file_in, load_run, run_folder
+from run_report.artifacts import UnsafePath, file_in, load_model_card, load_run, run_folder
 from run_report.facts import failures, history_reader, run_facts
 from run_report.header import effective_params, failure_section, form_defaults, lineage_section, params_section
+from run_report.model_card_page import model_card_page
 from run_report.models import history_page, superseded_note
 from run_report.page import render
 from run_report.pictures import load_test_predictions, picture_grid
@@ -175,7 +176,8 @@ def _superseded(dag_id: str, registration: dict[str, Any] | None, history: Calla
     name, version = str(registration.get("model_name")), registration["version"]
     url = f"{URL_PREFIX}/dags/{quote(dag_id, safe='')}/models/{quote(name, safe='')}/"
     note = superseded_note(name, version, superseded(history(name), version), url)
-    link = f'<p><a id="model-history" href="{escape(url)}" target="_blank">Model history of {escape(name)}</a></p>'
+    link = (f'<p><a id="model-history" href="{escape(url)}" target="_blank">Model history of {escape(name)}</a> '
+            '&middot; <a id="model-card" href="model-card" target="_blank">Model card</a></p>')
     return note or link
 
 
@@ -188,6 +190,15 @@ def model_history_page(dag_id: str, model_name: str, history: Annotated[Callable
         raise HTTPException(status_code=400, detail="refused: not a registered model name") from err
     data = history(model_name)
     return history_page(data, version_gates(dag_id, data.get("versions", [])))
+
+
+@app.get(RUN + "/model-card", response_class=HTMLResponse)
+def model_card(folder: RunDir) -> str:
+    """The model card of the version this run registered (the same card register stored in MLflow)."""
+    card = load_model_card(folder)
+    if not card:
+        raise HTTPException(status_code=404, detail="this run has registered no model (yet)")
+    return model_card_page(card)
 
 
 @app.get(RUN + "/confusion_matrix.png")

@@ -120,3 +120,20 @@ def test_run_facts_of_an_unknown_run_are_empty(airflow_db):
     from run_report.app import run_facts
 
     assert run_facts(DAG, "manual__never_ran") == {"conf": None, "defaults": None, "failed": [], "xcoms": {}}
+
+
+def test_the_model_card_page_escapes_names_and_is_served_for_a_registered_run(viewer, artifact_root):
+    from run_report.model_card_page import model_card_page
+    from tests.plugins.test_run_report_app import _write
+
+    card = {"model": {"name": "fashion_mnist", "version": 2}, "intended_use": f"use {XSS}", "limits": [XSS],
+            "data": {"categories": [XSS, "Bag"]}, "metrics": {"accuracy": 0.8125},
+            "per_class": [{"class": XSS, "precision": 0.5, "recall": 0.25, "f1": 0.3, "support": 4}],
+            "training": {"epochs": 100}}
+    html = model_card_page(card)
+    assert "<img" not in html and html.count("&lt;img src=x onerror=alert(1)&gt;") == 4 and "0.8125" in html
+    assert viewer.get(RUN_URL + "model-card").status_code == 404  # the fixture's run wrote no card
+    _write(artifact_root / DAG / run_key(RUN) / "register" / "model_card.json", card)
+    page = viewer.get(RUN_URL + "model-card")
+    assert page.status_code == 200 and "<td>0.250</td>" in page.text and "<img src=x" not in page.text
+    assert 'id="model-card" href="model-card"' in viewer.get(RUN_URL).text
