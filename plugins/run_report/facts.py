@@ -75,3 +75,8 @@ def history_reader() -> Callable[[str], dict[str, Any]]:
     return read
 
 
+
+
+def facts_reader() -> Callable[[str, str], dict[str, Any]]:
+    """``run_facts`` for pages that read several runs (the comparison)."""
+    return run_facts

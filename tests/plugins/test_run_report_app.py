@@ -78,6 +78,8 @@ def client(artifact_root: Path, auth_manager):
         "deploy": True, "reason": "accuracy 0.9688 >= threshold 0.5000 and beats champion v1"}
     report_app.app.dependency_overrides[report_app.run_facts] = lambda: RUN_FACTS
     report_app.app.dependency_overrides[report_app.history_reader] = lambda: lambda name: HISTORY
+    report_app.app.dependency_overrides[report_app.run_checker] = lambda: lambda dag_id, run_id: run_id in KNOWN_RUNS
+    report_app.app.dependency_overrides[report_app.facts_reader] = lambda: lambda dag_id, run_id: RUN_FACTS
     yield TestClient(report_app.app)
     report_app.app.dependency_overrides.clear()
 
