@@ -12,7 +12,7 @@ from typing import Any
 from mlops_pipeline.links import report_url
 from run_report.page import STYLE
 
-PAGE_STYLE = ".champion td{background:#e8f6ea;font-weight:bold}td.text{text-align:left}"
+PAGE_STYLE = ".champion td{background:#e8f6ea;font-weight:bold}td.text{text-align:left;min-width:200px}"
 
 
 def _decision(gate: dict[str, Any] | None) -> str:
@@ -54,7 +54,8 @@ def history_page(data: dict[str, Any], gates: dict[str, dict[str, Any]]) -> str:
         body = ("<table id='versions'><tr><th>version</th><th>test accuracy</th><th>gate decision</th>"
                 "<th>promotions and rollbacks (who, when, why)</th><th>run report</th><th>MLflow run</th></tr>"
                 + "".join(rows) + "</table>")
-    events = "".join(f"<li>v{escape(str(e.get('version')))} (was v{escape(str(e.get('previous_version')))}): "
+    events = "".join(f"<li>v{escape(str(e.get('version')))} (champion before: "
+                     f"{'v' + escape(str(e['previous_version'])) if e.get('previous_version') else 'none'}): "
                      f"{_promotion(e)}</li>" for e in data.get("history", []))
     current = f"v{int(champion)}" if champion is not None else "none"
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>Model history: {name}</title>"
