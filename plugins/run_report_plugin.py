@@ -27,6 +27,12 @@ class RunReportPlugin(AirflowPlugin):
             "destination": "dag_run",
             "url_route": "run-report",
         },
+        {
+            "name": "Model history",
+            "href": URL_PREFIX + "/dags/fashion_mnist_training/models/fashion_mnist/",
+            "destination": "nav",
+            "url_route": "model-history",
+        },
     ]
 
     @cached_property

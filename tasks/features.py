@@ -13,17 +13,19 @@ from pathlib import Path
 import numpy as np
 
 from tasks.contracts import CONTRACTS
+from tasks.core import parameters as p
 from tasks.core.common import StepError, write_json
 from tasks.core.contract import run_step
 from tasks.data.arrays import Bundle, save_bundle
 from tasks.data.encoding import encode, encoding_for_loss
-from tasks.data.layout import FASHION_MNIST_CATEGORIES, pixel_columns
+from tasks.data.layout import FASHION_MNIST_CATEGORIES, parse_categories, pixel_columns
 from tasks.data.streaming import BATCH_ROWS, _label_codes, _prepared
 
 CONTRACT = CONTRACTS["features"]
 
 
-def read_images(input: str, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+def read_images(input: str, height: int, width: int,
+                categories: tuple[str, ...] = FASHION_MNIST_CATEGORIES) -> tuple[np.ndarray, np.ndarray]:
     """uint8 images (rows, height, width) and label codes from ``prepare``'s Parquet, batch by batch."""
     import pyarrow as pa
 
@@ -36,7 +38,7 @@ def read_images(input: str, height: int, width: int) -> tuple[np.ndarray, np.nda
     x, codes, done = np.empty((rows, len(columns)), dtype=np.uint8), np.empty(rows, dtype=np.int64), 0
     for batch in reader.iter_batches(batch_size=BATCH_ROWS, columns=["label", *columns]):
         end = done + batch.num_rows
-        codes[done:end] = _label_codes(batch.column(0), raw=False)
+        codes[done:end] = _label_codes(batch.column(0), raw=False, categories=categories)
         if (codes[done:end] < 0).any():
             unknown = sorted(set(batch.column(0).filter(pa.array(codes[done:end] < 0)).to_pylist()), key=str)
             raise StepError(f"{path}: unknown labels {unknown[:3]}; run prepare first")
@@ -48,23 +50,24 @@ def read_images(input: str, height: int, width: int) -> tuple[np.ndarray, np.nda
     return x.reshape(-1, height, width), codes
 
 
-def features(input: str, output: Path, image_height: int, image_width: int, loss: str) -> dict:
+def features(input: str, output: Path, image_height: int, image_width: int, loss: str,
+             categories: str = p.CATEGORIES.default) -> dict:
     """Write ``<output>/features.npz`` (uint8 images) and ``label_map.json`` from the prepared Parquet."""
     try:
         encoding = encoding_for_loss(loss)
+        names = parse_categories(categories)
     except ValueError as err:
         raise StepError(f"{input}: {err}") from err
-    x, codes = read_images(input, image_height, image_width)
-    classes = len(FASHION_MNIST_CATEGORIES)
-    bundle = Bundle(x, encode(codes, encoding, classes), FASHION_MNIST_CATEGORIES, encoding)
+    x, codes = read_images(input, image_height, image_width, names)
+    bundle = Bundle(x, encode(codes, encoding, len(names)), names, encoding)
     target = CONTRACT.output_path(output, "features")
     save_bundle(target, bundle)
-    label_map = {"encoding": encoding, "classes": list(FASHION_MNIST_CATEGORIES)}
+    label_map = {"encoding": encoding, "classes": list(names)}
     label_map_path = CONTRACT.output_path(output, "label_map")
     write_json(label_map_path, label_map)
-    counts = np.bincount(codes, minlength=classes)
+    counts = np.bincount(codes, minlength=len(names))
     return {"features": str(target), "label_map": str(label_map_path), "rows": len(bundle),
-            "encoding": encoding, "class_counts": dict(zip(FASHION_MNIST_CATEGORIES, counts.tolist(), strict=True))}
+            "encoding": encoding, "class_counts": dict(zip(names, counts.tolist(), strict=True))}
 
 
 def main(argv: list[str] | None = None) -> int:

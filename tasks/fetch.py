@@ -21,6 +21,7 @@ from tasks.contracts import CONTRACTS
 from tasks.core.common import StepError, atomic_file, sha256_file
 from tasks.core.contract import run_step
 from tasks.data.dialect import fix_message, shape_message, sniff
+from tasks.data.idx_discovery import idx_pairs
 from tasks.data.sources import EMBEDDED_SOURCES, build_embedded_frame
 from tasks.data.uri_policy import check_source_uri, roots_from_env
 
@@ -39,6 +40,11 @@ def _open(uri: str, mode: str = "rb"):
         raise StepError(f"{uri}: cannot open dataset ({type(err).__name__}: {err})") from err
 
 
+def _open_allowed(uri: str):
+    """Open a file found in a dataset folder only if it is on the allowlist too (no symlink out)."""
+    return _open(check_source_uri(uri, *roots_from_env()))
+
+
 def _copy_csv(uri: str, target: Path) -> None:
     """Stream a (possibly gzipped) CSV to ``target`` without parsing it."""
     with _open(uri) as raw, target.open("wb") as out:
@@ -50,29 +56,16 @@ def _copy_csv(uri: str, target: Path) -> None:
             raise StepError(f"{uri}: truncated or corrupt gzip ({err})") from err
 
 
-def _idx_images_uris(uri: str) -> list[str]:
-    import fsspec
-
-    if "images-idx3-ubyte" in uri:
-        return [uri]
-    fs, path = fsspec.core.url_to_fs(uri)
-    found = sorted(p for p in fs.ls(path, detail=False) if "images-idx3-ubyte" in p)
-    found.sort(key=lambda p: "t10k" in p)  # train before test, like the 70,000-row CSV
-    protocol = uri.split("://", 1)[0] + "://" if "://" in uri else ""
-    return [protocol + p if protocol and not p.startswith(protocol) else p for p in found]
-
-
-def _write_idx(uri: str, target: Path) -> None:
+def _write_idx(uri: str, pairs: list[tuple[str, str]], target: Path) -> None:
     import numpy as np
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    from tasks.data.idx_format import labels_uri_for, read_idx_pair
+    from tasks.data.idx_format import read_idx_pair
     from tasks.data.layout import pixel_columns
 
     parts = []
-    for images_uri in _idx_images_uris(uri):
-        labels_uri = labels_uri_for(images_uri)
+    for images_uri, labels_uri in pairs:
         with _open(images_uri) as images, _open(labels_uri) as labels:
             parts.append(read_idx_pair(images_uri, images.read(), labels_uri, labels.read()))
     if not parts:
@@ -102,8 +95,8 @@ def fetch(source: str, output: Path, image_height: int, image_width: int, invali
                 build_embedded_frame(source, invalid_label_rate, empty_cell_rate, fault_seed).to_csv(tmp, index=False)
             except ValueError as err:
                 raise StepError(str(err)) from err
-        elif "idx3-ubyte" in source or source.rstrip("/").endswith("idx"):
-            _write_idx(source, tmp)
+        elif pairs := idx_pairs(source, _open_allowed):
+            _write_idx(source, pairs, tmp)
         else:
             _copy_csv(source, tmp)
         check_layout(tmp, source, image_height, image_width)

@@ -17,22 +17,29 @@ import tempfile
 from pathlib import Path
 
 from tasks.contracts import CONTRACTS
-from tasks.core.common import require_file
+from tasks.core import parameters as p
+from tasks.core.common import StepError, require_file
 from tasks.core.contract import run_step
 from tasks.data.columnar import PROFILE_NAME, write_columnar
+from tasks.data.layout import parse_categories
 from tasks.data.streaming import prepare_columnar
 
 CONTRACT = CONTRACTS["prepare"]
 
 
-def prepare(input: str, output: Path, image_height: int, image_width: int) -> dict:
+def prepare(input: str, output: Path, image_height: int, image_width: int,
+            categories: str = p.CATEGORIES.default) -> dict:
     """Write ``<output>/prepared.parquet`` and report rows in, dropped by reason, and out."""
+    try:
+        names = parse_categories(categories)
+    except ValueError as err:
+        raise StepError(f"{input}: {err}") from err
     if input.endswith(PROFILE_NAME):
-        return prepare_columnar(input, output, image_height, image_width)
+        return prepare_columnar(input, output, image_height, image_width, names)
     require_file(input, "dataset")
     with tempfile.TemporaryDirectory(prefix="prepare-columnar-") as scratch:
         profile = write_columnar(input, Path(scratch))["profile"]
-        return prepare_columnar(profile, output, image_height, image_width)
+        return prepare_columnar(profile, output, image_height, image_width, names)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -35,6 +35,7 @@ from tasks.model.champion import (
     score_champion,
 )
 from tasks.model.comparison import load_fingerprints, model_signature, save_fingerprints
+from tasks.model.model_card import build_model_card, log_model_card
 from tasks.model.model_io import load_model
 from tasks.model.registry import EXPERIMENT, client, experiment_id, get_version
 from tasks.model.scoring import predicted_classes
@@ -136,7 +137,10 @@ def register(tracking_uri: str, model_name: str, model_uri: str, history_uri: st
               "signature": signature, "champion_version": champion.version,
               "champion_accuracy": table.get("champion_accuracy"),
               "champion": {"version": champion.version, "table": champion.table, "problem": champion.problem}}
+    card = build_model_card(model_name, int(version.version), run.info.run_id, params, tags, metrics, history, parent)
+    log_model_card(mlflow_client, card)
     if output is not None:
+        write_json(CONTRACT.output_path(output, "model_card"), card)
         write_json(CONTRACT.output_path(output, "registration"), result)
     return result
 

@@ -21,7 +21,7 @@ from tasks.core import parameters as p
 from tasks.core.common import StepError, atomic_dir, require_file, write_json
 from tasks.core.contract import run_step
 from tasks.data.columnar import PROFILE_NAME
-from tasks.data.layout import pixel_columns
+from tasks.data.layout import parse_categories, pixel_columns
 from tasks.data.raw_csv import read_header, read_table
 from tasks.data.validation_page import render_validation_page
 
@@ -124,7 +124,7 @@ def validate_step(suite: str, input: str, output: Path, image_height: int, image
                   min_class_share: float) -> dict:
     """The step as its contract declares it: settings in, ``validate`` called with the suite's values."""
     limits = Thresholds(min_valid_label_share, max_empty_cell_share, min_rows, min_class_share)
-    names = [name.strip() for name in categories.split(",") if name.strip()]
+    names = list(parse_categories(categories))
     return validate(suite, input, output, suite_values(image_height, image_width, names, limits))
 
 

@@ -4,19 +4,52 @@
 try, reason) and hands it to a pluggable hook named by ``PIPELINE_ALERT_HOOK`` as
 ``package.module:function``; the hook is called as ``hook(summary, context)`` and can post
 to Slack, open an incident, send mail. A broken hook is logged, never raised: an alert must
-not hide the failure it reports.
+not hide the failure it reports. It also leaves the reason beside the task's outputs
+(``<run folder>/<task_id>/failure.json``), where the run report shows it first.
 """
 
 from __future__ import annotations
 
 import importlib
+import json
 import logging
 import os
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 log = logging.getLogger("mlops_pipeline.alerts")
 HOOK_ENV = "PIPELINE_ALERT_HOOK"
+FAILURE_FILE = "failure.json"
+
+
+def failure_reason(context: Mapping[str, Any]) -> str:
+    """The exception's first line (a step's one-line error), or a note that none was recorded."""
+    error = context.get("exception")
+    return (str(error).strip().splitlines() or [type(error).__name__])[0] if error else "no exception recorded"
+
+
+def record_failure(context: Mapping[str, Any], artifact_root: str | None = None) -> Path | None:
+    """Write the task's failure reason into its run-scoped folder for the run report; never raises."""
+    from mlops_pipeline.run_keys import run_key
+    from mlops_pipeline.settings import load_settings
+
+    ti = context.get("ti") or context.get("task_instance")
+    dag_run = context.get("dag_run")
+    try:
+        dag_id, task_id = ti.dag_id, ti.task_id
+        run_id = getattr(dag_run, "run_id", None) or ti.run_id
+        root = Path(artifact_root or load_settings().artifact_root) / dag_id / run_key(run_id)
+        path = root / task_id / FAILURE_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{FAILURE_FILE}.tmp")
+        tmp.write_text(json.dumps({"task_id": task_id, "try_number": getattr(ti, "try_number", None),
+                                   "reason": failure_reason(context)}))
+        tmp.replace(path)
+        return path
+    except Exception:  # noqa: BLE001 - a report aid must never mask the failure itself
+        log.exception("could not record the failure reason for the run report")
+        return None
 
 
 def failure_summary(context: Mapping[str, Any]) -> str:
@@ -26,8 +59,7 @@ def failure_summary(context: Mapping[str, Any]) -> str:
     dag_id = getattr(ti, "dag_id", None) or getattr(dag_run, "dag_id", "?")
     task_id = getattr(ti, "task_id", "?")
     run_id = getattr(dag_run, "run_id", None) or getattr(ti, "run_id", "?")
-    error = context.get("exception")
-    reason = (str(error).strip().splitlines() or [type(error).__name__])[0] if error else "no exception recorded"
+    reason = failure_reason(context)
     return (f"pipeline failure: dag={dag_id} task={task_id} run={run_id} try={getattr(ti, 'try_number', '?')} "
             f"reason={reason}")
 
@@ -46,6 +78,7 @@ def on_failure(context: Mapping[str, Any]) -> str:
     """Log the failure in one line and call the configured hook; return the line."""
     summary = failure_summary(context)
     log.error("%s", summary)
+    record_failure(context)
     try:
         hook = load_hook(os.environ.get(HOOK_ENV))
         if hook is not None:

@@ -19,6 +19,8 @@ our own escaped rendering of ``validation.json`` (``tasks/data/validation_page.p
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
+from html import escape
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -26,10 +28,18 @@ from urllib.parse import quote
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
-from mlops_pipeline.links import VALIDATION_STEPS, mlflow_ui_url
+from mlops_pipeline.links import URL_PREFIX, VALIDATION_STEPS, mlflow_ui_url
 from mlops_pipeline.settings import load_settings
-from run_report.artifacts import UnsafePath, file_in, load_run, run_folder
+from run_report.artifacts import UnsafePath, file_in, load_model_card, load_run, run_folder
+from run_report.compare import compare_page
+from run_report.facts import facts_reader, failures, history_reader, run_facts
+from run_report.header import effective_params, failure_section, form_defaults, lineage_section, params_section
+from run_report.model_card_page import model_card_page
+from run_report.models import history_page, superseded_note
 from run_report.page import render
+from run_report.pictures import load_test_predictions, picture_grid
+from tasks.core.common import StepError
+from tasks.core.parameters import MODEL_NAME
 from tasks.data.validation_page import render_validation_page
 
 # No script, no plugin, no form, nothing fetched but this origin's images; links may open new tabs
@@ -67,6 +77,12 @@ def gate_outcome(dag_id: str, run_id: str) -> dict[str, Any]:
     if "reason" not in values:
         return {"deploy": None, "reason": None}
     return {"deploy": values.get("return_value") == "deploy", "reason": values["reason"]}
+
+
+def version_gates(dag_id: str, versions: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Each version's gate outcome, from its Airflow run's gate XComs."""
+    return {str(v["airflow_run_id"]): gate_outcome(v.get("dag_id") or dag_id, str(v["airflow_run_id"]))
+            for v in versions if v.get("airflow_run_id")}
 
 
 def run_exists(dag_id: str, run_id: str) -> bool:
@@ -136,12 +152,94 @@ def _inline_png(path: Path) -> str | None:
 
 
 @app.get(RUN + "/", response_class=HTMLResponse)
-def report(dag_id: str, run_id: str, folder: RunDir, gate: Annotated[dict, Depends(gate_outcome)]) -> str:
+def report(dag_id: str, run_id: str, folder: RunDir, gate: Annotated[dict, Depends(gate_outcome)],
+           facts: Annotated[dict, Depends(run_facts)], history: Annotated[Callable, Depends(history_reader)]) -> str:
     """The whole report; the UI shows it as the run's "Run report" tab."""
     if not folder.is_dir():
         raise HTTPException(status_code=404, detail=f"no artifacts for run {run_id!r} of {dag_id!r}")
     matrix = _inline_png(folder / "evaluate" / "confusion_matrix.png")
-    return render(dag_id, run_id, load_run(folder), gate, mlflow_ui_url(), confusion_matrix=matrix)
+    defaults = facts.get("defaults") or form_defaults()
+    xcoms = facts.get("xcoms") or {}
+    artifacts = load_run(folder)
+    header = (_superseded(dag_id, run_id, artifacts.get("register"), history)
+              + failure_section(dag_id, run_id, failures(folder, facts.get("failed") or []))
+              + params_section(effective_params(facts.get("conf"), defaults), defaults)
+              + lineage_section(xcoms.get("fetch"), xcoms.get("resolve_dataset")))
+    return render(dag_id, run_id, artifacts, gate, mlflow_ui_url(), confusion_matrix=matrix, header=header,
+                  pictures=picture_grid(load_test_predictions(folder)))
+
+
+def _superseded(dag_id: str, run_id: str, registration: dict[str, Any] | None, history: Callable) -> str:
+    from tasks.model.history import superseded
+
+    if not registration or not isinstance(registration.get("version"), int):
+        return ""
+    name, version = str(registration.get("model_name")), registration["version"]
+    url = f"{URL_PREFIX}/dags/{quote(dag_id, safe='')}/models/{quote(name, safe='')}/"
+    note = superseded_note(name, version, superseded(history(name), version), url)
+    link = (f'<p><a id="model-history" href="{escape(url)}" target="_blank">Model history of {escape(name)}</a> '
+            '&middot; <a id="model-card" href="model-card" target="_blank">Model card</a>'
+            + (f' &middot; <a id="compare-champion" href="../../compare?a={quote(run_id, safe="")}" target="_blank">'
+               'Compare with the champion</a>' if registration.get("champion_version") is not None else "") + "</p>")
+    return note or link
+
+
+@app.get("/dags/{dag_id}/models/{model_name}/", response_class=HTMLResponse)
+def model_history_page(dag_id: str, model_name: str, history: Annotated[Callable, Depends(history_reader)]) -> str:
+    """Every version of a registered model: run, accuracy, gate decision, promotions and rollbacks, champion."""
+    try:
+        MODEL_NAME.check(model_name)
+    except StepError as err:
+        raise HTTPException(status_code=400, detail="refused: not a registered model name") from err
+    data = history(model_name)
+    return history_page(data, version_gates(dag_id, data.get("versions", [])))
+
+
+@app.get(RUN + "/model-card", response_class=HTMLResponse)
+def model_card(folder: RunDir) -> str:
+    """The model card of the version this run registered (the same card register stored in MLflow)."""
+    card = load_model_card(folder)
+    if not card:
+        raise HTTPException(status_code=404, detail="this run has registered no model (yet)")
+    return model_card_page(card)
+
+
+def run_checker() -> Callable[[str, str], bool]:
+    """``run_exists`` for pages that name several runs in their query (the comparison)."""
+    return run_exists
+
+
+def _compared(dag_id: str, run_id: str, root: str, facts: dict[str, Any], note: str = "") -> dict[str, Any]:
+    folder = safe_run_folder(dag_id, run_id, root)
+    artifacts = load_run(folder)
+    defaults = facts.get("defaults") or form_defaults()
+    return {"run_id": run_id, "note": note, "params": effective_params(facts.get("conf"), defaults),
+            "metrics": artifacts.get("evaluate"), "history": artifacts.get("train"),
+            "matrix": _inline_png(folder / "evaluate" / "confusion_matrix.png")}
+
+
+@app.get("/dags/{dag_id}/compare", response_class=HTMLResponse)
+def compare(dag_id: str, a: str, root: Annotated[str, Depends(artifact_root)],
+            read_facts: Annotated[Callable, Depends(facts_reader)],
+            history: Annotated[Callable, Depends(history_reader)], exists: Annotated[Callable, Depends(run_checker)],
+            b: str = "") -> str:
+    """Runs ``a`` and ``b`` side by side; without ``b``, ``a`` against the champion it was judged against."""
+    note = ""
+    if not exists(dag_id, a):
+        raise HTTPException(status_code=404, detail="no such run: check the run id (it must match exactly)")
+    if not b:
+        registration = load_run(safe_run_folder(dag_id, a, root)).get("register") or {}
+        champion = registration.get("champion_version")
+        versions = history(str(registration.get("model_name", ""))).get("versions", []) if champion else []
+        b = next((str(v["airflow_run_id"]) for v in versions if v.get("version") == champion
+                  and v.get("airflow_run_id")), "")
+        if not b:
+            raise HTTPException(status_code=404, detail="run a was judged against no champion with an Airflow run")
+        note = f" (champion v{champion} when A was judged)"
+    if not exists(dag_id, b):
+        raise HTTPException(status_code=404, detail="no such run b: check the run id (it must match exactly)")
+    runs = [_compared(dag_id, a, root, read_facts(dag_id, a)), _compared(dag_id, b, root, read_facts(dag_id, b), note)]
+    return compare_page(dag_id, runs)
 
 
 @app.get(RUN + "/confusion_matrix.png")

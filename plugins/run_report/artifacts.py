@@ -68,3 +68,9 @@ def load_run(folder: Path) -> dict[str, Any]:
     """Every report file of the run, keyed by step; a missing one is ``None`` (the step did not run)."""
     return {task_id: _read_json(CONTRACTS[step].output_path(folder / task_id, output))
             for task_id, (step, output) in REPORT_OUTPUTS.items()}
+
+
+def load_model_card(folder: Path) -> dict[str, Any] | None:
+    """The model card ``register`` wrote beside its registration, or ``None``."""
+    card = _read_json(CONTRACTS["register"].output_path(folder / "register", "model_card"))
+    return card if isinstance(card, dict) else None

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 
 WIDTH, HEIGHT, PAD = 420, 220, 36
-COLOURS = {"train": "#1f77b4", "validation": "#ff7f0e"}
+COLOURS = {"train": "#1f77b4", "validation": "#ff7f0e", "A": "#1f77b4", "B": "#d62728"}
 
 
 def _points(values: Sequence[float], low: float, high: float) -> str:

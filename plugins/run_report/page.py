@@ -11,6 +11,8 @@ from html import escape
 from typing import Any
 
 from run_report.curves import history_charts
+from run_report.header import HEADER_STYLE
+from run_report.pictures import GRID_STYLE
 
 STYLE = """body{font-family:system-ui,sans-serif;margin:16px;color:#222}h1{font-size:20px}
 h2{font-size:16px;border-bottom:1px solid #ddd;padding-bottom:2px;margin-top:22px}
@@ -75,8 +77,10 @@ def metrics_section(metrics: dict[str, Any] | None, confusion_matrix: str | None
     if not metrics:
         return "<h2>Test metrics</h2>" + NOT_YET
     per_class = metrics.get("per_class", {})
+    order = [name for name in metrics.get("classes", []) if name in per_class]  # label-code order
+    order += [name for name in per_class if name not in order]
     rows = [[name, f"{s.get('precision', 0):.3f}", f"{s.get('recall', 0):.3f}", f"{s.get('f1', 0):.3f}",
-             s.get("support")] for name, s in per_class.items()]
+             s.get("support")] for name, s in ((name, per_class[name]) for name in order)]
     return ("<h2>Test metrics</h2>"
             f'<p>Test accuracy <span class="big" id="accuracy">{metrics.get("accuracy", 0):.4f}</span> '
             f'&middot; loss {metrics.get("loss", 0):.4f} &middot; macro F1 {metrics.get("macro_f1", 0):.4f} '
@@ -131,11 +135,16 @@ def comparison_section(champion: Any, table: dict[str, Any], gate: dict[str, Any
 
 
 def render(dag_id: str, run_id: str, artifacts: dict[str, Any], gate: dict[str, Any], mlflow_ui: str,
-           confusion_matrix: str | None = None) -> str:
-    """The whole report page for one run; ``confusion_matrix`` is the image's (``data:``) URL if inlined."""
+           confusion_matrix: str | None = None, header: str = "", pictures: str = "") -> str:
+    """The whole report page for one run; ``confusion_matrix`` is the image's (``data:``) URL if inlined.
+
+    ``header`` (failure summary, Params, data lineage) and ``pictures`` (the test-image grid)
+    are already rendered and escaped by ``run_report.header`` and ``run_report.pictures``.
+    """
     title = f"Run report: {escape(dag_id)} / {escape(run_id)}"
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title><style>{STYLE}</style>"
-            f"</head><body><h1>{title}</h1>"
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title>"
+            f"<style>{STYLE}{HEADER_STYLE}{GRID_STYLE}</style></head><body><h1>{title}</h1>" + header
             + validation_section(artifacts) + cleaning_section(artifacts.get("prepare"))
             + training_section(artifacts.get("train")) + metrics_section(artifacts.get("evaluate"), confusion_matrix)
+            + pictures
             + gate_section(gate, artifacts.get("register"), mlflow_ui) + "</body></html>")

@@ -50,6 +50,7 @@ class Setting:
     nullable: bool = False
     form: bool = True
     cli: bool = True
+    rule: Callable[[Any], str | None] | None = None  # a check JSON schema cannot say (returns the problem)
 
     @property
     def flag(self) -> str:
@@ -82,6 +83,8 @@ class Setting:
         return value
 
     def _problem(self, value: Any) -> str | None:
+        if self.rule is not None and (problem := self.rule(value)):  # first: it says more than a pattern can
+            return problem
         if self.choices is not None and value not in self.choices:
             return "must be one of " + ", ".join(map(str, self.choices))
         if self.pattern is not None and not re.fullmatch(self.pattern, str(value)):

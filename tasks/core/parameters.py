@@ -8,7 +8,7 @@ Sections order the trigger form: Data, Model, Training, Deployment.
 from __future__ import annotations
 
 from tasks.core.contract import Setting
-from tasks.data.layout import FASHION_MNIST_CATEGORIES
+from tasks.data.layout import FASHION_MNIST_CATEGORIES, categories_problem
 from tasks.data.sources import EMBEDDED_DIGITS
 
 HIDDEN_ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "selu", "gelu")
@@ -58,8 +58,12 @@ RANDOM_STATE = _data("random_state", int, 42, "Random state",
 DATA_WAIT_TIMEOUT_MINUTES = _data("data_wait_timeout_minutes", int, 60, "Wait for remote data (minutes)",
                                   "How long wait_for_data waits for a remote dataset before failing the run; a "
                                   "local path that does not exist fails at once.", minimum=1, maximum=360, cli=False)
+# Ten non-empty comma-separated names for the form; distinctness is the rule's (JSON schema cannot say it).
+CATEGORIES_PATTERN = r"\s*[^,\s][^,]*(?:,\s*[^,\s][^,]*){9}"
 CATEGORIES = _data("categories", str, ",".join(FASHION_MNIST_CATEGORIES), "Category names",
-                   "Comma-separated category names in label-code order.", form=False)
+                   "The 10 distinct category names, comma-separated, in label-code order (label 0 first). Labels "
+                   "given as names must use these; integer labels 0..9 are named by them.",
+                   pattern=CATEGORIES_PATTERN, max_length=1000, rule=categories_problem)
 SUITE = _data("suite", str, None, "Suite", "Which checkpoint's expectation suite to run.", choices=SUITES,
               form=False)
 

@@ -14,11 +14,11 @@ from tasks.core.common import StepError
 from tasks.data.layout import FASHION_MNIST_CATEGORIES
 
 
-def normalise_labels(labels: pd.Series) -> pd.Series:
-    """Map names and integer codes to category names; anything else becomes NA."""
+def normalise_labels(labels: pd.Series, categories: tuple[str, ...] = FASHION_MNIST_CATEGORIES) -> pd.Series:
+    """Map names and integer codes to ``categories`` (in label-code order); anything else becomes NA."""
     text = labels.astype("string").str.strip()
-    by_code = {str(code): name for code, name in enumerate(FASHION_MNIST_CATEGORIES)}
-    by_name = {name: name for name in FASHION_MNIST_CATEGORIES}
+    by_code = {str(code): name for code, name in enumerate(categories)}
+    by_name = {name: name for name in categories}
     return text.map(lambda value: by_name.get(value, by_code.get(value)) if pd.notna(value) else None)
 
 

@@ -26,7 +26,7 @@ def labels_uri_for(images_uri: str) -> str:
 
 
 def _decompress(uri: str, payload: bytes) -> bytes:
-    if not uri.endswith(".gz"):
+    if not (uri.endswith(".gz") or payload[:2] == b"\x1f\x8b"):  # by content too: a folder's files may have any name
         return payload
     try:
         return gzip.decompress(payload)

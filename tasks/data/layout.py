@@ -24,9 +24,30 @@ FASHION_MNIST_CATEGORIES: tuple[str, ...] = (
 THESIS_INVALID_LABELS: tuple[str, ...] = ("tshirt", "hat", "jacket", "accessoire", "facemask")
 
 
-def category_index() -> dict[str, int]:
+def category_index(categories: tuple[str, ...] = FASHION_MNIST_CATEGORIES) -> dict[str, int]:
     """Map each category name to its label code."""
-    return {name: code for code, name in enumerate(FASHION_MNIST_CATEGORIES)}
+    return {name: code for code, name in enumerate(categories)}
+
+
+def categories_problem(text: str) -> str | None:
+    """Why ``text`` is not ten distinct, non-empty, comma-separated category names (``None`` if it is)."""
+    names = [name.strip() for name in str(text).split(",")]
+    if len(names) != len(FASHION_MNIST_CATEGORIES):
+        return f"must be {len(FASHION_MNIST_CATEGORIES)} comma-separated names in label-code order, got {len(names)}"
+    if not all(names):
+        return "every category name must be non-empty"
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        return f"category names must be distinct ({repeated[0]!r} is repeated)"
+    return None
+
+
+def parse_categories(text: str) -> tuple[str, ...]:
+    """The category names in label-code order, from the ``categories`` setting's text."""
+    problem = categories_problem(text)
+    if problem:
+        raise ValueError(f"categories: {problem}")
+    return tuple(name.strip() for name in text.split(","))
 
 
 def pixel_columns(height: int, width: int) -> list[str]:

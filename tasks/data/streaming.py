@@ -26,13 +26,14 @@ BATCH_ROWS = 16_384
 PARTS = ("train", "val", "test")
 
 
-def _label_codes(labels, raw: bool = True) -> np.ndarray:
-    """Label codes 0..9, -1 for anything else; ``raw`` also takes codes "0".."9" and ignores surrounding spaces."""
+def _label_codes(labels, raw: bool = True, categories: tuple[str, ...] = FASHION_MNIST_CATEGORIES) -> np.ndarray:
+    """Label codes 0..9 (the position in ``categories``), -1 for anything else; ``raw`` also takes codes "0".."9"
+    and ignores surrounding spaces."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    classes = len(FASHION_MNIST_CATEGORIES)
-    known = pa.array([*FASHION_MNIST_CATEGORIES, *(map(str, range(classes)) if raw else ())], pa.string())
+    classes = len(categories)
+    known = pa.array([*categories, *(map(str, range(classes)) if raw else ())], pa.string())
     text = pc.utf8_trim_whitespace(labels) if raw else labels
     found = pc.index_in(text, value_set=known).fill_null(-1).to_numpy(zero_copy_only=False)
     return np.where(found >= 0, found % classes, -1)
@@ -52,7 +53,8 @@ def _refuse_faults(source: str, profile: dict) -> None:
                             f"in column {column}, row {row + 1}")
 
 
-def prepare_columnar(profile_uri: str, output: Path, height: int, width: int) -> dict:
+def prepare_columnar(profile_uri: str, output: Path, height: int, width: int,
+                     categories: tuple[str, ...] = FASHION_MNIST_CATEGORIES) -> dict:
     """Write ``<output>/prepared.parquet`` (label names, uint8 pixels) from the columnar copy."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -63,7 +65,7 @@ def prepare_columnar(profile_uri: str, output: Path, height: int, width: int) ->
     check_layout(Path(source), profile["header"], height, width)
     _refuse_faults(source, profile)
     columns = pixel_columns(height, width)
-    names = pa.array(list(FASHION_MNIST_CATEGORIES))
+    names = pa.array(list(categories))
     schema = pa.schema([("label", pa.string()), *[(name, pa.uint8()) for name in columns]])
     rows_in = empty_rows = invalid_rows = 0
     target = output / "prepared.parquet"
@@ -74,7 +76,7 @@ def prepare_columnar(profile_uri: str, output: Path, height: int, width: int) ->
             for column in batch.columns[1:]:
                 if column.null_count:
                     empty |= column.is_null().to_numpy(zero_copy_only=False)
-            codes = _label_codes(batch.column(0))
+            codes = _label_codes(batch.column(0), categories=categories)
             invalid = ~empty & (codes < 0)
             keep = ~(empty | invalid)
             rows_in += len(keep)
@@ -108,7 +110,8 @@ def _prepared(uri: str, height: int, width: int):
     return path, reader
 
 
-def features_columnar(prepared_uri: str, output: Path, height: int, width: int, loss: str) -> dict:
+def features_columnar(prepared_uri: str, output: Path, height: int, width: int, loss: str,
+                      categories: tuple[str, ...] = FASHION_MNIST_CATEGORIES) -> dict:
     """Write ``<output>/codes.npy`` (one label code per row) and ``label_map.json``; pixels are not touched."""
     from tasks.data.encoding import encoding_for_loss
 
@@ -118,17 +121,17 @@ def features_columnar(prepared_uri: str, output: Path, height: int, width: int, 
     except ValueError as err:
         raise StepError(f"{path}: {err}") from err
     labels = reader.read(columns=["label"]).column(0)
-    codes = _label_codes(labels, raw=False)
+    codes = _label_codes(labels, raw=False, categories=categories)
     if (codes < 0).any():
         unknown = sorted(set(labels.filter(codes < 0).to_pylist()), key=str)
         raise StepError(f"{path}: unknown labels {unknown[:3]}; run prepare first")
     with atomic_file(output / "codes.npy") as tmp, tmp.open("wb") as handle:  # a path would gain ".npy"
         np.save(handle, codes.astype(np.int64), allow_pickle=False)
-    label_map = {"encoding": encoding, "classes": list(FASHION_MNIST_CATEGORIES)}
+    label_map = {"encoding": encoding, "classes": list(categories)}
     write_json(output / "label_map.json", label_map)
-    counts = np.bincount(codes, minlength=len(FASHION_MNIST_CATEGORIES))
+    counts = np.bincount(codes, minlength=len(categories))
     return {"codes": str(output / "codes.npy"), "label_map": str(output / "label_map.json"), "rows": len(codes),
-            "encoding": encoding, "class_counts": dict(zip(FASHION_MNIST_CATEGORIES, counts.tolist(), strict=True))}
+            "encoding": encoding, "class_counts": dict(zip(categories, counts.tolist(), strict=True))}
 
 
 def split_membership(codes: np.ndarray, test_size: float, validation_size: float, seed: int) -> np.ndarray:
@@ -152,7 +155,8 @@ def _npy_writer(path: Path, rows: int, shape: tuple[int, ...], dtype: str):
 
 
 def split_columnar(prepared_uri: str, codes_uri: str, output: Path, height: int, width: int, test_size: float,
-                   validation_size: float, random_state: int, encoding: str = "integer") -> dict:
+                   validation_size: float, random_state: int, encoding: str = "integer",
+                   categories: tuple[str, ...] = FASHION_MNIST_CATEGORIES) -> dict:
     """Write ``<part>_x.npy`` (uint8, rows x height x width), ``<part>_y.npy`` and ``split.json`` per part.
 
     Rows keep the prepared file's order within each part (today's bundles hold them in
@@ -172,7 +176,7 @@ def split_columnar(prepared_uri: str, codes_uri: str, output: Path, height: int,
         part = split_membership(codes, test_size, validation_size, random_state)
     except ValueError as err:
         raise StepError(f"{prepared_uri}: cannot stratify ({err})") from err
-    classes = len(FASHION_MNIST_CATEGORIES)
+    classes = len(categories)
     result: dict = {}
     with contextlib.ExitStack() as stack:
         files = {}
@@ -195,7 +199,7 @@ def split_columnar(prepared_uri: str, codes_uri: str, output: Path, height: int,
             np.save(handle, encode(codes[part == i], encoding, classes), allow_pickle=False)
         result[name] = {"x": str(output / f"{name}_x.npy"), "y": str(output / f"{name}_y.npy"),
                         "rows": int((part == i).sum())}
-    manifest = {"classes": list(FASHION_MNIST_CATEGORIES), "encoding": encoding, "pixels": "uint8, divide by 255",
+    manifest = {"classes": list(categories), "encoding": encoding, "pixels": "uint8, divide by 255",
                 "parts": result}
     write_json(output / "split.json", manifest)
     return {"split": str(output / "split.json"), **{f"{n}_rows": result[n]["rows"] for n in PARTS}}

@@ -23,6 +23,7 @@ import urllib.error
 from pathlib import Path
 from urllib.parse import quote
 
+import numpy as np
 import pytest
 
 from mlops_pipeline.run_keys import run_key
@@ -103,6 +104,11 @@ def _write_hostile_run(airflow: Standalone, tmp_path: Path) -> Path:
     (run / "evaluate" / "confusion_matrix.png").write_bytes(PNG_1PX)
     (run / "evaluate" / "metrics.json").write_text(json.dumps({"accuracy": 0.5, "loss": 1.0, "macro_f1": 0.5,
                                                                "test_rows": 4, "per_class": {XSS: {"support": 1}}}))
+    (run / "split").mkdir(parents=True)  # a test split whose class names are the payloads, for the picture grid
+    classes = np.asarray([XSS, XSS_LOG, *(f"c{i}" for i in range(8))])
+    np.savez(run / "split" / "test.npz", x=np.zeros((2, 2, 2), dtype="float32"), y=np.array([0, 1]),
+             classes=classes, encoding="integer")
+    np.savez(run / "evaluate" / "predictions.npz", predicted=np.array([1, 1], dtype="int16"))
     return run
 
 
@@ -164,6 +170,10 @@ def test_in_a_real_browser_no_script_from_the_dataset_runs_and_the_results_show(
             image = page.locator("img#confusion-matrix")
             page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle())
             assert XSS in page.locator("table").last.inner_text()
+            assert "1 of 2 test images misclassified" in page.locator("#mistakes").inner_text()
+            caption = page.locator(".grid figure.miss").inner_text()
+            assert f"true: {XSS}" in caption and f"predicted: {XSS_LOG}" in caption  # text, not elements
+            assert page.locator(".grid img").count() == 2
 
             page.goto(f"{airflow.base}/dags/{DAG}/runs/{quote(RUN_ID, safe='')}")
             page.get_by_role("tab", name="Run report").or_(page.get_by_role("link", name="Run report")).first.click()

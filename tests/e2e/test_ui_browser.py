@@ -140,9 +140,24 @@ def test_trigger_from_the_form_and_read_the_run_report(airflow, page):
     image.scroll_into_view_if_needed()  # the report is sandboxed (an opaque origin): evaluate inside its frame
     _poll("the confusion matrix did not load", lambda: image.evaluate("img => img.complete && img.naturalWidth > 0"),
           timeout=60, every=0.5)
-    assert "Decision:" in report.locator("#gate").inner_text()
+    run_url = f"/api/v2/dags/{DAG}/dagRuns/{quote(run['dag_run_id'], safe='')}"
+    deployed = airflow.api("GET", f"{run_url}/taskInstances/deploy", token=token)["state"] == "success"
+    shown = report.locator("#gate").inner_text()  # the decision shown is the one the gate took
+    assert shown.startswith("Decision: do not deploy") != deployed and ("deploy" in shown.split("—")[0]), shown
+    changed = report.locator("#params-changed").inner_text()  # the form changed these from their defaults
+    assert "epochs" in changed and "accuracy_threshold" in changed, changed
+    assert "misclassified" in report.locator("#mistakes").inner_text() and report.locator(".grid img").count() > 0
     page.screenshot(path=SHOTS / "run-report-tab.png")
 
     page.goto(f"{airflow.base}/run-report/dags/{DAG}/runs/{quote(run['dag_run_id'], safe='')}/")
     page.locator("#accuracy").wait_for()
     page.screenshot(path=SHOTS / "run-report.png", full_page=True)
+
+    page.goto(f"{airflow.base}/run-report/dags/{DAG}/models/fashion_mnist/")
+    champion = page.locator("#champion").inner_text()
+    assert champion == ("v1" if deployed else "none"), champion  # a fresh registry: this run's version is v1
+    assert page.locator("#versions tr.champion, #versions tr.version").count() == 1
+    page.screenshot(path=SHOTS / "model-history.png", full_page=True)
+    page.goto(f"{airflow.base}/run-report/dags/{DAG}/runs/{quote(run['dag_run_id'], safe='')}/model-card")
+    assert "held-out images" in page.locator("#limits").inner_text()
+    page.screenshot(path=SHOTS / "model-card.png", full_page=True)

@@ -19,6 +19,10 @@ RUN = "manual__2026-11-24T20:39:17.712456+00:00"
 RUN_URL = f"/dags/{DAG}/runs/manual__2026-11-24T20%3A39%3A17.712456%2B00%3A00/"
 PNG = b"\x89PNG\r\n\x1a\nfake"
 KNOWN_RUNS = {RUN}  # what Airflow's database holds in these tests
+HISTORY: dict = {"model_name": "fashion_mnist", "champion": None, "versions": [], "history": []}
+RUN_FACTS: dict = {"conf": {"epochs": 3}, "defaults": {"epochs": 100, "model_type": "mlp"}, "failed": [],
+                   "xcoms": {"fetch": {"source": "embedded://digits", "sha256": "ab12", "rows": 1797},
+                             "resolve_dataset": {"trigger": "manual", "version": "", "uri": "embedded://digits"}}}
 
 
 def _write(path: Path, content: object) -> None:
@@ -77,6 +81,10 @@ def client(artifact_root: Path, auth_manager):
     report_app.app.dependency_overrides[report_app.run_exists] = lambda dag_id, run_id: run_id in KNOWN_RUNS
     report_app.app.dependency_overrides[report_app.gate_outcome] = lambda: {
         "deploy": True, "reason": "accuracy 0.9688 >= threshold 0.5000 and beats champion v1"}
+    report_app.app.dependency_overrides[report_app.run_facts] = lambda: RUN_FACTS
+    report_app.app.dependency_overrides[report_app.history_reader] = lambda: lambda name: HISTORY
+    report_app.app.dependency_overrides[report_app.run_checker] = lambda: lambda dag_id, run_id: run_id in KNOWN_RUNS
+    report_app.app.dependency_overrides[report_app.facts_reader] = lambda: lambda dag_id, run_id: RUN_FACTS
     yield TestClient(report_app.app)
     report_app.app.dependency_overrides.clear()
 

@@ -1,0 +1,82 @@
+"""What the run report reads besides artifact files: Airflow's record of the run and the model registry.
+
+Each function is a FastAPI dependency (or used by one), so tests replace them with
+``app.dependency_overrides``; Airflow and MLflow are imported per request, not at import.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from mlops_pipeline.settings import load_settings
+
+
+def run_facts(dag_id: str, run_id: str) -> dict[str, Any]:
+    """What Airflow's database knows of the run: conf, the DAG's Param defaults, failed tasks, data XComs."""
+    from airflow.models.dagrun import DagRun
+    from airflow.models.serialized_dag import SerializedDagModel
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+    from airflow.utils.state import TaskInstanceState
+    from sqlalchemy import select
+
+    facts: dict[str, Any] = {"conf": None, "defaults": None, "failed": [], "xcoms": {}}
+    with create_session() as session:
+        run = session.scalars(select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id)).first()
+        if run is None:
+            return facts
+        facts["conf"] = dict(run.conf or {})
+        failed = session.execute(select(TaskInstance.task_id, TaskInstance.try_number).where(
+            TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id,
+            TaskInstance.state == TaskInstanceState.FAILED).order_by(TaskInstance.start_date)).all()
+        facts["failed"] = [{"task_id": task_id, "try_number": tries} for task_id, tries in failed]
+        rows = session.scalars(XComModel.get_many(run_id=run_id, dag_ids=dag_id, key="return_value",
+                                                  task_ids=["fetch", "resolve_dataset"])).all()
+        facts["xcoms"] = {row.task_id: XComModel.deserialize_value(row) for row in rows}
+        dag = SerializedDagModel.get_dag(dag_id, session=session)
+        facts["defaults"] = dict(dag.params.dump()) if dag is not None else None
+    return facts
+
+
+def failures(folder: Path, failed: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each failed task with the one-line reason its failure callback left in its folder (if it could)."""
+    found = []
+    for task in failed:
+        task_id = str(task.get("task_id", ""))
+        recorded = _read_failure(folder, task_id) if task_id and "/" not in task_id and ".." not in task_id else {}
+        found.append({**task, "reason": recorded.get("reason")})
+    return found
+
+
+def _read_failure(folder: Path, task_id: str) -> dict[str, Any]:
+    try:
+        recorded = json.loads((folder / task_id / "failure.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return recorded if isinstance(recorded, dict) else {}
+
+
+def history_reader() -> Callable[[str], dict[str, Any]]:
+    """Reads a registered model's history from MLflow; an unreachable registry reads as no versions."""
+
+    def read(model_name: str) -> dict[str, Any]:
+        from tasks.model.history import model_history
+        from tasks.model.registry import client
+
+        try:
+            return model_history(client(load_settings().tracking_uri), model_name)
+        except Exception:  # noqa: BLE001 - the report must render without MLflow
+            return {"model_name": model_name, "champion": None, "versions": [], "history": []}
+
+    return read
+
+
+
+
+def facts_reader() -> Callable[[str, str], dict[str, Any]]:
+    """``run_facts`` for pages that read several runs (the comparison)."""
+    return run_facts
