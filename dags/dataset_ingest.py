@@ -30,7 +30,7 @@ from mlops_pipeline.settings import load_settings
 from mlops_pipeline.triggers import dataset_asset
 
 SETTINGS = load_settings()
-DATASET = dataset_asset(SETTINGS.dataset_store)
+DATASET = dataset_asset()
 SETTLE_SECONDS = 30
 
 INGEST = step_spec("ingest", "ingest", SETTINGS.artifact_root,

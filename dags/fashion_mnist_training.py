@@ -38,7 +38,7 @@ from tasks.contracts import DECIDERS
 DAG_ID = "fashion_mnist_training"
 SETTINGS = load_settings()
 ROOT = SETTINGS.artifact_root
-DATASET = dataset_asset(SETTINGS.dataset_store)
+DATASET = dataset_asset()
 TRACKING = {"tracking_uri": SETTINGS.tracking_uri}
 PARENT = "{{ (ti.xcom_pull(task_ids='load_pretrained') or {}).get('parent') or '' }}"
 LINEAGE = ('{{ {"dataset_uri": ti.xcom_pull(task_ids="fetch")["source"], '

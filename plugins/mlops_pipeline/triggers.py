@@ -36,12 +36,21 @@ class NoStoredDataset(Exception):
     """An automated run found no stored dataset version; its message is the one-line skip reason."""
 
 
-def dataset_asset(dataset_store: str) -> Any:
-    """The dataset Asset: one per deployment, its URI the store it is versioned in."""
+DATASET_ASSET_URI = "fashion-mlops://datasets/fashion_mnist"
+
+
+def dataset_asset() -> Any:
+    """The dataset Asset: one per deployment, named for the data, not for where it is stored.
+
+    Airflow keys an Asset by name and URI and refuses a second URI under a name it
+    already holds: a URI built from the store's path would leave the Asset inactive (no
+    event, no triggered run) whenever the store moves (a PVC path becomes ``s3://``),
+    until every DAG naming the old one is re-parsed. Where a version lies travels in each
+    event's ``extra`` (``uri``, ``sha256``), which ``resolve_dataset`` reads.
+    """
     from airflow.sdk import Asset
 
-    uri = dataset_store if "://" in dataset_store else f"file://{dataset_store}"
-    return Asset(DATASET_ASSET_NAME, uri=uri)
+    return Asset(DATASET_ASSET_NAME, uri=DATASET_ASSET_URI)
 
 
 def training_schedule(cron: str, asset: Any) -> Any:

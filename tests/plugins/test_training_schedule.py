@@ -38,7 +38,7 @@ def first_run_after(timetable, monkeypatch, now, earliest=None, last=None):
 @pytest.mark.parametrize("now", [JUST_AFTER_A_TICK, pendulum.datetime(2026, 11, 25, 12, 0, tz="UTC")])
 def test_unpausing_a_never_run_training_dag_waits_for_the_next_cron_time(monkeypatch, now):
     # Given the training schedule, as serialized for the scheduler, and no run so far
-    timetable = as_the_scheduler_sees_it(training_schedule(CRON, dataset_asset("/tmp/store")))
+    timetable = as_the_scheduler_sees_it(training_schedule(CRON, dataset_asset()))
 
     # When the scheduler computes the first run (which it creates as soon as the DAG is unpaused if it is due)
     run_after = first_run_after(timetable, monkeypatch, now)
@@ -60,7 +60,7 @@ def test_airflows_run_immediately_false_alone_would_still_run_on_unpause(monkeyp
 def test_a_dag_start_date_would_bring_the_immediate_run_back(monkeypatch):
     # Airflow ignores run_immediately when the DAG has a start_date (catchup=False schedules the latest
     # past cron time), so the training DAG must not set one: this pins that constraint.
-    timetable = as_the_scheduler_sees_it(training_schedule(CRON, dataset_asset("/tmp/store")))
+    timetable = as_the_scheduler_sees_it(training_schedule(CRON, dataset_asset()))
 
     run_after = first_run_after(timetable, monkeypatch, JUST_AFTER_A_TICK,
                                 earliest=pendulum.datetime(2026, 1, 1, tz="UTC"))
