@@ -26,7 +26,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, HTTPException, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from mlops_pipeline.links import URL_PREFIX, VALIDATION_STEPS, mlflow_ui_url
 from mlops_pipeline.settings import load_settings
@@ -34,6 +34,7 @@ from run_report.artifacts import UnsafePath, file_in, load_model_card, load_run,
 from run_report.compare import compare_page
 from run_report.facts import facts_reader, failures, history_reader, run_facts
 from run_report.header import effective_params, failure_section, form_defaults, lineage_section, params_section
+from run_report.mlflow_ui import local_ui_down, start_hint_page
 from run_report.model_card_page import model_card_page
 from run_report.models import history_page, superseded_note
 from run_report.page import render
@@ -265,15 +266,22 @@ def data_docs(step: str, file_path: str, folder: RunDir) -> HTMLResponse | FileR
     return _file(folder / step / "data_docs", file_path)
 
 
+def _to_mlflow(path: str) -> Response:
+    """Redirect into the MLflow UI, or (a local UI that is not running) say how to start it."""
+    base = mlflow_ui_url()
+    if local_ui_down(base):
+        return HTMLResponse(start_hint_page(base, f"{base}/{path}"), status_code=503)
+    return RedirectResponse(f"{base}/{path}")
+
+
 @app.get(RUN + "/mlflow/run")
-def mlflow_run(folder: RunDir) -> RedirectResponse:
+def mlflow_run(folder: RunDir) -> Response:
     """Jump to the MLflow run ``register`` created (unknown when the train task's link is made)."""
-    return RedirectResponse(f"{mlflow_ui_url()}/#/runs/{_registration(folder)['run_id']}")
+    return _to_mlflow(f"#/runs/{quote(str(_registration(folder)['run_id']))}")
 
 
 @app.get(RUN + "/mlflow/model-version")
-def mlflow_model_version(folder: RunDir) -> RedirectResponse:
+def mlflow_model_version(folder: RunDir) -> Response:
     """Jump to the model version this run registered (and deployed, if the gate let it)."""
     registration = _registration(folder)
-    return RedirectResponse(f"{mlflow_ui_url()}/#/models/{quote(str(registration['model_name']))}/versions/"
-                            f"{registration['version']}")
+    return _to_mlflow(f"#/models/{quote(str(registration['model_name']))}/versions/{registration['version']}")

@@ -157,6 +157,24 @@ def test_mlflow_links_redirect_to_the_registered_run_and_version(viewer, monkeyp
     assert version.headers["location"] == "http://mlflow.example:5000/#/models/fashion_mnist/versions/2"
 
 
+def test_a_local_mlflow_ui_that_is_not_running_gets_a_page_saying_how_to_start_it(viewer, monkeypatch):
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on once this closes
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("PIPELINE_MLFLOW_UI_URL", f"http://127.0.0.1:{port}")
+    down = viewer.get(RUN_URL + "mlflow/run", follow_redirects=False)
+    assert down.status_code == 503 and "make mlflow-ui" in down.text and f"127.0.0.1:{port}/#/runs/abc123" in down.text
+
+    with socket.socket() as server:  # the same URL with a listener: followed
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        monkeypatch.setenv("PIPELINE_MLFLOW_UI_URL", f"http://127.0.0.1:{server.getsockname()[1]}")
+        up = viewer.get(RUN_URL + "mlflow/model-version", follow_redirects=False)
+    assert up.status_code == 307 and up.headers["location"].endswith("/#/models/fashion_mnist/versions/2")
+
+
 def test_gate_outcome_of_a_run_without_a_gate_is_undecided(airflow_db):
     from run_report.app import gate_outcome
 
