@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import TriggerRule, dag, task
+from airflow.sdk import TaskGroup, TriggerRule, dag, task
 
 from mlops_pipeline.contract_wiring import checked, form_params, step_spec
 from mlops_pipeline.decisions import BUILD_MODEL, LOAD_PRETRAINED, choose_model_source, comparison_lines, gate_for
@@ -134,13 +134,23 @@ def fashion_mnist_training() -> None:
         ti.xcom_push(key="comparison", value=table)
         return "deploy" if deploy else None
 
-    ops = {name: step_operator(spec, **(IO_RETRIES if name == "fetch" else {})) for name, spec in STEPS.items()}
+    def steps(*names: str) -> dict:
+        return {name: step_operator(STEPS[name], **(IO_RETRIES if name == "fetch" else {})) for name in names}
+
+    # The graph reads data → model → delivery; task ids keep no group prefix (links, files and tests use them).
+    with TaskGroup("data", prefix_group_id=False, tooltip="find, validate, clean and split the dataset"):
+        ops = {"resolve_dataset": resolve(), "wait_for_data": wait_for_data(),
+               **steps("fetch", "validate_raw", "prepare", "validate_prepared", "features", "split")}
+    with TaskGroup("model", prefix_group_id=False, tooltip="build or fine-tune, train and evaluate"):
+        ops |= {"choose_model": choose_model(), **steps(BUILD_MODEL, LOAD_PRETRAINED, "train", "evaluate")}
+    with TaskGroup("delivery", prefix_group_id=False, tooltip="register, compare with the champion, deploy"):
+        ops |= {**steps("register"), "gate": gate(), **steps("deploy")}
     ops["train"].trigger_rule = TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS
 
-    resolve() >> wait_for_data() >> ops["fetch"] >> ops["validate_raw"] >> ops["prepare"] >> ops["validate_prepared"]
-    ops["validate_prepared"] >> ops["features"] >> ops["split"]
-    ops["split"] >> choose_model() >> [ops[BUILD_MODEL], ops[LOAD_PRETRAINED]] >> ops["train"]
-    ops["train"] >> ops["evaluate"] >> ops["register"] >> gate() >> ops["deploy"]
+    ops["resolve_dataset"] >> ops["wait_for_data"] >> ops["fetch"] >> ops["validate_raw"] >> ops["prepare"]
+    ops["prepare"] >> ops["validate_prepared"] >> ops["features"] >> ops["split"]
+    ops["split"] >> ops["choose_model"] >> [ops[BUILD_MODEL], ops[LOAD_PRETRAINED]] >> ops["train"]
+    ops["train"] >> ops["evaluate"] >> ops["register"] >> ops["gate"] >> ops["deploy"]
 
 
 dag = fashion_mnist_training()

@@ -78,6 +78,19 @@ def test_the_branch_and_gate_wiring(dagbag):
     assert dag.get_task("register").downstream_task_ids == {"gate"}
 
 
+def test_the_graph_reads_data_then_model_then_delivery(dagbag):
+    dag = dagbag.dags["fashion_mnist_training"]
+    groups = {}
+    for task in dag.tasks:
+        groups.setdefault(task.task_group.group_id, []).append(task.task_id)
+    assert groups == {
+        "data": ["resolve_dataset", "wait_for_data", "fetch", "validate_raw", "prepare", "validate_prepared",
+                 "features", "split"],
+        "model": ["choose_model", "build_model", "load_pretrained", "train", "evaluate"],
+        "delivery": ["register", "gate", "deploy"],
+    }  # task ids carry no group prefix: links, artifact folders and the gate's branch target use them as they are
+
+
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.name)
 def test_each_dag_file_parses_fast_without_heavy_imports(path: Path, mode: str):
