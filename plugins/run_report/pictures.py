@@ -24,8 +24,13 @@ SCALE = 3  # CSS upscaling of each pixel (image-rendering: pixelated)
 
 
 def png_bytes(image: np.ndarray) -> bytes:
-    """An 8-bit grayscale PNG of a 2-D array in [0, 1] (values outside are clipped)."""
-    pixels = np.clip(np.rint(np.asarray(image, dtype="float64") * 255), 0, 255).astype(np.uint8)
+    """An 8-bit grayscale PNG of a 2-D array: uint8 pixels as they are (the split's bundles keep them so),
+    floats read as [0, 1] (values outside are clipped)."""
+    image = np.asarray(image)
+    if image.dtype == np.uint8:
+        pixels = image
+    else:
+        pixels = np.clip(np.rint(np.asarray(image, dtype="float64") * 255), 0, 255).astype(np.uint8)
     height, width = pixels.shape
     rows = b"".join(b"\x00" + pixels[row].tobytes() for row in range(height))  # filter type 0 per row
 

@@ -1,10 +1,14 @@
 """A data scientist's path through the real Airflow UI, in Debian's Chromium driven by Playwright.
 
-Given ``airflow standalone`` on the embedded default, when a person logs in with the
-generated admin password, fills the trigger form (a refused value first, then 15 epochs
-and a 0.5 threshold) and triggers, then the run succeeds with that conf and its
-"Run report" tab shows the test accuracy and the confusion matrix. Screenshots go to
-``$PIPELINE_UI_SCREENSHOTS`` (default ``tests/artifacts/``, git-ignored).
+Given ``airflow standalone`` on the embedded default and a champion trained for 2 epochs on
+the real Fashion-MNIST sample, when a person logs in with the generated admin password, fills
+the trigger form (a refused value first, then the real 28x28 sample, 15 epochs and a 0.5
+threshold) and triggers, then the run succeeds with that conf; its "Run report" tab shows the
+test accuracy, the confusion matrix, the Params the form changed, the pictures and the gate
+decision the gate actually took; the comparison with the champion shows the epochs that
+differ; the model history marks the champion the gate left; the model card opens.
+Screenshots go to ``$PIPELINE_UI_SCREENSHOTS`` (default ``tests/artifacts/``, git-ignored;
+``docs/screenshots/`` holds the README's copies).
 """
 
 from __future__ import annotations
@@ -21,6 +25,9 @@ from tests.e2e.airflow_server import ROOT, Standalone
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
 DAG = "fashion_mnist_training"
+# The real 999-image sample (28x28); empty cells are a share of cells, so 784-pixel rows need a low rate.
+FASHION = {"dataset_uri": "embedded://fashion-mnist-sample", "image_height": 28, "image_width": 28,
+           "empty_cell_rate": 0.0001}
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -78,10 +85,10 @@ def _latest_run(airflow: Standalone, token: str) -> dict | None:
     return runs[0] if runs else None
 
 
-def _finished_run(airflow: Standalone, token: str, timeout: float = 900) -> dict:
+def _finished_run(airflow: Standalone, token: str, timeout: float = 900, other_than: str = "") -> dict:
     def finished():
         run = _latest_run(airflow, token)
-        return run if run and run["state"] in ("success", "failed") else None
+        return run if run and run["dag_run_id"] != other_than and run["state"] in ("success", "failed") else None
 
     try:
         return _poll("the triggered run did not finish", finished, timeout)
@@ -98,10 +105,13 @@ def log_in(page, airflow: Standalone) -> None:
 
 
 def fill_trigger_form(page, airflow: Standalone) -> None:
-    """Open the form, see out-of-bounds epoch counts refused, then enter 15 epochs and a 0.5 threshold."""
+    """Open the form, choose the real sample, see out-of-bounds epoch counts refused, then 15 epochs, 0.5."""
     page.goto(f"{airflow.base}/dags/{DAG}")
     page.get_by_role("button", name="Trigger").first.click()
     dialog = page.get_by_role("dialog")
+    dialog.get_by_role("button", name="Data", exact=True).click()
+    for name, value in FASHION.items():
+        dialog.locator(f"input[name=element_{name}]").fill(str(value))
     dialog.get_by_role("button", name="Training").click()
     epochs = dialog.locator("input[name=element_epochs]")
     for typed, kept in (("0", "1"), ("5000", "1000")):  # out of bounds: the form holds the value in bounds
@@ -123,11 +133,16 @@ def test_trigger_from_the_form_and_read_the_run_report(airflow, page):
     SHOTS.mkdir(parents=True, exist_ok=True)
     token = airflow.token()
     _poll("the DAG was not parsed", lambda: _dag_ready(airflow, token), timeout=180)
+    first = airflow.api("POST", f"/api/v2/dags/{DAG}/dagRuns", {"logical_date": None, "conf": {
+        **FASHION, "epochs": 2, "accuracy_threshold": 0.0}}, token)  # the champion the form's run is judged against
+    champion_run = _finished_run(airflow, token)
+    assert champion_run["dag_run_id"] == first["dag_run_id"] and champion_run["state"] == "success", airflow.tail()
     log_in(page, airflow)
     fill_trigger_form(page, airflow)
 
-    run = _finished_run(airflow, token)
+    run = _finished_run(airflow, token, other_than=first["dag_run_id"])
     assert run["conf"]["epochs"] == 15 and run["conf"]["accuracy_threshold"] == 0.5
+    assert {key: run["conf"][key] for key in FASHION} == FASHION
     assert run["state"] == "success", airflow.tail()
 
     page.goto(f"{airflow.base}/dags/{DAG}/runs/{quote(run['dag_run_id'], safe='')}")
@@ -147,16 +162,24 @@ def test_trigger_from_the_form_and_read_the_run_report(airflow, page):
     changed = report.locator("#params-changed").inner_text()  # the form changed these from their defaults
     assert "epochs" in changed and "accuracy_threshold" in changed, changed
     assert "misclassified" in report.locator("#mistakes").inner_text() and report.locator(".grid img").count() > 0
+    assert report.locator("a#compare-champion").count() == 1  # judged against a champion: the report links to it
     page.screenshot(path=SHOTS / "run-report-tab.png")
 
     page.goto(f"{airflow.base}/run-report/dags/{DAG}/runs/{quote(run['dag_run_id'], safe='')}/")
     page.locator("#accuracy").wait_for()
     page.screenshot(path=SHOTS / "run-report.png", full_page=True)
 
+    page.goto(f"{airflow.base}/run-report/dags/{DAG}/compare?a={quote(run['dag_run_id'], safe='')}")
+    assert "(champion v1 when A was judged)" in page.locator("#runs").inner_text()  # b: the champion, found
+    epochs_row = page.locator("table tr.changed", has_text="epochs").inner_text().split()
+    assert epochs_row == ["epochs", "15", "2"], epochs_row  # A is the form's run, B the 2-epoch champion
+    assert page.locator("#matrices img").count() == 2
+    page.screenshot(path=SHOTS / "compare.png", full_page=True)
+
     page.goto(f"{airflow.base}/run-report/dags/{DAG}/models/fashion_mnist/")
     champion = page.locator("#champion").inner_text()
-    assert champion == ("v1" if deployed else "none"), champion  # a fresh registry: this run's version is v1
-    assert page.locator("#versions tr.champion, #versions tr.version").count() == 1
+    assert champion == ("v2" if deployed else "v1"), champion  # a fresh registry: v1 the API's run, v2 the form's
+    assert page.locator("#versions tr.champion, #versions tr.version").count() == 2
     page.screenshot(path=SHOTS / "model-history.png", full_page=True)
     page.goto(f"{airflow.base}/run-report/dags/{DAG}/runs/{quote(run['dag_run_id'], safe='')}/model-card")
     assert "held-out images" in page.locator("#limits").inner_text()

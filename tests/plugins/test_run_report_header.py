@@ -64,6 +64,11 @@ def test_png_encoder_keeps_every_pixel():
     assert np.array_equal(_decode_png(png_bytes(image)), np.rint(image * 255).astype(np.uint8))
 
 
+def test_uint8_pixels_as_the_split_stores_them_keep_their_grey_levels():
+    image = np.arange(28 * 28, dtype=np.int64).reshape(28, 28).astype(np.uint8)  # every level 0..255 appears
+    assert np.array_equal(_decode_png(png_bytes(image)), image)  # not 0 or 255 only, as x * 255 clipped made them
+
+
 def test_picture_grid_puts_mistakes_first_and_escapes_label_names():
     x = np.random.default_rng(0).random((5, 4, 4))
     data = {"x": x, "truth": np.array([0, 1, 2, 3, 0]), "predicted": np.array([0, 1, 0, 3, 8]), "classes": CLASSES}
