@@ -21,6 +21,7 @@ CHAMPION = "champion"
 HISTORY_TAG = "promotion_history"
 HISTORY_LIMIT = 25
 EXPERIMENT = "fashion_mnist_training"
+URI_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
 
 
 def _local_store(tracking_uri: str) -> Path | None:
@@ -39,8 +40,20 @@ def client(tracking_uri: str) -> Any:
     store = _local_store(tracking_uri)
     if store is not None:
         store.mkdir(parents=True, exist_ok=True)
-    mlflow.set_tracking_uri(tracking_uri)
-    mlflow.set_registry_uri(tracking_uri)
+    # The fluent API (start_run, log_model, register_model) reads these globals, but MLflow also
+    # exports them as MLFLOW_TRACKING_URI / MLFLOW_REGISTRY_URI "so that subprocesses inherit them":
+    # a caller running in-process (the gate, a test) would then send every later step it starts
+    # to this store. The globals stay; the environment is put back as it was.
+    saved = {name: os.environ.get(name) for name in URI_ENV}
+    try:
+        mlflow.set_tracking_uri(tracking_uri)
+        mlflow.set_registry_uri(tracking_uri)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
     return MlflowClient(tracking_uri, tracking_uri)
 
 

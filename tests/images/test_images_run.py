@@ -118,7 +118,8 @@ def _lineage(volume: Path, registered: dict) -> dict[str, str]:
     """The tags of the MLflow run behind the registered version (read from the shared volume)."""
     from mlflow.tracking import MlflowClient
 
-    client = MlflowClient(tracking_uri=f"sqlite:///{volume / 'mlflow' / 'mlflow.db'}")
+    uri = f"sqlite:///{volume / 'mlflow' / 'mlflow.db'}"
+    client = MlflowClient(uri, uri)  # both: MLflow's process-wide registry URI may name another store
     name = registered["model_uri"].split("/")[1]
     version = client.get_model_version(name, str(registered["version"]))
     return client.get_run(version.run_id).data.tags

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -109,3 +110,23 @@ def test_register_deploy_rollback_and_fine_tune_the_champion(store, tmp_path):
     assert predicted.returncode == 0, predicted.stderr
     assert result_of(predicted)["rows"] == 10
     assert {p["predicted"] for p in result_of(predicted)["predictions"]} <= {r[0] for r in balanced_rows(1)}
+
+
+def test_opening_the_registry_in_process_leaves_the_environment_for_later_steps(tmp_path, monkeypatch):
+    """MLflow exports the URI it is given as MLFLOW_TRACKING_URI; a step started afterwards must not inherit it."""
+    import mlflow
+
+    from tasks.model import registry
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.setenv("MLFLOW_REGISTRY_URI", "sqlite:////somewhere/else.db")
+    uri = f"sqlite:///{tmp_path / 'mlflow' / 'mlflow.db'}"
+    previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+    try:
+        opened = registry.client(uri)
+        assert "MLFLOW_TRACKING_URI" not in os.environ
+        assert os.environ["MLFLOW_REGISTRY_URI"] == "sqlite:////somewhere/else.db"
+        assert mlflow.get_tracking_uri() == uri == opened._registry_uri  # the fluent API still writes here
+    finally:
+        mlflow.set_tracking_uri(previous[0])
+        mlflow.set_registry_uri(previous[1])
