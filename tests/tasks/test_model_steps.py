@@ -84,3 +84,27 @@ def test_load_pretrained_refuses_a_base_model_outside_the_allowlist_before_readi
     assert done.returncode == 2
     assert len(done.stderr.strip().splitlines()) == 1 and repr(uri)[:20] in done.stderr
     assert not (tmp_path / "l").exists()
+
+
+def _epochs(dataset, count: int) -> list[list[int]]:
+    return [[int(v) for _, labels in dataset for v in labels.numpy()] for _ in range(count)]
+
+
+def test_each_training_epoch_sees_every_row_once_in_a_new_order_that_the_seed_repeats():
+    from tasks.data.arrays import Bundle
+    from tasks.train import make_dataset
+
+    rows = 103  # not a multiple of the batch size: the last batch is partial
+    pixels = np.arange(rows * 4, dtype=np.int64).reshape(rows, 2, 2) % 256
+    bundle = Bundle(pixels.astype(np.uint8), np.arange(rows), FASHION_MNIST_CATEGORIES, "integer")
+
+    epochs = _epochs(make_dataset(bundle, 10, shuffle_seed=7), 3)
+    assert all(sorted(epoch) == list(range(rows)) for epoch in epochs)
+    assert epochs[0] != epochs[1] != epochs[2] and epochs[0] != list(range(rows))
+    assert _epochs(make_dataset(bundle, 10, shuffle_seed=7), 3) == epochs
+    assert _epochs(make_dataset(bundle, 10, shuffle_seed=8), 1)[0] != epochs[0]
+    assert _epochs(make_dataset(bundle, 10, shuffle_seed=None), 2) == [list(range(rows))] * 2
+
+    images, labels = next(iter(make_dataset(bundle, 10, shuffle_seed=7)))
+    assert images.dtype.name == "float32" and images.shape == (10, 2, 2)
+    np.testing.assert_allclose(images.numpy(), pixels[labels.numpy()].astype(np.float32) / 255.0)
