@@ -143,7 +143,9 @@ def machine() -> dict:
 
 def git_commit() -> str:
     done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+    # The results file itself does not make the code dirty: a run appends to it after its first figure.
+    code = ["--", ".", f":(exclude){RESULTS.relative_to(ROOT)}"]
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", *code], cwd=ROOT,
                            capture_output=True, text=True).stdout.strip()
     return (done.stdout.strip() or "unknown") + ("-dirty" if dirty else "")
 
