@@ -39,6 +39,19 @@ for _key in ("PIPELINE_ARTIFACT_ROOT", "PIPELINE_SERVING_ROOT", "MLFLOW_TRACKING
     os.environ.pop(_key, None)
 
 
+@pytest.fixture(autouse=True)
+def no_tracking_uri_leaks():
+    """No test hands its MLflow store to later ones: MLflow's own setters export MLFLOW_*_URI to the process
+    environment, which every DAG run started afterwards would forward to its steps."""
+    saved = {name: os.environ.get(name) for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
 @pytest.fixture(scope="module", autouse=True)
 def module_state_dir(tmp_path_factory: pytest.TempPathFactory):
     """Each test module gets its own pipeline state (artifacts, registry, dataset store, landing folder).

@@ -112,21 +112,27 @@ def test_register_deploy_rollback_and_fine_tune_the_champion(store, tmp_path):
     assert {p["predicted"] for p in result_of(predicted)["predictions"]} <= {r[0] for r in balanced_rows(1)}
 
 
-def test_opening_the_registry_in_process_leaves_the_environment_for_later_steps(tmp_path, monkeypatch):
+def test_opening_the_registry_in_process_leaves_the_environment_for_later_steps(tmp_path):
     """MLflow exports the URI it is given as MLFLOW_TRACKING_URI; a step started afterwards must not inherit it."""
     import mlflow
 
     from tasks.model import registry
 
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    monkeypatch.setenv("MLFLOW_REGISTRY_URI", "sqlite:////somewhere/else.db")
-    uri = f"sqlite:///{tmp_path / 'mlflow' / 'mlflow.db'}"
+    saved_env = {name: os.environ.get(name) for name in registry.URI_ENV}
     previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+    os.environ.pop("MLFLOW_TRACKING_URI", None)
+    os.environ["MLFLOW_REGISTRY_URI"] = "sqlite:////somewhere/else.db"
+    uri = f"sqlite:///{tmp_path / 'mlflow' / 'mlflow.db'}"
     try:
         opened = registry.client(uri)
         assert "MLFLOW_TRACKING_URI" not in os.environ
         assert os.environ["MLFLOW_REGISTRY_URI"] == "sqlite:////somewhere/else.db"
         assert mlflow.get_tracking_uri() == uri == opened._registry_uri  # the fluent API still writes here
-    finally:
+    finally:  # MLflow's setters export what they set: put the globals back, then the environment
         mlflow.set_tracking_uri(previous[0])
         mlflow.set_registry_uri(previous[1])
+        for name, value in saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
