@@ -118,7 +118,6 @@ def test_opening_the_registry_in_process_leaves_the_environment_for_later_steps(
 
     from tasks.model import registry
 
-    saved_env = {name: os.environ.get(name) for name in registry.URI_ENV}
     previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
     os.environ.pop("MLFLOW_TRACKING_URI", None)
     os.environ["MLFLOW_REGISTRY_URI"] = "sqlite:////somewhere/else.db"
@@ -128,11 +127,6 @@ def test_opening_the_registry_in_process_leaves_the_environment_for_later_steps(
         assert "MLFLOW_TRACKING_URI" not in os.environ
         assert os.environ["MLFLOW_REGISTRY_URI"] == "sqlite:////somewhere/else.db"
         assert mlflow.get_tracking_uri() == uri == opened._registry_uri  # the fluent API still writes here
-    finally:  # MLflow's setters export what they set: put the globals back, then the environment
+    finally:  # the globals back; the environment they export again is put back by tests/conftest.py's guard
         mlflow.set_tracking_uri(previous[0])
         mlflow.set_registry_uri(previous[1])
-        for name, value in saved_env.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
