@@ -62,7 +62,7 @@ def data_path(csv: Path, out: Path) -> dict[str, dict]:
         "validate": measured("validate", ["--suite", "raw", "--input", profile, "--output", str(out / "validate"),
                                           *shape, "--min-valid-label-share", "0.9"], out),
         "prepare": measured("prepare", ["--input", profile, "--output", str(out / "prepare"), *shape], out),
-        "features": measured("features", ["--input", str(out / "prepare" / "prepared.parquet"),
+        "features": measured("features", ["--input", str(out / "prepare" / "prepared.arrow"),
                                           "--output", str(out / "features"), *shape], out),
         "split": measured("split", ["--input", str(out / "features" / "features.npz"),
                                     "--output", str(out / "split")], out),

@@ -91,8 +91,8 @@ def child(argv: list[str]) -> int:
     started = time.perf_counter()
     module, function = STEPS[step]
     action = getattr(importlib.import_module(module), function)
-    importlib.import_module("pyarrow.parquet")
-    for name in {"split": ("sklearn.model_selection",), "validate": ("great_expectations", "pandas")}.get(step, ()):
+    importlib.import_module("pyarrow.compute")
+    for name in {"validate": ("great_expectations", "pandas")}.get(step, ()):
         importlib.import_module(name)
     loaded = time.perf_counter()
     action(*[Path(a) if isinstance(a, str) and a.endswith("/") else a for a in args])  # "dir/": an output folder
@@ -124,7 +124,7 @@ def data_path(csv: Path, out: Path) -> dict[str, dict]:
         "columnar": measured("columnar", [str(csv), f"{out / 'columnar'}/"], out),
         "validate": measured("validate", [str(out / "columnar" / "raw_profile.json")], out),
         "prepare": measured("prepare", [str(out / "columnar" / "raw_profile.json"), f"{prep}/", 28, 28], out),
-        "features": measured("features", [str(prep / "prepared.parquet"), f"{feat}/", 28, 28,
+        "features": measured("features", [str(prep / "prepared.arrow"), f"{feat}/", 28, 28,
                                           "sparse_categorical_crossentropy"], out),
         "split": measured("split", [str(feat / "features.npz"), f"{out / 'split'}/", 0.2, 0.1, 42], out),
     }

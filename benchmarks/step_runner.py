@@ -17,10 +17,10 @@ import time
 from pathlib import Path
 
 PRELOAD = {
-    "validate": ("great_expectations", "pandas", "pyarrow.csv", "pyarrow.parquet"),
-    "prepare": ("pandas", "pyarrow.csv", "pyarrow.parquet"),
-    "features": ("pyarrow.parquet",),
-    "split": ("sklearn.model_selection",),
+    "fetch": ("fsspec", "pyarrow.csv", "pyarrow.compute"),
+    "validate": ("great_expectations", "pandas", "pyarrow.compute"),
+    "prepare": ("pyarrow.compute",),
+    "features": ("pyarrow.compute",),
 }
 
 

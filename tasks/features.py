@@ -2,7 +2,7 @@
 
 Codes follow the fixed category order (not the order labels happen to appear), so
 every run, and a pretrained model, agree on what output ``i`` means. The prepared
-Parquet is read in record batches straight into one uint8 array (a quarter of the
+Arrow file is read in record batches straight into one uint8 array (a quarter of the
 float32 one; training scales each batch), so memory is the images and one batch.
 """
 
@@ -19,24 +19,24 @@ from tasks.core.contract import run_step
 from tasks.data.arrays import Bundle, save_bundle
 from tasks.data.encoding import encode, encoding_for_loss
 from tasks.data.layout import FASHION_MNIST_CATEGORIES, parse_categories, pixel_columns
-from tasks.data.streaming import BATCH_ROWS, _label_codes, _prepared
+from tasks.data.streaming import _label_codes, _prepared
 
 CONTRACT = CONTRACTS["features"]
 
 
 def read_images(input: str, height: int, width: int,
                 categories: tuple[str, ...] = FASHION_MNIST_CATEGORIES) -> tuple[np.ndarray, np.ndarray]:
-    """uint8 images (rows, height, width) and label codes from ``prepare``'s Parquet, batch by batch."""
+    """uint8 images (rows, height, width) and label codes from ``prepare``'s Arrow file, batch by batch."""
     import pyarrow as pa
 
     path, reader = _prepared(input, height, width)
     columns = pixel_columns(height, width)
-    wrong = [f.name for f in reader.schema_arrow if f.name in set(columns) and not pa.types.is_uint8(f.type)]
+    wrong = [f.name for f in reader.schema if f.name in set(columns) and not pa.types.is_uint8(f.type)]
     if wrong:
         raise StepError(f"{path}: column {wrong[0]} is not uint8 pixels; run prepare first")
-    rows = reader.metadata.num_rows
+    rows = reader.num_rows
     x, codes, done = np.empty((rows, len(columns)), dtype=np.uint8), np.empty(rows, dtype=np.int64), 0
-    for batch in reader.iter_batches(batch_size=BATCH_ROWS, columns=["label", *columns]):
+    for batch in reader.batches(["label", *columns]):
         end = done + batch.num_rows
         codes[done:end] = _label_codes(batch.column(0), raw=False, categories=categories)
         if (codes[done:end] < 0).any():
@@ -52,7 +52,7 @@ def read_images(input: str, height: int, width: int,
 
 def features(input: str, output: Path, image_height: int, image_width: int, loss: str,
              categories: str = p.CATEGORIES.default) -> dict:
-    """Write ``<output>/features.npz`` (uint8 images) and ``label_map.json`` from the prepared Parquet."""
+    """Write ``<output>/features.npz`` (uint8 images) and ``label_map.json`` from the prepared Arrow file."""
     try:
         encoding = encoding_for_loss(loss)
         names = parse_categories(categories)

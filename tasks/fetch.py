@@ -6,15 +6,18 @@ fsspec; ``.gz`` is decompressed), or the original IDX files (an
 ``*-images-idx3-ubyte[.gz]`` file, or a folder holding the IDX pairs). A CSV is
 copied byte for byte, so faults are left for ``validate`` and ``prepare`` to find;
 the snapshot's content hash is the run's dataset lineage. The snapshot is then parsed,
-once per run, into ``raw.parquet`` + ``raw_profile.json`` (:mod:`tasks.data.columnar`):
+once per run, into ``raw.arrow`` + ``raw_profile.json`` (:mod:`tasks.data.columnar`):
 raw validation and ``prepare`` read those, never the CSV again. A file that cannot be
 parsed at all (not UTF-8, ragged rows, no data rows) fails here, naming the source.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import shutil
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 from tasks.contracts import CONTRACTS
@@ -29,15 +32,22 @@ CONTRACT = CONTRACTS["fetch"]
 CHUNK = 1 << 22
 
 
-def _open(uri: str, mode: str = "rb"):
-    import fsspec
-
+@contextlib.contextmanager
+def _reading(uri: str) -> Iterator[None]:
+    """Turn a failure to open ``uri`` into one line naming it."""
     try:
-        return fsspec.open(uri, mode).open()
+        yield
     except FileNotFoundError as err:
         raise StepError(f"{uri}: dataset not found") from err
     except (OSError, ValueError, ImportError) as err:
         raise StepError(f"{uri}: cannot open dataset ({type(err).__name__}: {err})") from err
+
+
+def _open(uri: str, mode: str = "rb"):
+    import fsspec
+
+    with _reading(uri):
+        return fsspec.open(uri, mode).open()
 
 
 def _open_allowed(uri: str):
@@ -46,7 +56,11 @@ def _open_allowed(uri: str):
 
 
 def _copy_csv(uri: str, target: Path) -> None:
-    """Stream a (possibly gzipped) CSV to ``target`` without parsing it."""
+    """Copy a CSV to ``target`` without parsing it: a local file by the kernel, else streamed (gzip decompressed)."""
+    if "://" not in uri and not uri.endswith(".gz"):  # check_source_uri resolved it to a local path
+        with _reading(uri):
+            shutil.copyfile(uri, target)
+        return
     with _open(uri) as raw, target.open("wb") as out:
         stream = gzip.GzipFile(fileobj=raw) if uri.endswith(".gz") else raw
         try:
@@ -101,7 +115,7 @@ def fetch(source: str, output: Path, image_height: int, image_width: int, invali
             _copy_csv(source, tmp)
         check_layout(tmp, source, image_height, image_width)
         columnar = _parse_once(tmp, target, source, output)
-    return {"raw": str(target), "source": source, "sha256": sha256_file(target), "rows": count_rows(target),
+    return {"raw": str(target), "source": source, "sha256": sha256_file(target), "rows": columnar["rows"],
             "columnar": columnar["columnar"], "profile": columnar["profile"]}
 
 
@@ -126,17 +140,6 @@ def check_layout(copy: Path, source: str, height: int, width: int) -> None:
     pixels = [name for name in dialect.header if name.strip().lower().startswith("pixel")]
     if dialect.header and len(pixels) != height * width:
         raise StepError(shape_message(len(pixels), height, width, source))
-
-
-def count_rows(path: Path) -> int:
-    """Data lines after the header, whether or not the file ends with a newline."""
-    lines, last = 0, b"\n"
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(CHUNK), b""):
-            lines += block.count(b"\n")
-            last = block[-1:]
-    lines += last != b"\n"
-    return max(lines - 1, 0)
 
 
 def main(argv: list[str] | None = None) -> int:

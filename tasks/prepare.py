@@ -29,7 +29,7 @@ CONTRACT = CONTRACTS["prepare"]
 
 def prepare(input: str, output: Path, image_height: int, image_width: int,
             categories: str = p.CATEGORIES.default) -> dict:
-    """Write ``<output>/prepared.parquet`` and report rows in, dropped by reason, and out."""
+    """Write ``<output>/prepared.arrow`` and report rows in, dropped by reason, and out."""
     try:
         names = parse_categories(categories)
     except ValueError as err:

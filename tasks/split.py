@@ -8,22 +8,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from tasks.contracts import CONTRACTS
 from tasks.core.common import StepError
 from tasks.core.contract import run_step
 from tasks.data.arrays import Bundle, load_bundle, save_bundle
 from tasks.data.encoding import class_indices
+from tasks.data.stratified import stratified_split
 
 CONTRACT = CONTRACTS["split"]
 
 
 def _divide(bundle: Bundle, share: float, seed: int) -> tuple[Bundle, Bundle]:
-    from sklearn.model_selection import train_test_split
-
-    rows = np.arange(len(bundle))
-    keep, held = train_test_split(rows, test_size=share, random_state=seed, stratify=class_indices(bundle.y))
+    keep, held = stratified_split(class_indices(bundle.y), share, seed)
     pick = lambda idx: Bundle(bundle.x[idx], bundle.y[idx], bundle.classes, bundle.encoding)  # noqa: E731
     return pick(keep), pick(held)
 

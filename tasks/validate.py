@@ -4,8 +4,8 @@
 count) with thresholds loose enough for the faults ``prepare`` cleans: in the pipeline
 it reads ``fetch``'s raw profile and the label column of its columnar copy (the CSV is
 parsed once per run, by ``fetch``); given a CSV it profiles the CSV itself. ``--suite
-prepared`` checks the cleaned Parquet strictly, batch by batch. The step writes ``validation.json``
-and Data Docs HTML under ``--output`` and fails (exit 2, one line naming the file and
+prepared`` checks the cleaned data (an Arrow file) strictly, batch by batch. The step
+writes ``validation.json`` and Data Docs HTML under ``--output`` and fails (exit 2, one line naming the file and
 the broken rules) when the suite fails, so nothing is trained on a bad batch.
 A file that cannot be read at all fails before any report is written.
 """
@@ -59,24 +59,20 @@ def raw_frames(uri: str) -> dict:
 
 
 def prepared_frames(uri: str, categories: list[str]) -> dict:
-    """The prepared suite's frames: uint8 Parquet (``prepare``'s) in batches, float pixels read whole."""
-    path = require_file(uri, "prepared dataset")
+    """The prepared suite's frames: uint8 pixels (``prepare``'s Arrow file) in batches, float pixels read whole."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     from tasks.data.column_profile import profile_prepared
+    from tasks.data.table_file import TableFile
 
-    try:
-        schema = pq.read_schema(path)
-        if all(pa.types.is_uint8(field.type) for field in schema if field.name != "label"):
-            from tasks.data.streaming import prepared_frames_columnar
+    table = TableFile(require_file(uri, "prepared dataset"), "prepared")
+    if all(pa.types.is_uint8(field.type) for field in table.schema if field.name != "label"):
+        from tasks.data.streaming import prepared_frames_columnar
 
-            return prepared_frames_columnar(uri, categories)
-        frame = pq.read_table(path).to_pandas()
-    except (pa.ArrowInvalid, OSError) as err:
-        raise StepError(f"{path}: not a readable Parquet file ({str(err).splitlines()[0]})") from err
+        return prepared_frames_columnar(uri, categories)
+    frame = table.read().to_pandas()
     if frame.empty:
-        raise StepError(f"{path}: no rows")
+        raise StepError(f"{table.path}: no rows")
     return profile_prepared(frame, categories)
 
 

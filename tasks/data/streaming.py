@@ -1,6 +1,6 @@
 """The data steps after the columnar copy, in record batches: prepare, features, split.
 
-Each reads Parquet in batches of ``BATCH_ROWS`` and writes as it goes, so memory does
+Each reads an Arrow file (:mod:`tasks.data.table_file`) a record batch at a time and writes as it goes, so memory does
 not grow with the dataset (the only per-row state is one label code per row). Pixels
 stay uint8 on disk; training divides by 255 per batch. The rules are today's steps':
 ``prepare`` drops rows with an empty cell or an unknown label and fails on a
@@ -18,11 +18,11 @@ from pathlib import Path
 import numpy as np
 
 from tasks.core.common import StepError, atomic_file, require_file, write_json
-from tasks.data.columnar import COPY_NAME, PARQUET_OPTIONS, read_profile
+from tasks.data.columnar import COPY_NAME, read_profile
 from tasks.data.layout import FASHION_MNIST_CATEGORIES, pixel_columns
 from tasks.data.raw_csv import check_layout
+from tasks.data.table_file import TableFile, table_writer
 
-BATCH_ROWS = 16_384
 PARTS = ("train", "val", "test")
 
 
@@ -55,10 +55,9 @@ def _refuse_faults(source: str, profile: dict) -> None:
 
 def prepare_columnar(profile_uri: str, output: Path, height: int, width: int,
                      categories: tuple[str, ...] = FASHION_MNIST_CATEGORIES) -> dict:
-    """Write ``<output>/prepared.parquet`` (label names, uint8 pixels) from the columnar copy."""
+    """Write ``<output>/prepared.arrow`` (label names, uint8 pixels) from the columnar copy."""
     import pyarrow as pa
     import pyarrow.compute as pc
-    import pyarrow.parquet as pq
 
     profile = read_profile(profile_uri)
     source = profile.get("source", profile_uri)
@@ -68,10 +67,10 @@ def prepare_columnar(profile_uri: str, output: Path, height: int, width: int,
     names = pa.array(list(categories))
     schema = pa.schema([("label", pa.string()), *[(name, pa.uint8()) for name in columns]])
     rows_in = empty_rows = invalid_rows = 0
-    target = output / "prepared.parquet"
-    reader = pq.ParquetFile(Path(profile["path"]).with_name(COPY_NAME), pre_buffer=False)
-    with atomic_file(target) as tmp, pq.ParquetWriter(tmp, schema, **PARQUET_OPTIONS) as writer:
-        for batch in reader.iter_batches(batch_size=BATCH_ROWS, columns=["label", *columns]):
+    target = output / "prepared.arrow"
+    copy = TableFile(Path(profile["path"]).with_name(COPY_NAME), "columnar")
+    with atomic_file(target) as tmp, table_writer(tmp, schema) as writer:
+        for batch in copy.batches(["label", *columns]):
             empty = np.zeros(batch.num_rows, dtype=bool)
             for column in batch.columns[1:]:
                 if column.null_count:
@@ -95,15 +94,10 @@ def prepare_columnar(profile_uri: str, output: Path, height: int, width: int,
 
 
 def _prepared(uri: str, height: int, width: int):
-    """Open the prepared Parquet, failing with one line when it is not one for this image size."""
-    import pyarrow.parquet as pq
-
+    """Open the prepared data, failing with one line when it is not an Arrow file for this image size."""
     path = require_file(uri, "prepared dataset")
-    try:
-        reader = pq.ParquetFile(path, pre_buffer=False)  # pre-buffering caches every row group read: O(file)
-    except OSError as err:
-        raise StepError(f"{path}: not a readable Parquet file ({str(err).splitlines()[0]})") from err
-    present = set(reader.schema_arrow.names)
+    reader = TableFile(path, "prepared")
+    present = set(reader.schema.names)
     missing = [name for name in ["label", *pixel_columns(height, width)] if name not in present]
     if missing:
         raise StepError(f"{path}: missing columns {', '.join(missing[:3])} for {height}x{width} images")
@@ -120,7 +114,7 @@ def features_columnar(prepared_uri: str, output: Path, height: int, width: int, 
         encoding = encoding_for_loss(loss)
     except ValueError as err:
         raise StepError(f"{path}: {err}") from err
-    labels = reader.read(columns=["label"]).column(0)
+    labels = reader.column("label")
     codes = _label_codes(labels, raw=False, categories=categories)
     if (codes < 0).any():
         unknown = sorted(set(labels.filter(codes < 0).to_pylist()), key=str)
@@ -136,11 +130,10 @@ def features_columnar(prepared_uri: str, output: Path, height: int, width: int, 
 
 def split_membership(codes: np.ndarray, test_size: float, validation_size: float, seed: int) -> np.ndarray:
     """Which part (0 train, 1 val, 2 test) each row falls in: the same draws as ``tasks/split.py``."""
-    from sklearn.model_selection import train_test_split
+    from tasks.data.stratified import stratified_split
 
-    rest, test = train_test_split(np.arange(len(codes)), test_size=test_size, random_state=seed, stratify=codes)
-    keep, held = train_test_split(np.arange(len(rest)), test_size=validation_size / (1 - test_size),
-                                  random_state=seed, stratify=codes[rest])
+    rest, test = stratified_split(codes, test_size, seed)
+    keep, held = stratified_split(codes[rest], validation_size / (1 - test_size), seed)
     part = np.zeros(len(codes), dtype=np.int8)
     part[rest[held]], part[test] = 1, 2
     return part
@@ -160,7 +153,7 @@ def split_columnar(prepared_uri: str, codes_uri: str, output: Path, height: int,
     """Write ``<part>_x.npy`` (uint8, rows x height x width), ``<part>_y.npy`` and ``split.json`` per part.
 
     Rows keep the prepared file's order within each part (today's bundles hold them in
-    the order sklearn drew them; training shuffles either way), so the copy is one
+    the order the stratified draw gave them; training shuffles either way), so the copy is one
     sequential pass. Memory: one batch plus one code per row.
     """
     from tasks.data.encoding import encode
@@ -170,8 +163,8 @@ def split_columnar(prepared_uri: str, codes_uri: str, output: Path, height: int,
                         "and sum to less than 1")
     path, reader = _prepared(prepared_uri, height, width)
     codes = np.load(require_file(codes_uri, "label codes"), allow_pickle=False)
-    if len(codes) != reader.metadata.num_rows:
-        raise StepError(f"{codes_uri}: {len(codes)} label codes for {reader.metadata.num_rows} rows of {path}")
+    if len(codes) != reader.num_rows:
+        raise StepError(f"{codes_uri}: {len(codes)} label codes for {reader.num_rows} rows of {path}")
     try:
         part = split_membership(codes, test_size, validation_size, random_state)
     except ValueError as err:
@@ -184,7 +177,7 @@ def split_columnar(prepared_uri: str, codes_uri: str, output: Path, height: int,
             tmp = stack.enter_context(atomic_file(output / f"{name}_x.npy"))
             files[i] = stack.enter_context(_npy_writer(tmp, int((part == i).sum()), (height, width), "uint8"))
         done = 0
-        for batch in reader.iter_batches(batch_size=BATCH_ROWS, columns=pixel_columns(height, width)):
+        for batch in reader.batches(pixel_columns(height, width)):
             pixels = np.empty((batch.num_rows, batch.num_columns), dtype=np.uint8)
             for j, column in enumerate(batch.columns):
                 pixels[:, j] = column.to_numpy(zero_copy_only=False)
@@ -219,27 +212,27 @@ def open_part(manifest_uri: str, part: str):
 
 
 def prepared_frames_columnar(uri: str, categories: list[str]) -> dict:
-    """The prepared suite's frames from uint8 Parquet, batch by batch; min/max as training sees them (/255)."""
+    """The prepared suite's frames from uint8 pixels, batch by batch; min/max as training sees them (/255)."""
     import pandas as pd
 
     path, reader = _prepared(uri, 1, 0)
-    pixels = [name for name in reader.schema_arrow.names if name != "label"]
+    pixels = [name for name in reader.schema.names if name != "label"]
     nulls = np.zeros(len(pixels), dtype=np.int64)
     low, high = np.full(len(pixels), 255, dtype=np.uint8), np.zeros(len(pixels), dtype=np.uint8)
-    for batch in reader.iter_batches(batch_size=BATCH_ROWS, columns=pixels):
+    for batch in reader.batches(pixels):
         for j, column in enumerate(batch.columns):
             nulls[j] += column.null_count
             values = column.drop_null().to_numpy()
             if len(values):
                 low[j], high[j] = min(low[j], values.min()), max(high[j], values.max())
-    rows = reader.metadata.num_rows
+    rows = reader.num_rows
     if rows == 0:
         raise StepError(f"{path}: no rows")
     scale = np.float32(255.0)
     columns = pd.DataFrame({"column": pixels, "nulls": nulls,
                             "min": (low.astype(np.float32) / scale).astype(np.float64),
                             "max": (high.astype(np.float32) / scale).astype(np.float64)})
-    labels = pd.DataFrame({"label": reader.read(columns=["label"]).column(0).to_numpy(zero_copy_only=False)})
+    labels = pd.DataFrame({"label": reader.column("label").to_numpy()})
     counts = labels["label"].value_counts()
     per_class = [int(counts.get(name, 0)) for name in categories]
     classes = pd.DataFrame({"column": categories, "rows": per_class, "share": [n / rows for n in per_class]})

@@ -24,9 +24,9 @@ SHARED_ENV = {"PIPELINE_ARTIFACT_ROOT": ARTIFACT_ROOT, "PIPELINE_SERVING_ROOT": 
 RESULTS = {
     "resolve_dataset": {"uri": "s3://datasets/fashion.csv", "trigger": "param", "version": ""},
     "fetch": {"raw": f"{ARTIFACT_ROOT}/run/fetch/raw.csv", "source": "s3://datasets/fashion.csv",
-              "sha256": "0" * 64, "columnar": f"{ARTIFACT_ROOT}/run/fetch/raw.parquet",
+              "sha256": "0" * 64, "columnar": f"{ARTIFACT_ROOT}/run/fetch/raw.arrow",
               "profile": f"{ARTIFACT_ROOT}/run/fetch/raw_profile.json"},
-    "prepare": {"prepared": f"{ARTIFACT_ROOT}/run/prepare/prepared.parquet"},
+    "prepare": {"prepared": f"{ARTIFACT_ROOT}/run/prepare/prepared.arrow"},
     "features": {"features": f"{ARTIFACT_ROOT}/run/features/features.npz"},
     "split": {"train": f"{ARTIFACT_ROOT}/run/split/train.npz", "val": f"{ARTIFACT_ROOT}/run/split/val.npz",
               "test": f"{ARTIFACT_ROOT}/run/split/test.npz"},

@@ -8,7 +8,7 @@ import re
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
+import pyarrow.feather as feather
 import pytest
 
 from tasks.core import parameters as p
@@ -45,7 +45,7 @@ def test_a_bad_category_list_fails_the_step_in_one_line(tmp_path):
                     "--image-width", "2", "--categories", "a,b,a,c,d,e,f,g,h,i")
     assert done.returncode == 2
     assert len(done.stderr.strip().splitlines()) == 1 and "'a' is repeated" in done.stderr
-    assert not (tmp_path / "out" / "prepared.parquet").exists()
+    assert not (tmp_path / "out" / "prepared.arrow").exists()
 
 
 def test_other_category_names_become_the_label_set_of_prepare_and_features(tmp_path):
@@ -58,7 +58,7 @@ def test_other_category_names_become_the_label_set_of_prepare_and_features(tmp_p
     assert prepared.returncode == 0, prepared.stderr
     report = result_of(prepared)
     assert (report["rows_out"], report["dropped_invalid_label"]) == (41, 1)
-    labels = pq.read_table(tmp_path / "prep" / "prepared.parquet").column("label").to_pylist()
+    labels = feather.read_table(tmp_path / "prep" / "prepared.arrow").column("label").to_pylist()
     assert labels[:10] == NAMES and labels[40] == "owl"
 
     done = run_step("features", "--input", report["prepared"], "--output", str(tmp_path / "feat"), *common)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
+import pyarrow.feather as feather
 import pytest
 
 from tasks.core.common import StepError
@@ -79,7 +79,7 @@ def test_profile_of_a_file_with_every_fault_equals_todays_profile(tmp_path, chun
 
 def test_columnar_copy_keeps_labels_as_text_and_pixels_as_uint8_with_nulls(tmp_path):
     csv = write_csv(tmp_path / "raw.csv", [["tshirt", 1, None, 3, 4], ["Coat", 0, 255, "x", 2]])
-    copy = pq.read_table(columnar(csv, tmp_path / "c")["columnar"])
+    copy = feather.read_table(columnar(csv, tmp_path / "c")["columnar"])
     assert copy.column("label").to_pylist() == ["tshirt", "Coat"]
     assert str(copy.schema.field("pixel1").type) == "uint8"
     assert copy.column("pixel2").to_pylist() == [None, 255] and copy.column("pixel3").to_pylist() == [3, None]
@@ -109,7 +109,7 @@ def test_unreadable_files_fail_with_one_line(tmp_path):
     header_only.write_text("label,pixel1,pixel2,pixel3,pixel4\n")
     with pytest.raises(StepError, match="header only"):
         columnar(header_only, tmp_path / "c")
-    assert not (tmp_path / "c" / "raw.parquet").exists()
+    assert not (tmp_path / "c" / "raw.arrow").exists()
 
 
 def test_prepare_keeps_and_drops_the_rows_the_cleaning_rules_say_with_uint8_pixels(tmp_path):
@@ -119,15 +119,15 @@ def test_prepare_keeps_and_drops_the_rows_the_cleaning_rules_say_with_uint8_pixe
     assert (mine["rows_in"], mine["dropped_empty_cells"], mine["dropped_invalid_label"], mine["rows_out"]) == \
         (60, 2, 3, 55)
     kept = [row for i, row in enumerate(rows) if i not in (0, 7, 3, 9, 20)]
-    ours = pq.read_table(mine["prepared"]).to_pandas()
+    ours = feather.read_table(mine["prepared"]).to_pandas()
     expected_labels = [FASHION_MNIST_CATEGORIES[int(str(r[0]).strip())] if str(r[0]).strip().isdigit() else r[0]
                        for r in kept]
     assert ours["label"].tolist() == expected_labels
     pixels = [c for c in ours.columns if c != "label"]
     assert (ours[pixels].dtypes == "uint8").all()
     np.testing.assert_array_equal(ours[pixels].to_numpy(), np.array([r[1:] for r in kept], dtype=np.uint8))
-    scaled = tmp_path / "float.parquet"  # the prepared suite sees the same frames as on float pixels in [0, 1]
-    pq.write_table(pa.table({"label": ours["label"].tolist(),
+    scaled = tmp_path / "float.arrow"  # the prepared suite sees the same frames as on float pixels in [0, 1]
+    feather.write_feather(pa.table({"label": ours["label"].tolist(),
                              **{c: ours[c].to_numpy(np.float32) / np.float32(255) for c in pixels}}), scaled)
     assert_same_frames(prepared_frames_columnar(mine["prepared"], list(FASHION_MNIST_CATEGORIES)),
                        prepared_frames(str(scaled), list(FASHION_MNIST_CATEGORIES)))
@@ -172,7 +172,7 @@ def test_real_images_give_todays_profile_and_prepared_data(tmp_path):
     assert_same_frames(raw_frames(result["profile"]), todays_raw_frames(SAMPLE))
     mine = prepare_columnar(result["profile"], tmp_path / "mine", 28, 28)
     assert mine["rows_out"] == 999
-    ours, csv = pq.read_table(mine["prepared"]), pd.read_csv(SAMPLE)
+    ours, csv = feather.read_table(mine["prepared"]), pd.read_csv(SAMPLE)
     codes = [FASHION_MNIST_CATEGORIES.index(label) for label in ours.column("label").to_pylist()]
     assert codes == csv["label"].tolist()
     np.testing.assert_array_equal(ours.column("pixel400").to_numpy(), csv["pixel400"].to_numpy())

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
+import pyarrow.feather as feather
 import pytest
 
 from tasks.data.layout import FASHION_MNIST_CATEGORIES, THESIS_INVALID_LABELS
@@ -141,7 +141,7 @@ def test_prepare_drops_empty_and_invalid_rows_and_keeps_pixels_as_uint8(tmp_path
     report = result_of(done)
     assert (report["rows_in"], report["dropped_empty_cells"], report["dropped_invalid_label"],
             report["rows_out"]) == (30, 1, 1, 28)
-    table = pq.read_table(report["prepared"]).to_pandas()
+    table = feather.read_table(report["prepared"]).to_pandas()
     assert len(table) == 28 and set(table["label"]) <= set(FASHION_MNIST_CATEGORIES)
     assert "Pullover" in table["label"].tolist()
     pixels = table.drop(columns="label").to_numpy()
@@ -250,7 +250,7 @@ def test_fetch_parses_the_snapshot_once_into_a_columnar_copy_that_validate_and_p
     source = write_csv(tmp_path / "source.csv", rows)
     fetched = result_of(run_step("fetch", "--source", str(source), "--output", str(tmp_path / "f"),
                                  "--image-height", "2", "--image-width", "2"))
-    assert pq.read_table(fetched["columnar"]).num_rows == 30
+    assert feather.read_table(fetched["columnar"]).num_rows == 30
     assert json.loads(Path(fetched["profile"]).read_text())["source"] == fetched["raw"]
     shape = ["--image-height", "2", "--image-width", "2"]
     checked = run_step("validate", "--suite", "raw", "--input", fetched["profile"], "--output", str(tmp_path / "v"),

@@ -88,7 +88,7 @@ def test_prepared_output_passes_prepared(tmp_path):
     assert run_step("make_dataset", "--output", str(data)).returncode == 0
     assert run_step("prepare", "--input", str(data), "--output", str(tmp_path / "prep"),
                     "--image-height", "8", "--image-width", "8").returncode == 0
-    result = run_step("validate", "--suite", "prepared", "--input", str(tmp_path / "prep" / "prepared.parquet"),
+    result = run_step("validate", "--suite", "prepared", "--input", str(tmp_path / "prep" / "prepared.arrow"),
                       "--output", str(tmp_path / "out"), "--image-height", "8", "--image-width", "8")
     assert result.returncode == 0, result.stderr[-2000:]
     assert json.loads((tmp_path / "out" / "validation.json").read_text())["suite"] == "prepared"
@@ -100,9 +100,9 @@ def test_prepared_with_missing_class_and_out_of_range_pixels_fails(tmp_path):
     frame = pd.DataFrame({"label": ["Trouser"] * 50 + ["Bag"] * 50,
                           **{f"pixel{i}": np.full(100, 0.5, dtype="float32") for i in range(1, 5)}})
     frame.loc[3, "pixel2"] = 1.5
-    frame.to_parquet(tmp_path / "prepared.parquet")
-    result, out = validate(tmp_path, tmp_path / "prepared.parquet", suite="prepared")
-    assert_fails(result, out, "prepared.parquet", "every class", "pixel maximum", "pixel2", report=True)
+    frame.to_feather(tmp_path / "prepared.arrow")
+    result, out = validate(tmp_path, tmp_path / "prepared.arrow", suite="prepared")
+    assert_fails(result, out, "prepared.arrow", "every class", "pixel maximum", "pixel2", report=True)
 
 
 @pytest.mark.parametrize(("name", "content", "words"), [
