@@ -5,7 +5,11 @@ average while it was measured, because a figure without them cannot be compared
 with the next one. Ratios come from :func:`interleaved` pairs (value and baseline
 alternating, median of at least three), so a burst of other work on a shared
 machine slows both sides of a pair instead of one; a figure taken while the
-1-minute load was above the core count is marked ``under_load``.
+1-minute load was above the core count is marked ``under_load``. A benchmark's own
+processes raise the load average too (TensorFlow runs more threads than there are
+cores), so each pair also records ``other_cpu``: the largest share of the machine's
+CPU time that went to processes other than the benchmark and its children while one
+side was measured (from ``/proc/stat`` less the benchmark's own CPU time).
 """
 
 from __future__ import annotations
@@ -71,9 +75,30 @@ class Figure:
             unit = "x" if self.judged_on == "ratio" else f" {self.unit}"
             goal = f"target {self.judged_on} {sign} {self.target:g}{unit}: {'met' if self.met else 'NOT MET'}"
         load = self.load
-        busy = f" [UNDER LOAD {load['max_1m']:.1f} > {load['cores']} cores]" if load["under_load"] else ""
+        other = f"; other processes {load['other_cpu']:.0%} of CPU" if "other_cpu" in load else ""
+        busy = f" [UNDER LOAD {load['max_1m']:.1f} > {load['cores']} cores{other}]" if load["under_load"] else ""
         return (f"{self.name:<44} {self.value:>10.4g} {self.unit:<10} baseline {base:<34} ratio {ratio:<7} {goal}"
                 f"{busy}")
+
+
+def _cpu_seconds() -> tuple[float, float]:
+    """(busy CPU seconds of the whole machine since boot, CPU seconds of this process and its waited children)."""
+    stat = _read("/proc/stat")
+    fields = [int(v) for v in stat.splitlines()[0].split()[1:]] if stat else []
+    busy = (sum(fields) - sum(fields[3:5])) / os.sysconf("SC_CLK_TCK") if fields else 0.0  # less idle, iowait
+    own = os.times()
+    return busy, own.user + own.system + own.children_user + own.children_system
+
+
+def other_cpu_share(action: Callable[[], float]) -> tuple[float, float]:
+    """Run ``action``; return its result and the share of all cores other processes used meanwhile."""
+    busy, own = _cpu_seconds()
+    started = time.perf_counter()
+    result = action()
+    elapsed = time.perf_counter() - started
+    busy_after, own_after = _cpu_seconds()
+    other = max((busy_after - busy) - (own_after - own), 0.0)
+    return result, other / (elapsed * (os.cpu_count() or 1)) if elapsed > 0 else 0.0
 
 
 def load_now(samples: list[float] | None = None) -> dict:
@@ -108,13 +133,16 @@ def interleaved(value: Callable[[], float], baseline: Callable[[], float], repea
     should not count can be left out by the callable itself.
     """
     repeat = max(repeat, 3)
-    values, baselines, loads = [], [], []
+    values, baselines, loads, others = [], [], [], []
     sides = ((value, values), (baseline, baselines)) if value_first else ((baseline, baselines), (value, values))
     for _ in range(repeat):
         for action, samples in sides:
             loads.append(os.getloadavg()[0])
-            samples.append(action())
-    return Pair(statistics.median(values), statistics.median(baselines), values, baselines, load_now(loads))
+            result, other = other_cpu_share(action)
+            samples.append(result)
+            others.append(other)
+    load = {**load_now(loads), "other_cpu": round(max(others), 3)}
+    return Pair(statistics.median(values), statistics.median(baselines), values, baselines, load)
 
 
 def timed(action: Callable[[], object]) -> Callable[[], float]:

@@ -1,13 +1,15 @@
 """Training throughput: the ``train`` step's samples/s against a bare Keras ``fit`` of the same model.
 
-Both sides get the same compiled model (from ``build_model``), the same arrays, the
-same batch size and epochs; each runs in its own fresh process. The step adds what
+Both sides get the same compiled model (from ``build_model``, so the same compile settings,
+``steps_per_execution`` included), the same arrays, the same batch size and epochs; each
+runs in its own fresh process. The step adds what
 it needs in production: a ``tf.data`` pipeline, early stopping, one log line per
 epoch, a (small, 1%) validation pass per epoch and saving the best model; the bare
 fit has numpy float32 arrays already scaled to [0, 1] (``load_bundle``) and no
 callbacks, while the step keeps the uint8 pixels and scales each batch in ``tf.data``.
-Random 28x28 images: only speed is measured. The two alternate, three rounds, and the
-figure is the median of each side.
+Random 28x28 images: only speed is measured. The two alternate, five rounds (a fit's
+samples/s on this 2-core machine varies by a third from run to run), and the figure is
+the median of each side.
 
     python -m benchmarks.training --bare-fit MODEL TRAIN_NPZ EPOCHS BATCH   (the baseline's process)
 """
@@ -89,7 +91,7 @@ def run(quick: bool = False) -> list[Figure]:
                                 str(epochs), str(batch)]))
             return bares[-1]["samples_per_second"]
 
-        pair = interleaved(train_step, bare_step)
+        pair = interleaved(train_step, bare_step, repeat=3 if quick else 5)
     step, bare = steps[-1], bares[-1]
     notes = {**pair.notes(), "rows": rows, "epochs": epochs, "batch_size": batch, "device": step["device"],
              "bare_device": bare["device"], "step_train_seconds": step["train_seconds"],

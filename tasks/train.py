@@ -86,6 +86,8 @@ def train(model: str, train: str, validation: str, output: Path, epochs: int, ba
     strategy, devices = training_strategy(log)  # several GPUs: mirrored, each replica gets batch_size rows
     with strategy.scope():
         model = load_model(model_uri)
+    if strategy.num_replicas_in_sync > 1:  # Keras 3.15 / TF 2.21 cannot loop several steps over a mirrored iterator
+        model.steps_per_execution = 1
     check_input_shape(model, train_data.x.shape, train_uri)
     model.optimizer.learning_rate = learning_rate
     batch_size = global_batch_size(batch_size, strategy)

@@ -13,6 +13,10 @@ from typing import Any
 from tasks.core.common import StepError, atomic_file, require_file, strip_file_scheme
 from tasks.core.parameters import OPTIMIZERS
 
+# Batches per compiled call in fit/evaluate/predict. Our models are small, so at batch 32 on CPU a step was
+# mostly Python and dispatch overhead: 32 per call measured ~2.5x the samples/s of 1 per call (MLP, 60,000
+# rows, 2 cores), same batches, same order, same updates. It is saved with the model (its compile config).
+STEPS_PER_EXECUTION = 32
 
 def quiet_tensorflow() -> None:
     """Keep TensorFlow's C++ banner out of step logs unless the user asked for it."""
@@ -73,5 +77,6 @@ def compile_model(model: Any, optimizer: str, loss: str, learning_rate: float, o
         optimizer=keras.optimizers.get({"class_name": optimizer, "config": {"learning_rate": learning_rate}}),
         loss=losses[loss](from_logits=from_logits),
         metrics=[accuracy],
+        steps_per_execution=STEPS_PER_EXECUTION,
     )
     return model

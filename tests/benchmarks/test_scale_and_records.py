@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 
 import pyarrow.csv as pacsv
 import pytest
@@ -40,6 +41,26 @@ def test_a_figure_taken_with_load_above_the_cores_is_marked(monkeypatch):
     figure = record.Figure("b", "busy figure", 2.0, "s", 1.0, "base", 3.0)
     assert figure.load == {"1m": 9.0, "5m": 5.0, "15m": 2.0, "max_1m": 9.0, "cores": 2, "under_load": True}
     assert "UNDER LOAD 9.0 > 2 cores" in figure.line()
+
+
+SPIN = "import time\nend = time.time() + {seconds}\nwhile time.time() < end: pass\n"
+
+
+def test_cpu_used_by_other_processes_is_told_apart_from_the_benchmark_own(monkeypatch):
+    def own_child() -> float:  # the benchmark's own (waited) child keeps one core busy
+        subprocess.run([sys.executable, "-c", SPIN.format(seconds=1.5)], check=True)
+        return 1.0
+
+    _, own_share = record.other_cpu_share(own_child)
+    stranger = subprocess.Popen([sys.executable, "-c", SPIN.format(seconds=30)])  # not ours: never waited for
+    try:
+        result, other_share = record.other_cpu_share(lambda: time.sleep(1.5) or 2.0)
+    finally:
+        stranger.kill()
+        stranger.wait()
+    cores = record.os.cpu_count() or 1
+    assert result == 2.0
+    assert other_share > 0.6 / cores and own_share < 0.3 / cores  # one busy core is 1/cores of the machine
 
 
 def test_generated_rows_have_the_layout_and_the_thesis_faults(tmp_path):
