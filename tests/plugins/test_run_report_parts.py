@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -89,6 +90,19 @@ def test_plugin_registers_the_run_tab_without_importing_fastapi():
     assert names == "['conf_guard', 'run_report'] False False"  # starlette is imported per request only
     assert "'href': '/run-report/dags/{DAG_ID}/runs/{RUN_ID}/'" in views and "'destination': 'dag_run'" in views
     assert prefixes == f"['{links.URL_PREFIX}']"
+
+
+def test_loading_the_plugins_imports_no_pipeline_module_and_not_the_kubernetes_provider():
+    from mlops_pipeline import __file__ as package_file
+
+    bare_names = sorted(p.stem for p in Path(package_file).parent.glob("*.py") if p.stem != "__init__")
+    code = ("import sys, json; from airflow import plugins_manager as pm; pm._get_plugins(); "
+            "print(json.dumps(sorted(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    loaded = set(json.loads(out.strip().splitlines()[-1]))
+    assert "airflow.providers.cncf.kubernetes.operators.pod" not in loaded  # ~1 s in every process loading plugins
+    assert not loaded & set(bare_names), sorted(loaded & set(bare_names))  # no module imported twice, by bare name
+    assert "pod_operator" in bare_names and "mlops_pipeline.conf_check" in loaded  # what is checked exists
 
 
 def test_a_champion_that_could_not_be_compared_is_named_with_its_problem_and_escaped():
