@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 PRELOAD = {
-    "fetch": ("fsspec", "pyarrow.csv", "pyarrow.compute"),
+    "fetch": ("pyarrow.csv", "pyarrow.compute"),  # fsspec only for remote or gzipped sources
     "validate": ("great_expectations", "pandas", "pyarrow.compute"),
     "prepare": ("pyarrow.compute",),
     "features": ("pyarrow.compute",),

@@ -1,8 +1,9 @@
 """The data steps after the columnar copy, in record batches: prepare, features, split.
 
-Each reads an Arrow file (:mod:`tasks.data.table_file`) a record batch at a time and writes as it goes, so memory does
-not grow with the dataset (the only per-row state is one label code per row). Pixels
-stay uint8 on disk; training divides by 255 per batch. The rules are today's steps':
+Each reads an Arrow file (:mod:`tasks.data.table_file`) a record batch at a time and
+writes as it goes, so memory does not grow with the dataset (the only per-row state is
+one label code per row). Pixels stay uint8 on disk; training divides by 255 per batch.
+The rules are today's steps':
 ``prepare`` drops rows with an empty cell or an unknown label and fails on a
 non-numeric or out-of-range pixel (now also on a fractional one, which uint8 cannot
 hold); ``split`` draws the same stratified train/val/test membership as
@@ -219,13 +220,14 @@ def prepared_frames_columnar(uri: str, categories: list[str]) -> dict:
     pixels = [name for name in reader.schema.names if name != "label"]
     nulls = np.zeros(len(pixels), dtype=np.int64)
     low, high = np.full(len(pixels), 255, dtype=np.uint8), np.zeros(len(pixels), dtype=np.uint8)
+    rows = 0
     for batch in reader.batches(pixels):
+        rows += batch.num_rows
         for j, column in enumerate(batch.columns):
             nulls[j] += column.null_count
             values = column.drop_null().to_numpy()
             if len(values):
                 low[j], high[j] = min(low[j], values.min()), max(high[j], values.max())
-    rows = reader.num_rows
     if rows == 0:
         raise StepError(f"{path}: no rows")
     scale = np.float32(255.0)

@@ -16,8 +16,6 @@ from pathlib import Path
 
 from tasks.core.common import StepError
 
-SUFFIX = ".arrow"
-
 
 @contextlib.contextmanager
 def table_writer(path: Path, schema) -> Iterator:
