@@ -20,7 +20,7 @@ export DO_NOT_TRACK := true
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install tools airflow-db demo test test-fast test-images images lint ui mlflow-ui rollback bench clean
+.PHONY: install tools airflow-db demo test test-fast test-integration test-e2e test-images images lint ui mlflow-ui rollback bench clean
 
 install: $(VENV)/.installed
 
@@ -48,12 +48,21 @@ airflow-db: install
 demo: airflow-db
 	$(BIN)/python scripts/run_dag.py fashion_mnist_training $(if $(CONF),--conf '$(CONF)')
 
-## test: set up and run the whole test suite (DAG integrity, unit, end-to-end)
+## test: set up and run the whole test suite, every tier (unit, integration, end to end, images)
 test: install tools
 	$(BIN)/python -m pytest
 
-test-fast: install tools
-	$(BIN)/python -m pytest -m "not e2e and not images"
+## test-fast: the unit tier: in-process, tiny data, no subprocess, no DAG run, no extra environment
+test-fast: install
+	$(BIN)/python -m pytest -m unit
+
+## test-integration: step CLIs, DAG integrity, pods and k8s objects, plugin routes
+test-integration: install tools
+	$(BIN)/python -m pytest -m integration
+
+## test-e2e: whole DAG runs (one lifecycle on a shared champion, ingest, rollback), the browser run
+test-e2e: install
+	$(BIN)/python -m pytest -m e2e
 
 ## images: build the step images with podman (base stand-ins where the bases cannot be pulled); see images/README.md
 ## e.g. make images TF_VARIANT=gpu IMAGES="step-data step-train airflow"
@@ -62,7 +71,7 @@ images:
 
 ## test-images: build the images and run every training step in its image under the restricted runtime
 test-images: install
-	$(BIN)/python -m pytest -m images tests/images
+	$(BIN)/python -m pytest -m images
 
 lint: install
 	$(BIN)/ruff check dags plugins tasks tests scripts benchmarks

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support.steps import ROOT, run_step  # noqa: F401  (run_step: re-exported for older imports)
+
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="fashion-mlops-tests-"))
 
 TEST_ENV = {
@@ -37,6 +38,47 @@ for _key, _value in TEST_ENV.items():
     os.environ[_key] = _value
 for _key in ("PIPELINE_ARTIFACT_ROOT", "PIPELINE_SERVING_ROOT", "MLFLOW_TRACKING_URI"):
     os.environ.pop(_key, None)
+
+
+# The test tiers (pytest markers, one Make target each). A test's tier is its own marker, else its folder's.
+TIERS = ("unit", "integration", "e2e", "images")
+FOLDER_TIERS = {"e2e": "e2e", "images": "integration", "dags": "integration", "k8s": "integration",
+                "benchmarks": "integration"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Give every test exactly one tier: an explicit tier marker wins, then the folder's, then ``unit``."""
+    for item in items:
+        marked = [name for name in TIERS if item.get_closest_marker(name)]
+        if not marked:
+            folder = Path(str(item.fspath)).relative_to(ROOT / "tests").parts[0]
+            item.add_marker(getattr(pytest.mark, FOLDER_TIERS.get(folder, "unit")))
+
+
+# What a unit test may not start: an interpreter (a step CLI, a DAG run) or one of the stack's servers and tools.
+# Libraries' own probes (``uname -p`` from ``platform``, ``git`` from GitPython) stay allowed.
+NOT_IN_UNIT_TESTS = ("python", "airflow", "mlflow", "podman", "kubectl", "make", "chromium", "docker-compose",
+                     "pg_ctl", "initdb", "postgres", "helm")
+
+
+@pytest.fixture(autouse=True)
+def unit_tests_start_no_process(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
+    """The unit tier is in-process: a unit test that starts a step, a DAG run or a server fails and says so."""
+    if request.node.get_closest_marker("unit") is None or any(
+            request.node.get_closest_marker(name) for name in TIERS[1:]):
+        yield
+        return
+    execute = subprocess.Popen._execute_child
+
+    def refuse(self, args, *rest, **kwargs):
+        program = Path(str(args if isinstance(args, (str, bytes)) else args[0]).split()[0]).name
+        if program.startswith(NOT_IN_UNIT_TESTS):
+            raise AssertionError(f"{request.node.nodeid} starts {program}: mark it `integration` "
+                                 "(pytest.mark.integration), or call the function in process (tests/support/steps.py)")
+        return execute(self, args, *rest, **kwargs)
+
+    monkeypatch.setattr(subprocess.Popen, "_execute_child", refuse)
+    yield
 
 
 @pytest.fixture(autouse=True)
@@ -80,9 +122,3 @@ def airflow_db() -> Path:
     airflow = Path(sys.executable).with_name("airflow")
     subprocess.run([str(airflow), "db", "migrate"], check=True, capture_output=True, env=os.environ.copy())
     return home
-
-
-def run_step(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    """Run ``python -m tasks <args>`` exactly as the local runner and the pod do."""
-    return subprocess.run([sys.executable, "-m", "tasks", *args], cwd=ROOT, capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=600)

@@ -15,9 +15,8 @@ import sys
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.support.steps import ROOT
 
-pytestmark = pytest.mark.slow
 SMOKED = ("dag_parse", "data_path", "training")  # scale: test_scale_and_records.py
 PIPELINES = ("orchestration", "quality")
 
@@ -30,6 +29,7 @@ def quick(tmp_path, names: tuple[str, ...], timeout: int) -> tuple[subprocess.Co
     return done, [json.loads(line) for line in results.read_text().splitlines()]
 
 
+@pytest.mark.e2e  # whole pipeline runs, a DAG run among them
 @pytest.mark.timeout(3600)
 def test_every_pipeline_benchmark_runs_on_tiny_sizes(tmp_path):
     done, records = quick(tmp_path, PIPELINES, 3600)

@@ -13,7 +13,7 @@ import pytest
 from benchmarks import record
 from benchmarks.scale import write_rows
 from tasks.data.layout import FASHION_MNIST_CATEGORIES
-from tests.conftest import ROOT
+from tests.support.steps import ROOT
 
 
 def test_interleaved_alternates_the_sides_and_reports_medians(monkeypatch):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from tests.conftest import ROOT
+from tests.support.steps import ROOT
 
 
 def test_benchmark_runs_on_a_small_file_and_prints_its_figures():

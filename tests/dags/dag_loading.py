@@ -6,7 +6,7 @@ import functools
 import importlib.util
 from typing import Any
 
-from tests.conftest import ROOT
+from tests.support.steps import ROOT
 
 
 @functools.cache

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.dag_parse import MODES, probe_dag_file
-from tests.conftest import ROOT
+from tests.support.steps import ROOT
 
 DAG_FILES = sorted((ROOT / "dags").glob("*.py"))
 

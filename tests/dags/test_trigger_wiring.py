@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.support.steps import ROOT
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pendulum
 
-from tests.conftest import ROOT
+from tests.support.steps import ROOT
 
 DAG_ID = "fashion_mnist_training"
 NOW = pendulum.datetime(2026, 11, 25, 12, 0, tz="UTC")  # a Wednesday; the cron is Mondays 03:00

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, run_step
+from tests.support.steps import ROOT, run_step
 
 pytestmark = [pytest.mark.e2e]
 

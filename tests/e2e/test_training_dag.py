@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.support.steps import ROOT
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 MODEL = "e2e"
@@ -112,7 +112,7 @@ def test_rollback_moves_the_champion_back_and_the_serving_folder_follows(first_r
     comparison = second["registration"]["champion"]["table"]
     assert comparison["rows"] >= 100 and comparison["champion_accuracy"] is not None  # rows neither model saw
     promoted = str(second["registration"]["version"])
-    from tests.conftest import run_step
+    from tests.support.steps import run_step
 
     state = Path(os.environ["PIPELINE_STATE_DIR"])  # a person promotes it by hand, with the deploy step
     by_hand = run_step("deploy", "--tracking-uri", f"sqlite:///{state / 'mlflow' / 'mlflow.db'}", "--model-name",
@@ -130,7 +130,7 @@ def test_rollback_moves_the_champion_back_and_the_serving_folder_follows(first_r
 
 
 def test_the_serving_check_predicts_with_the_champion(first_run, tmp_path):
-    from tests.conftest import run_step
+    from tests.support.steps import run_step
 
     rows = tmp_path / "rows.csv"
     assert run_step("make_dataset", "--output", str(rows), "--invalid-label-rate", "0", "--empty-cell-rate",

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.support.steps import ROOT
 
 
 @pytest.mark.e2e

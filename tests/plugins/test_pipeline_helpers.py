@@ -88,6 +88,7 @@ def test_the_result_is_the_last_json_line():
         parse_result("no result here\n")
 
 
+@pytest.mark.integration  # the local runner starts the step's process
 def test_bad_input_fails_the_task_without_retry_and_names_the_problem(tmp_path):
     op = LocalStepOperator(task_id="prepare", step="prepare",
                            arguments=["--input", str(tmp_path / "missing.csv"), "--output", str(tmp_path / "p"),
@@ -96,12 +97,14 @@ def test_bad_input_fails_the_task_without_retry_and_names_the_problem(tmp_path):
         op.execute(context={})
 
 
+@pytest.mark.integration  # the local runner starts the step's process
 def test_a_usage_error_is_not_retried():
     op = LocalStepOperator(task_id="prepare", step="prepare", arguments=["--no-such-flag"])
     with pytest.raises(AirflowFailException, match="the following arguments are required"):
         op.execute(context={})
 
 
+@pytest.mark.integration  # the local runner starts the step's process
 def test_an_unexpected_crash_fails_with_a_retryable_error():
     op = LocalStepOperator(task_id="fetch", step="fetch",
                            arguments=["--source", "embedded://digits", "--output", "/dev/null/cannot-be-a-folder"])

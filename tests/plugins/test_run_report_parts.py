@@ -81,6 +81,7 @@ def test_both_runners_give_steps_their_links(mode):
     assert {"MLflow model version", "Run report"} <= {link.name for link in op.operator_extra_links}
 
 
+@pytest.mark.integration  # a fresh interpreter loads the plugins as Airflow does
 def test_plugin_registers_the_run_tab_without_importing_fastapi():
     code = ("import sys; from airflow import plugins_manager as pm; plugins = pm._get_plugins()[0]; "
             "print(sorted(p.name for p in plugins), 'fastapi' in sys.modules, 'run_report.app' in sys.modules); "
@@ -92,6 +93,7 @@ def test_plugin_registers_the_run_tab_without_importing_fastapi():
     assert prefixes == f"['{links.URL_PREFIX}']"
 
 
+@pytest.mark.integration  # a fresh interpreter loads the plugins as Airflow does
 def test_loading_the_plugins_imports_no_pipeline_module_and_not_the_kubernetes_provider():
     from mlops_pipeline import __file__ as package_file
 

@@ -9,7 +9,7 @@ import pytest
 
 from tasks.data.arrays import Bundle, save_bundle
 from tasks.data.layout import FASHION_MNIST_CATEGORIES
-from tests.conftest import run_step
+from tests.support.steps import call_step
 from tests.tasks.helpers import result_of
 
 
@@ -31,10 +31,10 @@ def make_bundles(folder: Path, height: int = 4, width: int = 4, per_class: int =
 def trained(tmp_path_factory):
     folder = tmp_path_factory.mktemp("model")
     data = make_bundles(folder)
-    built = run_step("build_model", "--output", str(folder / "b"), "--image-height", "4", "--image-width", "4",
+    built = call_step("build_model", "--output", str(folder / "b"), "--image-height", "4", "--image-width", "4",
                      "--units", "32", "--learning-rate", "0.01")
     assert built.returncode == 0, built.stderr
-    done = run_step("train", "--model", result_of(built)["model"], "--train", data["train"], "--validation",
+    done = call_step("train", "--model", result_of(built)["model"], "--train", data["train"], "--validation",
                     data["val"], "--output", str(folder / "t"), "--epochs", "40", "--batch-size", "16")
     assert done.returncode == 0, done.stderr
     return folder, data, result_of(done), done.stderr

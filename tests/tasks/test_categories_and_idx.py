@@ -13,7 +13,7 @@ import pytest
 
 from tasks.core import parameters as p
 from tasks.core.common import StepError
-from tests.conftest import run_step
+from tests.support.steps import call_step
 from tests.tasks.helpers import result_of, write_csv
 
 XSS = "<img src=x onerror=alert(1)>"
@@ -41,7 +41,7 @@ def test_the_forms_pattern_accepts_ten_names_and_refuses_nine():
 
 def test_a_bad_category_list_fails_the_step_in_one_line(tmp_path):
     csv = write_csv(tmp_path / "d.csv", [[0, 1, 2, 3, 4]])
-    done = run_step("prepare", "--input", str(csv), "--output", str(tmp_path / "out"), "--image-height", "2",
+    done = call_step("prepare", "--input", str(csv), "--output", str(tmp_path / "out"), "--image-height", "2",
                     "--image-width", "2", "--categories", "a,b,a,c,d,e,f,g,h,i")
     assert done.returncode == 2
     assert len(done.stderr.strip().splitlines()) == 1 and "'a' is repeated" in done.stderr
@@ -54,14 +54,14 @@ def test_other_category_names_become_the_label_set_of_prepare_and_features(tmp_p
     rows += [[NAMES[3], 1, 2, 3, 4], ["Trouser", 1, 2, 3, 4]]
     csv = write_csv(tmp_path / "d.csv", rows)
     common = ["--image-height", "2", "--image-width", "2", "--categories", ",".join(NAMES)]
-    prepared = run_step("prepare", "--input", str(csv), "--output", str(tmp_path / "prep"), *common)
+    prepared = call_step("prepare", "--input", str(csv), "--output", str(tmp_path / "prep"), *common)
     assert prepared.returncode == 0, prepared.stderr
     report = result_of(prepared)
     assert (report["rows_out"], report["dropped_invalid_label"]) == (41, 1)
     labels = feather.read_table(tmp_path / "prep" / "prepared.arrow").column("label").to_pylist()
     assert labels[:10] == NAMES and labels[40] == "owl"
 
-    done = run_step("features", "--input", report["prepared"], "--output", str(tmp_path / "feat"), *common)
+    done = call_step("features", "--input", report["prepared"], "--output", str(tmp_path / "feat"), *common)
     assert done.returncode == 0, done.stderr
     assert json.loads((tmp_path / "feat" / "label_map.json").read_text())["classes"] == NAMES
     with np.load(tmp_path / "feat" / "features.npz") as bundle:
@@ -85,7 +85,7 @@ def test_an_idx_folder_is_recognised_by_content_whatever_its_name(tmp_path):
     _idx(folder / "small-y.gz", 0x801, (2,), np.array([5, 6], dtype=np.uint8))
     (folder / "README.txt").write_text("not IDX")
 
-    done = run_step("fetch", "--source", str(folder), "--output", str(tmp_path / "f"), "--image-height", "2",
+    done = call_step("fetch", "--source", str(folder), "--output", str(tmp_path / "f"), "--image-height", "2",
                     "--image-width", "2")
 
     assert done.returncode == 0, done.stderr
@@ -98,7 +98,7 @@ def test_a_folder_without_an_idx_pair_fails_in_one_line(tmp_path):
     folder = tmp_path / "idx"  # a name that once made any folder IDX
     folder.mkdir()
     _idx(folder / "images", 0x803, (1, 2, 2), np.zeros((1, 2, 2), dtype=np.uint8))
-    done = run_step("fetch", "--source", str(folder), "--output", str(tmp_path / "f"), "--image-height", "2",
+    done = call_step("fetch", "--source", str(folder), "--output", str(tmp_path / "f"), "--image-height", "2",
                     "--image-width", "2")
     assert done.returncode == 2
     assert "without an IDX pair" in done.stderr and len(done.stderr.strip().splitlines()) == 1

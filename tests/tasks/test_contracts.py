@@ -12,7 +12,7 @@ import pytest
 from tasks.contracts import CONTRACTS, STEP_NAMES
 from tasks.core.common import StepError
 from tasks.core.contract import Setting, StepContract, run_step
-from tests.conftest import run_step as run_cli_step
+from tests.support.steps import call_step as run_cli_step
 from tests.dags.dag_loading import dag_module
 
 
@@ -120,7 +120,7 @@ def test_a_new_setting_is_one_edit_and_reaches_cli_form_and_dag(monkeypatch):
 
 
 def test_every_form_setting_is_documented_in_the_readme_parameters_table():
-    from tests.conftest import ROOT
+    from tests.support.steps import ROOT
 
     readme = (ROOT / "README.md").read_text()
     section = readme.split("## Parameters (the trigger form)", 1)[1].split("\n## ", 1)[0]

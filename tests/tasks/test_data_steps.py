@@ -14,7 +14,7 @@ import pytest
 
 from tasks.data.layout import FASHION_MNIST_CATEGORIES, THESIS_INVALID_LABELS
 from tasks.data.sources import FASHION_SAMPLE_FILE, build_digits_frame, build_fashion_sample_frame
-from tests.conftest import run_step
+from tests.support.steps import call_step
 from tests.tasks.helpers import balanced_rows, result_of, write_csv
 
 
@@ -45,10 +45,10 @@ def test_embedded_fashion_sample_is_the_shipped_real_sample_with_the_thesis_faul
 
 
 def test_fetch_embedded_fashion_sample_needs_its_28x28_shape(tmp_path):
-    done = run_step("fetch", "--source", "embedded://fashion-mnist-sample", "--output", str(tmp_path / "f"))
+    done = call_step("fetch", "--source", "embedded://fashion-mnist-sample", "--output", str(tmp_path / "f"))
     assert done.returncode == 2 and "set image_height and image_width to 28" in done.stderr
     assert not (tmp_path / "f" / "raw.csv").exists()
-    done = run_step("fetch", "--source", "embedded://fashion-mnist-sample", "--output", str(tmp_path / "g"),
+    done = call_step("fetch", "--source", "embedded://fashion-mnist-sample", "--output", str(tmp_path / "g"),
                     "--image-height", "28", "--image-width", "28")
     assert done.returncode == 0, done.stderr
     assert result_of(done)["rows"] == 999
@@ -61,7 +61,7 @@ def test_embedded_faults_are_reproducible_by_seed():
 
 
 def test_fetch_embedded_writes_a_snapshot_with_its_hash(tmp_path):
-    done = run_step("fetch", "--source", "embedded://digits", "--output", str(tmp_path / "f"))
+    done = call_step("fetch", "--source", "embedded://digits", "--output", str(tmp_path / "f"))
     assert done.returncode == 0, done.stderr
     result = result_of(done)
     assert result["rows"] == 1797 and len(result["sha256"]) == 64
@@ -72,7 +72,7 @@ def test_fetch_copies_a_gzipped_csv_from_a_file_uri(tmp_path):
     source = write_csv(tmp_path / "data.csv", balanced_rows(2))
     packed = tmp_path / "data.csv.gz"
     packed.write_bytes(gzip.compress(source.read_bytes()))
-    done = run_step("fetch", "--source", f"file://{packed}", "--output", str(tmp_path / "f"), "--image-height", "2",
+    done = call_step("fetch", "--source", f"file://{packed}", "--output", str(tmp_path / "f"), "--image-height", "2",
                     "--image-width", "2")
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "f" / "raw.csv").read_bytes() == source.read_bytes()
@@ -90,9 +90,9 @@ def test_fetch_reads_over_http(tmp_path):
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/remote.csv"
         origin = url.rsplit("/", 1)[0]
-        refused = run_step("fetch", "--source", url, "--output", str(tmp_path / "f"))
+        refused = call_step("fetch", "--source", url, "--output", str(tmp_path / "f"))
         assert refused.returncode == 2 and "PIPELINE_ALLOWED_DATA" in refused.stderr  # not on the allowlist yet
-        done = run_step("fetch", "--source", url, "--output", str(tmp_path / "f"), "--image-height", "2",
+        done = call_step("fetch", "--source", url, "--output", str(tmp_path / "f"), "--image-height", "2",
                         "--image-width", "2", env={"PIPELINE_ALLOWED_DATA_ROOTS": origin,
                                                    "PIPELINE_ALLOWED_DATA_SCHEMES": "http"})
     finally:
@@ -108,7 +108,7 @@ def test_fetch_converts_the_original_idx_files(tmp_path):
     labels = np.array([9, 0, 3], dtype=np.uint8)
     header = np.array([0x801, 3], dtype=">u4").tobytes()
     (tmp_path / "train-labels-idx1-ubyte.gz").write_bytes(gzip.compress(header + labels.tobytes()))
-    done = run_step("fetch", "--source", str(tmp_path / "train-images-idx3-ubyte.gz"), "--output", str(tmp_path / "f"),
+    done = call_step("fetch", "--source", str(tmp_path / "train-images-idx3-ubyte.gz"), "--output", str(tmp_path / "f"),
                     "--image-height", "28", "--image-width", "28")
     assert done.returncode == 0, done.stderr
     frame = pd.read_csv(tmp_path / "f" / "raw.csv")
@@ -123,7 +123,7 @@ def test_fetch_converts_the_original_idx_files(tmp_path):
 ])
 def test_fetch_fails_in_one_line_and_leaves_nothing(tmp_path, source, message):
     (tmp_path / "broken.csv.gz").write_bytes(gzip.compress(b"label,pixel1\n" * 500)[:-30])
-    done = run_step("fetch", "--source", source.format(tmp=tmp_path), "--output", str(tmp_path / "f"))
+    done = call_step("fetch", "--source", source.format(tmp=tmp_path), "--output", str(tmp_path / "f"))
     assert done.returncode == 2
     assert message in done.stderr and done.stderr.strip().count("\n") == 0
     assert not (tmp_path / "f" / "raw.csv").exists()
@@ -135,7 +135,7 @@ def test_prepare_drops_empty_and_invalid_rows_and_keeps_pixels_as_uint8(tmp_path
     rows[4][0] = "hat"  # an invalid label
     rows[7][0] = 2  # an integer code is a known category (Pullover)
     source = write_csv(tmp_path / "raw.csv", rows)
-    done = run_step("prepare", "--input", str(source), "--output", str(tmp_path / "p"), "--image-height", "2",
+    done = call_step("prepare", "--input", str(source), "--output", str(tmp_path / "p"), "--image-height", "2",
                     "--image-width", "2")
     assert done.returncode == 0, done.stderr
     report = result_of(done)
@@ -157,7 +157,7 @@ def test_prepare_drops_empty_and_invalid_rows_and_keeps_pixels_as_uint8(tmp_path
 ])
 def test_prepare_rejects_bad_input_in_one_line_without_output(tmp_path, rows, header, message):
     source = write_csv(tmp_path / "raw.csv", rows, header=header)
-    done = run_step("prepare", "--input", str(source), "--output", str(tmp_path / "p"), "--image-height", "2",
+    done = call_step("prepare", "--input", str(source), "--output", str(tmp_path / "p"), "--image-height", "2",
                     "--image-width", "2")
     assert done.returncode == 2
     assert message in done.stderr and str(source) in done.stderr
@@ -165,14 +165,14 @@ def test_prepare_rejects_bad_input_in_one_line_without_output(tmp_path, rows, he
 
 
 def test_prepare_names_a_missing_file(tmp_path):
-    done = run_step("prepare", "--input", str(tmp_path / "nope.csv"), "--output", str(tmp_path / "p"),
+    done = call_step("prepare", "--input", str(tmp_path / "nope.csv"), "--output", str(tmp_path / "p"),
                     "--image-height", "2", "--image-width", "2")
     assert done.returncode == 2 and "nope.csv: dataset file not found" in done.stderr
 
 
 def _prepared(tmp_path, per_class=6):
     source = write_csv(tmp_path / "raw.csv", balanced_rows(per_class))
-    done = run_step("prepare", "--input", str(source), "--output", str(tmp_path / "p"), "--image-height", "2",
+    done = call_step("prepare", "--input", str(source), "--output", str(tmp_path / "p"), "--image-height", "2",
                     "--image-width", "2")
     assert done.returncode == 0, done.stderr
     return result_of(done)["prepared"]
@@ -181,7 +181,7 @@ def _prepared(tmp_path, per_class=6):
 @pytest.mark.parametrize("loss, shape", [("sparse_categorical_crossentropy", (60,)),
                                          ("categorical_crossentropy", (60, 10))])
 def test_features_encode_labels_for_the_loss_and_keep_the_mapping(tmp_path, loss, shape):
-    done = run_step("features", "--input", _prepared(tmp_path), "--output", str(tmp_path / "f"), "--image-height", "2",
+    done = call_step("features", "--input", _prepared(tmp_path), "--output", str(tmp_path / "f"), "--image-height", "2",
                     "--image-width", "2", "--loss", loss)
     assert done.returncode == 0, done.stderr
     result = result_of(done)
@@ -193,12 +193,12 @@ def test_features_encode_labels_for_the_loss_and_keep_the_mapping(tmp_path, loss
 
 
 def test_split_is_stratified_disjoint_and_reproducible(tmp_path):
-    done = run_step("features", "--input", _prepared(tmp_path, per_class=10), "--output", str(tmp_path / "f"),
+    done = call_step("features", "--input", _prepared(tmp_path, per_class=10), "--output", str(tmp_path / "f"),
                     "--image-height", "2", "--image-width", "2")
     features = result_of(done)["features"]
-    first = result_of(run_step("split", "--input", features, "--output", str(tmp_path / "s1"), "--test-size", "0.2",
+    first = result_of(call_step("split", "--input", features, "--output", str(tmp_path / "s1"), "--test-size", "0.2",
                                "--validation-size", "0.1"))
-    again = result_of(run_step("split", "--input", features, "--output", str(tmp_path / "s2"), "--test-size", "0.2",
+    again = result_of(call_step("split", "--input", features, "--output", str(tmp_path / "s2"), "--test-size", "0.2",
                                "--validation-size", "0.1"))
     assert (first["train_rows"], first["val_rows"], first["test_rows"]) == (70, 10, 20)
     with np.load(first["test"]) as test, np.load(again["test"]) as test_again:
@@ -210,7 +210,7 @@ def test_split_is_stratified_disjoint_and_reproducible(tmp_path):
 
 
 def test_split_rejects_shares_that_leave_no_training_data(tmp_path):
-    done = run_step("split", "--input", str(tmp_path / "any.npz"), "--output", str(tmp_path / "s"),
+    done = call_step("split", "--input", str(tmp_path / "any.npz"), "--output", str(tmp_path / "s"),
                     "--test-size", "0.6", "--validation-size", "0.3")
     assert done.returncode == 2 and "test_size=0.6: must be <= 0.5" in done.stderr
     assert not (tmp_path / "s").exists()
@@ -229,7 +229,7 @@ def test_split_rejects_shares_that_leave_no_training_data(tmp_path):
 ])
 def test_fetch_refuses_a_careless_csv_with_the_fix_naming_the_users_file(tmp_path, name, text, words):
     (tmp_path / name).write_text(text, encoding="utf-8")
-    done = run_step("fetch", "--source", str(tmp_path / name), "--output", str(tmp_path / "f"),
+    done = call_step("fetch", "--source", str(tmp_path / name), "--output", str(tmp_path / "f"),
                     "--image-height", "2", "--image-width", "2")
     assert done.returncode == 2
     line = done.stderr.strip()
@@ -239,7 +239,7 @@ def test_fetch_refuses_a_careless_csv_with_the_fix_naming_the_users_file(tmp_pat
 
 @pytest.mark.parametrize("source", ["/etc/passwd", "/proc/self/environ", "http://169.254.169.254/latest/meta-data/"])
 def test_fetch_reads_nothing_outside_the_allowlist(tmp_path, source):
-    done = run_step("fetch", "--source", source, "--output", str(tmp_path / "f"))
+    done = call_step("fetch", "--source", source, "--output", str(tmp_path / "f"))
     assert done.returncode == 2 and "PIPELINE_ALLOWED_DATA" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and not (tmp_path / "f").exists()
 
@@ -248,22 +248,22 @@ def test_fetch_parses_the_snapshot_once_into_a_columnar_copy_that_validate_and_p
     rows = balanced_rows(3)
     rows[0][2] = None
     source = write_csv(tmp_path / "source.csv", rows)
-    fetched = result_of(run_step("fetch", "--source", str(source), "--output", str(tmp_path / "f"),
+    fetched = result_of(call_step("fetch", "--source", str(source), "--output", str(tmp_path / "f"),
                                  "--image-height", "2", "--image-width", "2"))
     assert feather.read_table(fetched["columnar"]).num_rows == 30
     assert json.loads(Path(fetched["profile"]).read_text())["source"] == fetched["raw"]
     shape = ["--image-height", "2", "--image-width", "2"]
-    checked = run_step("validate", "--suite", "raw", "--input", fetched["profile"], "--output", str(tmp_path / "v"),
+    checked = call_step("validate", "--suite", "raw", "--input", fetched["profile"], "--output", str(tmp_path / "v"),
                        "--min-rows", "10", *shape)
     assert checked.returncode == 0, checked.stderr
-    prepared = result_of(run_step("prepare", "--input", fetched["profile"], "--output", str(tmp_path / "p"), *shape))
+    prepared = result_of(call_step("prepare", "--input", fetched["profile"], "--output", str(tmp_path / "p"), *shape))
     assert (prepared["rows_in"], prepared["dropped_empty_cells"], prepared["rows_out"]) == (30, 1, 29)
 
 
 def test_fetch_refuses_a_file_it_cannot_parse_naming_the_source_and_leaves_nothing(tmp_path):
     source = tmp_path / "latin1.csv"
     source.write_bytes("label,pixel1,pixel2,pixel3,pixel4\nTrouser,1,2,3,4\nCo\xe9t,1,2,3,4\n".encode("latin-1"))
-    done = run_step("fetch", "--source", str(source), "--output", str(tmp_path / "f"), "--image-height", "2",
+    done = call_step("fetch", "--source", str(source), "--output", str(tmp_path / "f"), "--image-height", "2",
                     "--image-width", "2")
     assert done.returncode == 2 and str(source) in done.stderr and "UTF-8" in done.stderr
     assert done.stderr.strip().count("\n") == 0

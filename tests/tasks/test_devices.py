@@ -35,7 +35,7 @@ print(json.dumps({"kind": type(strategy).__name__, "replicas": strategy.num_repl
 """
 
 
-@pytest.mark.slow
+@pytest.mark.integration  # a fresh interpreter: devices are fixed when TensorFlow starts
 def test_two_devices_train_with_mirrored_strategy():
     done = subprocess.run([sys.executable, "-c", TWO_DEVICES], cwd=ROOT, capture_output=True, text=True, timeout=300)
 
@@ -79,9 +79,9 @@ raise SystemExit(main(sys.argv[1:]))
 """
 
 
-@pytest.mark.slow
+@pytest.mark.integration  # a fresh interpreter: devices are fixed when TensorFlow starts
 def test_the_train_step_mirrors_the_model_over_every_device_it_sees(tmp_path):
-    from tests.conftest import run_step
+    from tests.support.steps import run_step
     from tests.tasks.conftest import make_bundles
     from tests.tasks.helpers import result_of
 

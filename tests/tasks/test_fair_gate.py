@@ -179,7 +179,7 @@ def digits_after_fashion(retraining, name: str) -> dict:
 
 def test_a_digits_run_after_a_fashion_champion_is_blocked_and_serving_is_untouched(retraining, digits_model):
     from mlops_pipeline.decisions import gate_for
-    from tests.conftest import run_step
+    from tests.support.steps import call_step
 
     run = digits_after_fashion(retraining, "fair_gate_blocked")
     name, serving = run["name"], run["serving"]
@@ -193,7 +193,7 @@ def test_a_digits_run_after_a_fashion_champion_is_blocked_and_serving_is_untouch
 
     # and deploy itself refuses the version (exit 2, one line), touching nothing
     version = str(run["challenger"]["version"])
-    refused = run_step("deploy", "--tracking-uri", run["uri"], "--model-name", name, "--version", version,
+    refused = call_step("deploy", "--tracking-uri", run["uri"], "--model-name", name, "--version", version,
                        "--serving-root", str(serving), "--reason", "scheduled", "--by", "test")
     assert refused.returncode == 2 and "takes other input" in refused.stderr
     assert served(serving, name) == run["before"]

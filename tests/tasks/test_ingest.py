@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tasks.ingest import ingest, read_index
-from tests.conftest import run_step
+from tests.support.steps import call_step
 from tests.tasks.helpers import balanced_rows, result_of, write_csv
 
 
@@ -25,7 +25,7 @@ def aged(path: Path, seconds: float = 120) -> Path:
 
 
 def run_ingest(landing: Path, store: Path, min_age: str = "5", max_wait: str = "0"):
-    return run_step("ingest", "--landing", str(landing), "--store", str(store), "--min-age", min_age,
+    return call_step("ingest", "--landing", str(landing), "--store", str(store), "--min-age", min_age,
                     "--max-wait", max_wait)
 
 

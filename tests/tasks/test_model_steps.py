@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 
 from tasks.data.layout import FASHION_MNIST_CATEGORIES
-from tests.conftest import run_step
+from tests.support.steps import call_step
 from tests.tasks.conftest import make_bundles
 from tests.tasks.helpers import result_of
 
 
 def test_build_model_compiles_the_requested_architecture(tmp_path):
     for model_type in ("mlp", "cnn"):
-        done = run_step("build_model", "--output", str(tmp_path / model_type), "--model-type", model_type,
+        done = call_step("build_model", "--output", str(tmp_path / model_type), "--model-type", model_type,
                         "--image-height", "8", "--image-width", "8", "--units", "16")
         assert done.returncode == 0, done.stderr
         import keras
@@ -36,7 +36,7 @@ def test_train_logs_each_epoch_and_learns(trained):
 
 def test_evaluate_writes_metrics_matrix_and_report(trained, tmp_path):
     _, data, result, _ = trained
-    done = run_step("evaluate", "--model", result["model"], "--test", data["test"], "--output", str(tmp_path / "e"))
+    done = call_step("evaluate", "--model", result["model"], "--test", data["test"], "--output", str(tmp_path / "e"))
     assert done.returncode == 0, done.stderr
     metrics = json.loads((tmp_path / "e" / "metrics.json").read_text())
     matrix = np.array(metrics["confusion_matrix"])
@@ -51,7 +51,7 @@ def test_evaluate_writes_metrics_matrix_and_report(trained, tmp_path):
 def test_train_rejects_a_model_whose_input_shape_does_not_match(trained, tmp_path):
     _, _, result, _ = trained
     other = make_bundles(tmp_path, height=3, width=3)
-    done = run_step("train", "--model", result["model"], "--train", other["train"], "--validation", other["val"],
+    done = call_step("train", "--model", result["model"], "--train", other["train"], "--validation", other["val"],
                     "--output", str(tmp_path / "t"), "--epochs", "1")
     assert done.returncode == 2
     assert "the model expects (4, 4)" in done.stderr and not (tmp_path / "t").exists()
@@ -59,7 +59,7 @@ def test_train_rejects_a_model_whose_input_shape_does_not_match(trained, tmp_pat
 
 def test_load_pretrained_adapts_input_size_and_keeps_classes(trained, tmp_path):
     _, _, result, _ = trained
-    done = run_step("load_pretrained", "--base-model-uri", f"file://{result['model']}", "--output", str(tmp_path / "l"),
+    done = call_step("load_pretrained", "--base-model-uri", f"file://{result['model']}", "--output", str(tmp_path / "l"),
                     "--image-height", "8", "--image-width", "8")
     assert done.returncode == 0, done.stderr
     adapted = result_of(done)
@@ -71,7 +71,7 @@ def test_load_pretrained_adapts_input_size_and_keeps_classes(trained, tmp_path):
 
 
 def test_load_pretrained_without_a_uri_says_how_to_proceed(tmp_path):
-    done = run_step("load_pretrained", "--base-model-uri", "", "--output", str(tmp_path / "l"), "--image-height", "8",
+    done = call_step("load_pretrained", "--base-model-uri", "", "--output", str(tmp_path / "l"), "--image-height", "8",
                     "--image-width", "8")
     assert done.returncode == 2 and "train from scratch" in done.stderr
 
@@ -79,7 +79,7 @@ def test_load_pretrained_without_a_uri_says_how_to_proceed(tmp_path):
 @pytest.mark.parametrize("uri", ["/etc/passwd", "file:///proc/self/environ", "http://169.254.169.254/latest/model",
                                  "embedded://digits", "models:/../../etc"])
 def test_load_pretrained_refuses_a_base_model_outside_the_allowlist_before_reading(tmp_path, uri):
-    done = run_step("load_pretrained", "--base-model-uri", uri, "--output", str(tmp_path / "l"),
+    done = call_step("load_pretrained", "--base-model-uri", uri, "--output", str(tmp_path / "l"),
                     "--image-height", "8", "--image-width", "8")
     assert done.returncode == 2
     assert len(done.stderr.strip().splitlines()) == 1 and repr(uri)[:20] in done.stderr

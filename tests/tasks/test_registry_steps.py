@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from tests.conftest import run_step
+from tests.support.steps import call_step
 from tests.tasks.helpers import balanced_rows, result_of, write_csv
 
 MODEL = "registry_test"
@@ -18,7 +18,7 @@ def store(trained, tmp_path_factory):
     """A fresh tracking store with the trained model evaluated, and helpers to drive the steps."""
     folder, data, train_result, _ = trained
     root = tmp_path_factory.mktemp("registry")
-    evaluated = run_step("evaluate", "--model", train_result["model"], "--test", data["test"], "--output",
+    evaluated = call_step("evaluate", "--model", train_result["model"], "--test", data["test"], "--output",
                          str(root / "evaluate"))
     assert evaluated.returncode == 0, evaluated.stderr
     uri = f"sqlite:///{root / 'mlflow' / 'mlflow.db'}"
@@ -27,7 +27,7 @@ def store(trained, tmp_path_factory):
 
 
 def register(store, *extra: str):
-    done = run_step("register", "--tracking-uri", store["uri"], "--model-name", MODEL, "--model", store["model"],
+    done = call_step("register", "--tracking-uri", store["uri"], "--model-name", MODEL, "--model", store["model"],
                     "--history", store["history"], "--metrics", store["metrics"], "--test", store["test"],
                     "--run-params", json.dumps({"epochs": 40, "units": 32}),
                     "--lineage", json.dumps({"dataset_sha256": "abc", "airflow_run_id": "manual__1"}),
@@ -37,7 +37,7 @@ def register(store, *extra: str):
 
 
 def promote(store, step: str, *args: str):
-    return run_step(step, "--tracking-uri", store["uri"], "--model-name", MODEL, "--serving-root",
+    return call_step(step, "--tracking-uri", store["uri"], "--model-name", MODEL, "--serving-root",
                     str(store["serving"]), *args)
 
 
@@ -54,7 +54,7 @@ def client(store):
 
 def test_fine_tuning_without_a_champion_fails_and_says_how_to_proceed(store, tmp_path):
     empty_registry = f"sqlite:///{tmp_path / 'empty.db'}"  # the shared store may hold a champion by now
-    done = run_step("load_pretrained", "--tracking-uri", empty_registry, "--model-name", MODEL, "--output",
+    done = call_step("load_pretrained", "--tracking-uri", empty_registry, "--model-name", MODEL, "--output",
                     str(tmp_path / "l"), "--image-height", "4", "--image-width", "4")
     assert done.returncode == 2
     assert "has no champion" in done.stderr and "use_pretrained_model=false" in done.stderr
@@ -98,14 +98,14 @@ def test_register_deploy_rollback_and_fine_tune_the_champion(store, tmp_path):
     assert [(h["action"], h["version"]) for h in history] == [("deploy", 1), ("deploy", 2), ("rollback", 1)]
 
     # Fine-tuning defaults to the champion and names its exact version as the parent.
-    tuned = run_step("load_pretrained", "--tracking-uri", store["uri"], "--model-name", MODEL, "--output",
+    tuned = call_step("load_pretrained", "--tracking-uri", store["uri"], "--model-name", MODEL, "--output",
                      str(tmp_path / "l"), "--image-height", "4", "--image-width", "4")
     assert tuned.returncode == 0, tuned.stderr
     assert result_of(tuned)["parent"] == f"models:/{MODEL}/1"
 
     # The serving check: the champion predicts rows of a CSV.
     rows = write_csv(tmp_path / "rows.csv", balanced_rows(1, pixels=16), height=4, width=4)
-    predicted = run_step("predict", "--model-uri", f"models:/{MODEL}@champion", "--tracking-uri", store["uri"],
+    predicted = call_step("predict", "--model-uri", f"models:/{MODEL}@champion", "--tracking-uri", store["uri"],
                          "--input", str(rows), "--image-height", "4", "--image-width", "4")
     assert predicted.returncode == 0, predicted.stderr
     assert result_of(predicted)["rows"] == 10

@@ -15,12 +15,15 @@ import sys
 import pytest
 
 from tasks.contracts import STEP_NAMES
-from tests.conftest import ROOT
+from tests.support.steps import ROOT
+
+pytestmark = pytest.mark.integration  # each test starts a fresh interpreter, as a runner does
 
 HEAVY = ("pandas", "pyarrow", "tensorflow", "keras", "great_expectations", "mlflow", "sklearn")
 PROBE = """
 import contextlib, io, json, sys
 from tasks.__main__ import main
+
 with contextlib.redirect_stdout(io.StringIO()) as shown:
     try:
         main([{step!r}, "--help"])

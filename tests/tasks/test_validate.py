@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import run_step
+from tests.support.steps import call_step
 
 CATEGORIES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
               "Ankle boot"]
@@ -35,7 +35,7 @@ def write_csv(path: Path, rows: list[list[str]], header: list[str] | None = None
 
 def validate(tmp_path: Path, data: Path, *extra: str, suite: str = "raw"):
     out = tmp_path / "out"
-    result = run_step("validate", "--suite", suite, "--input", str(data), "--output", str(out),
+    result = call_step("validate", "--suite", suite, "--input", str(data), "--output", str(out),
                       "--image-height", "2", "--image-width", "2", *extra)
     return result, out
 
@@ -77,18 +77,18 @@ def test_integer_label_codes_pass(tmp_path):
 
 def test_embedded_digits_with_default_faults_pass_raw(tmp_path):
     data = tmp_path / "digits.csv"
-    assert run_step("make_dataset", "--output", str(data)).returncode == 0
-    result = run_step("validate", "--suite", "raw", "--input", str(data), "--output", str(tmp_path / "out"),
+    assert call_step("make_dataset", "--output", str(data)).returncode == 0
+    result = call_step("validate", "--suite", "raw", "--input", str(data), "--output", str(tmp_path / "out"),
                       "--image-height", "8", "--image-width", "8", "--min-valid-label-share", "0.9")
     assert result.returncode == 0, result.stderr[-2000:]
 
 
 def test_prepared_output_passes_prepared(tmp_path):
     data = tmp_path / "digits.csv"
-    assert run_step("make_dataset", "--output", str(data)).returncode == 0
-    assert run_step("prepare", "--input", str(data), "--output", str(tmp_path / "prep"),
+    assert call_step("make_dataset", "--output", str(data)).returncode == 0
+    assert call_step("prepare", "--input", str(data), "--output", str(tmp_path / "prep"),
                     "--image-height", "8", "--image-width", "8").returncode == 0
-    result = run_step("validate", "--suite", "prepared", "--input", str(tmp_path / "prep" / "prepared.arrow"),
+    result = call_step("validate", "--suite", "prepared", "--input", str(tmp_path / "prep" / "prepared.arrow"),
                       "--output", str(tmp_path / "out"), "--image-height", "8", "--image-width", "8")
     assert result.returncode == 0, result.stderr[-2000:]
     assert json.loads((tmp_path / "out" / "validation.json").read_text())["suite"] == "prepared"
@@ -199,7 +199,7 @@ def test_data_docs_show_a_hostile_header_and_label_as_text_and_carry_no_script(t
     payload = "<img src=x onerror=alert(1)>"
     rows = [[payload if i == 0 else row[0], *row[1:]] for i, row in enumerate(rows_of())]
     data = write_csv(tmp_path / "hostile.csv", rows, header=["label", "pixel1", "pixel2", "pixel3", payload])
-    result = run_step("validate", "--suite", "raw", "--input", str(data), "--output", str(tmp_path / "out"),
+    result = call_step("validate", "--suite", "raw", "--input", str(data), "--output", str(tmp_path / "out"),
                       "--image-height", "2", "--image-width", "2")
     assert result.returncode == 2  # the header breaks the layout rule
     page = (tmp_path / "out" / "data_docs" / "index.html").read_text()
