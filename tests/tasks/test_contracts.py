@@ -12,8 +12,8 @@ import pytest
 from tasks.contracts import CONTRACTS, STEP_NAMES
 from tasks.core.common import StepError
 from tasks.core.contract import Setting, StepContract, run_step
-from tests.support.steps import call_step as run_cli_step
 from tests.dags.dag_loading import dag_module
+from tests.support.steps import call_step as run_cli_step
 
 
 def step_function(step: str):

@@ -59,8 +59,8 @@ def test_train_rejects_a_model_whose_input_shape_does_not_match(trained, tmp_pat
 
 def test_load_pretrained_adapts_input_size_and_keeps_classes(trained, tmp_path):
     _, _, result, _ = trained
-    done = call_step("load_pretrained", "--base-model-uri", f"file://{result['model']}", "--output", str(tmp_path / "l"),
-                    "--image-height", "8", "--image-width", "8")
+    done = call_step("load_pretrained", "--base-model-uri", f"file://{result['model']}", "--output",
+                     str(tmp_path / "l"), "--image-height", "8", "--image-width", "8")
     assert done.returncode == 0, done.stderr
     adapted = result_of(done)
     assert adapted["parent"].endswith("model.keras")
