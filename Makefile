@@ -4,6 +4,9 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 STATE := $(CURDIR)/.state
+# make ui: where the local UI listens (a plain `=`, so an ambient PORT variable does not move it).
+HOST = 127.0.0.1
+PORT = 8080
 
 # Embedded default: Airflow on SQLite inside the project, every step a local subprocess.
 export AIRFLOW_HOME ?= $(STATE)/airflow
@@ -76,9 +79,12 @@ test-images: install
 lint: install
 	$(BIN)/ruff check dags plugins tasks tests scripts benchmarks
 
-## ui: Airflow UI on http://localhost:8080 (LocalExecutor, SQLite); prints the admin password
+## ui: Airflow UI on http://localhost:8080, listening on 127.0.0.1 only (LocalExecutor, SQLite); prints the
+##     admin password. `make ui PORT=8791` picks another port; HOST=0.0.0.0 would open it to every network.
+# standalone's API server binds [api] host and port; links and task workers follow the port.
 ui: airflow-db
-	$(BIN)/airflow standalone
+	AIRFLOW__API__HOST=$(HOST) AIRFLOW__API__PORT=$(PORT) AIRFLOW__API__BASE_URL=http://localhost:$(PORT) \
+	  AIRFLOW__CORE__EXECUTION_API_SERVER_URL=http://127.0.0.1:$(PORT)/execution/ $(BIN)/airflow standalone
 
 ## mlflow-ui: MLflow UI on http://localhost:5000 over the local tracking store and registry
 mlflow-ui: install

@@ -43,7 +43,7 @@ FORM = form_params([ROLLBACK])
 def fashion_mnist_rollback() -> None:
     @task(task_id="check_conf")
     def check(dag_run=None) -> None:
-        """Refuse unknown conf keys (a CLI trigger bypasses the API server's check) before the champion moves."""
+        """Refuse a bad conf (a CLI trigger bypasses the API server's check) before the champion moves."""
         from mlops_pipeline.conf_check import check_conf
 
         check_conf(DAG_ID, dag_run.conf, FORM)

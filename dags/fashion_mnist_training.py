@@ -93,7 +93,7 @@ FORM = form_params(STEPS.values(), DECIDERS)
 def fashion_mnist_training() -> None:
     @task(task_id="resolve_dataset")
     def resolve(params: dict, dag_run=None, triggering_asset_events=None) -> dict:
-        """Refuse unknown conf keys; pick the dataset: the triggering event's, the latest stored one, or the Param."""
+        """Refuse a bad conf as the API server does; pick the dataset: the event's, the latest stored, or the Param."""
         from airflow.sdk.exceptions import AirflowSkipException
 
         from mlops_pipeline.conf_check import check_conf
