@@ -17,7 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.support.steps import ROOT
+
+pytestmark = pytest.mark.integration  # runs make, as a user does
 
 ASK_AIRFLOW = (
     "import json\n"

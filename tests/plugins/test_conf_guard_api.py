@@ -11,6 +11,8 @@ import pytest
 
 from tests.conftest import ROOT
 
+pytestmark = pytest.mark.integration  # Airflow's real API server app, its routes and database
+
 DAG_ID = "fashion_mnist_training"
 WINDOW = {"from_date": "2026-01-01T00:00:00Z", "to_date": "2026-01-20T00:00:00Z"}  # three Monday cron times
 REPEATED = "bag,trouser,pullover,dress,coat,sandal,shirt,sneaker,bag,boot"
