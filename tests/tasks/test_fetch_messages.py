@@ -106,3 +106,15 @@ def test_an_idx_images_file_alone_names_the_labels_file_looked_for_beside_it(tmp
     line = done.stderr.strip().splitlines()[-1]
     assert "truncated-images-idx3-ubyte.gz" in line and "truncated-labels-idx1-ubyte.gz" in line
     assert "beside" in line and "dataset not found" not in line
+
+
+def test_a_labels_file_that_is_not_idx_is_refused_without_quoting_its_first_bytes(tmp_path):
+    images = tmp_path / "train-images-idx3-ubyte"
+    images.write_bytes(np.array([0x803, 1, 2, 2], dtype=">u4").tobytes() + bytes(4))
+    (tmp_path / "train-labels-idx1-ubyte").write_bytes(b"root:x:0:0:root:/root:/bin/bash\n")
+
+    done = fetch(images, tmp_path / "f")
+
+    assert done.returncode == 2 and "not an IDX labels file" in done.stderr
+    assert "0x726f6f74" not in done.stderr  # 'root' read as the magic number
+    _assert_nothing_quoted(done.stderr)
