@@ -23,36 +23,50 @@ from pathlib import Path
 from tasks.contracts import CONTRACTS
 from tasks.core.common import StepError, atomic_file, sha256_file
 from tasks.core.contract import run_step
-from tasks.data.dialect import fix_message, shape_message, sniff
+from tasks.data.dialect import PIXEL, fix_message, shape_message, sniff
 from tasks.data.idx_discovery import idx_pairs
+from tasks.data.safe_text import gzip_reason
 from tasks.data.sources import EMBEDDED_SOURCES, build_embedded_frame
-from tasks.data.uri_policy import check_source_uri, roots_from_env
+from tasks.data.uri_policy import check_source_uri, masked, roots_from_env
 
 CONTRACT = CONTRACTS["fetch"]
 CHUNK = 1 << 22
 
 
 @contextlib.contextmanager
-def _reading(uri: str) -> Iterator[None]:
-    """Turn a failure to open ``uri`` into one line naming it."""
+def _reading(uri: str, missing: str = "dataset not found") -> Iterator[None]:
+    """Turn a failure to open ``uri`` into one line naming it (credentials masked, the library's text cut)."""
     try:
         yield
     except FileNotFoundError as err:
-        raise StepError(f"{uri}: dataset not found") from err
+        raise StepError(f"{masked(uri)}: {missing}") from err
     except (OSError, ValueError, ImportError) as err:
-        raise StepError(f"{uri}: cannot open dataset ({type(err).__name__}: {err})") from err
+        detail = masked(str(err).splitlines()[0] if str(err) else "")[:120]
+        raise StepError(f"{masked(uri)}: cannot open dataset ({type(err).__name__}: {detail})") from err
 
 
-def _open(uri: str, mode: str = "rb"):
+def _open(uri: str, mode: str = "rb", missing: str = "dataset not found"):
     import fsspec
 
-    with _reading(uri):
+    with _reading(uri, missing):
         return fsspec.open(uri, mode).open()
 
 
 def _open_allowed(uri: str):
     """Open a file found in a dataset folder only if it is on the allowlist too (no symlink out)."""
     return _open(check_source_uri(uri, *roots_from_env()))
+
+
+def _open_labels(images_uri: str, labels_uri: str):
+    """The labels file that belongs to ``images_uri``, allowlisted too; a miss names both files."""
+    images_name, labels_name = images_uri.rsplit("/", 1)[-1], labels_uri.rsplit("/", 1)[-1]
+    missing = (f"no labels file {labels_name!r} beside the images file {images_name!r}; an IDX images file "
+               "needs its labels file in the same folder: put it there or pass the folder holding both")
+    try:
+        allowed = check_source_uri(labels_uri, *roots_from_env())
+    except StepError as err:
+        raise StepError(f"{masked(images_uri)}: its labels file {labels_name!r} is not readable here ({err})") from err
+    return _open(allowed, missing=missing)
 
 
 def _copy_csv(uri: str, target: Path) -> None:
@@ -67,7 +81,7 @@ def _copy_csv(uri: str, target: Path) -> None:
             while block := stream.read(CHUNK):
                 out.write(block)
         except (EOFError, OSError, zlib.error) as err:
-            raise StepError(f"{uri}: truncated or corrupt gzip ({err})") from err
+            raise StepError(f"{masked(uri)}: truncated or corrupt gzip ({gzip_reason(err)})") from err
 
 
 def _write_idx(uri: str, pairs: list[tuple[str, str]], target: Path) -> None:
@@ -80,7 +94,7 @@ def _write_idx(uri: str, pairs: list[tuple[str, str]], target: Path) -> None:
 
     parts = []
     for images_uri, labels_uri in pairs:
-        with _open(images_uri) as images, _open(labels_uri) as labels:
+        with _open(images_uri) as images, _open_labels(images_uri, labels_uri) as labels:
             parts.append(read_idx_pair(images_uri, images.read(), labels_uri, labels.read()))
     if not parts:
         raise StepError(f"{uri}: no '*-images-idx3-ubyte' files found")
@@ -132,14 +146,22 @@ def _parse_once(copy: Path, target: Path, source: str, output: Path) -> dict:
 
 
 def check_layout(copy: Path, source: str, height: int, width: int) -> None:
-    """Refuse a snapshot whose dialect or pixel count does not fit, with the fix, naming ``source``."""
+    """Refuse a snapshot whose dialect or columns do not fit ``height`` x ``width``, with a fix, naming ``source``.
+
+    A header without ``label`` is refused with a count only (the file may be anything); one with
+    other columns than ``label`` and ``pixelN``, or another pixel count, gets :func:`shape_message`.
+    """
     dialect = sniff(copy)
+    source = masked(source)
     problem = fix_message(dialect, source)
     if problem:
         raise StepError(problem)
-    pixels = [name for name in dialect.header if name.strip().lower().startswith("pixel")]
-    if dialect.header and len(pixels) != height * width:
-        raise StepError(shape_message(len(pixels), height, width, source))
+    header = list(dialect.header)
+    if not any(header):
+        return  # an empty file: the parse names it
+    pixels = [name for name in header if PIXEL.fullmatch(name)]
+    if "label" not in header or len(pixels) != height * width or len(pixels) + 1 < len(header):
+        raise StepError(shape_message(header, height, width, source))
 
 
 def main(argv: list[str] | None = None) -> int:

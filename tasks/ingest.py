@@ -17,74 +17,63 @@ can should copy to a hidden name (``.x.csv``, as rsync does) and rename, which h
 until it is complete. Taken files move to ``<landing>/processed/``; a file that is not a
 Fashion-MNIST-layout CSV moves to ``<landing>/rejected/`` (with a ``.reason`` note) and fails
 the step with one line, leaving the store unchanged.
+
+The landing folder is a boundary, like ``dataset_uri``'s allowlist (:mod:`tasks.data.landing`):
+only a regular file whose one name is in the folder is taken, and it is checked, hashed and
+copied from the descriptor opened without following links. A link, a hard-linked file or a
+pipe is moved (the entry itself) to ``rejected/`` with a reason naming the entry and the
+rule; no reason quotes a byte of a file that is not a ``label,...`` CSV.
 """
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import os
 import shutil
-import time
 import zlib
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from tasks.contracts import CONTRACTS
 from tasks.core.common import StepError, atomic_dir, atomic_file, sha256_file
 from tasks.core.contract import run_step
+from tasks.data.landing import landed, open_landed, pick_settled, subfolder
+from tasks.data.safe_text import gzip_reason
 
 CONTRACT = CONTRACTS["ingest"]
 
 DATASET_SUFFIXES = (".csv", ".csv.gz")
 INDEX = "index.jsonl"
 PROCESSED, REJECTED = "processed", "rejected"
+LINE_LIMIT = 1 << 22  # a 785-column header is ~6 KB; a file without line ends is not read whole to find one
 
 
-def _landed(landing: Path) -> list[Path]:
-    """Visible files in the landing folder that look like data (the sensor's ``*.csv*``), oldest first."""
-    if not landing.is_dir():
-        return []
-    found = [p for p in landing.iterdir() if p.is_file() and not p.name.startswith(".") and ".csv" in p.name]
-    return sorted(found, key=lambda p: (p.stat().st_mtime, p.name))
+def _data_stream(path: Path, handle: BinaryIO) -> BinaryIO:
+    """``handle`` from its start, gzip-decompressed for a ``.gz`` name."""
+    handle.seek(0)
+    return gzip.GzipFile(fileobj=handle, mode="rb") if path.name.endswith(".gz") else handle
 
 
-def _settled(path: Path, min_age: float, now: float) -> bool:
-    return now - path.stat().st_mtime >= min_age
-
-
-def pick_settled(landing: Path, min_age: float, max_wait: float, poll: float = 1.0) -> Path | None:
-    """The oldest file that nobody has written to for ``min_age`` seconds, waiting up to ``max_wait``."""
-    deadline = time.monotonic() + max_wait
-    while True:
-        landed = _landed(landing)
-        settled = [p for p in landed if _settled(p, min_age, time.time())]
-        if settled or not landed or time.monotonic() >= deadline:
-            return settled[0] if settled else None
-        time.sleep(poll)
-
-
-def _open_text_lines(path: Path, count: int) -> list[bytes]:
-    opener = gzip.open if path.name.endswith(".gz") else open
-    try:
-        with opener(path, "rb") as handle:
-            return [handle.readline() for _ in range(count)]
-    except (EOFError, OSError, zlib.error) as err:
-        raise StepError(f"{path}: truncated or corrupt gzip ({err})") from err
-
-
-def check_dataset_file(path: Path) -> int:
-    """Fail unless ``path`` is a ``label,pixel1..pixelN`` CSV with data rows; return N."""
+def check_dataset_file(path: Path, handle: BinaryIO) -> int:
+    """Fail unless the open ``handle`` (of ``path``) holds a ``label,pixel1..pixelN`` CSV with data rows; return N."""
     if not path.name.endswith(DATASET_SUFFIXES):
         raise StepError(f"{path}: not a dataset file name (expected {' or '.join(DATASET_SUFFIXES)})")
-    from tasks.data.raw_csv import check_layout, read_header
+    from tasks.data.raw_csv import check_layout, parse_header, require_label
 
-    header = read_header(path)
+    try:
+        stream = _data_stream(path, handle)
+        first, first_row = stream.readline(LINE_LIMIT), stream.readline(LINE_LIMIT)
+    except (EOFError, OSError, zlib.error) as err:
+        raise StepError(f"{path}: truncated or corrupt gzip ({gzip_reason(err)})") from err
+    header = parse_header(path, first)
+    require_label(path, header)
     pixels = sum(1 for name in header if name != "label")
     if pixels == 0:
         raise StepError(f"{path}: no pixel columns (expected label,pixel1..pixelN)")
     check_layout(path, header, pixels, 1)
-    first_row = _open_text_lines(path, 2)[1]
     if not first_row.strip():
         raise StepError(f"{path}: header only, no data rows")
     if first_row.count(b",") + 1 != len(header):
@@ -109,16 +98,26 @@ def _append_index(store: Path, entry: dict) -> None:
 
 
 def _move(path: Path, folder: Path, prefix: str = "") -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
+    """Rename the entry itself (a link stays a link: its target is not touched)."""
     target = folder / f"{prefix}{path.name}"
     os.replace(path, target)
     return target
 
 
 def _reject(path: Path, landing: Path, reason: str) -> None:
+    """Move the entry to ``rejected/`` with a ``.reason`` note, written by rename (never through a planted link)."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S_")
-    moved = _move(path, landing / REJECTED, stamp)
-    moved.with_name(moved.name + ".reason").write_text(reason + "\n")
+    moved = _move(path, subfolder(landing, REJECTED), stamp)
+    with atomic_file(moved.with_name(moved.name + ".reason")) as note:
+        note.write_text(reason + "\n")
+
+
+def _sha256(handle: BinaryIO) -> str:
+    handle.seek(0)
+    digest = hashlib.sha256()
+    while block := handle.read(1 << 20):
+        digest.update(block)
+    return digest.hexdigest()
 
 
 def _count_rows(path: Path) -> int:
@@ -127,16 +126,18 @@ def _count_rows(path: Path) -> int:
         return max(sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 22), b"")) - 1, 0)
 
 
-def _store_version(path: Path, digest: str, store: Path, pixels: int) -> Path:
-    """Copy the bytes into ``<store>/<sha256>/`` unless a crashed run already did (same hash, same bytes)."""
+def _store_version(path: Path, handle: BinaryIO, digest: str, store: Path, pixels: int) -> Path:
+    """Copy the open file's bytes into ``<store>/<sha256>/`` unless a crashed run already did (same hash)."""
     version = store / digest
     stored = version / path.name
     if not (version / "manifest.json").is_file():
         with atomic_dir(version) as tmp:
-            shutil.copyfile(path, tmp / path.name)
+            handle.seek(0)
+            with (tmp / path.name).open("wb") as out:
+                shutil.copyfileobj(handle, out, 1 << 22)
             if sha256_file(tmp / path.name) != digest:
                 raise StepError(f"{path}: changed while being copied; will retry on the next run")
-            manifest = {"sha256": digest, "filename": path.name, "bytes": path.stat().st_size,
+            manifest = {"sha256": digest, "filename": path.name, "bytes": (tmp / path.name).stat().st_size,
                         "rows": _count_rows(tmp / path.name), "pixels": pixels, "source": str(path),
                         "ingested_at": datetime.now(UTC).isoformat()}
             with atomic_file(tmp / "manifest.json") as out:
@@ -146,30 +147,38 @@ def _store_version(path: Path, digest: str, store: Path, pixels: int) -> Path:
     return stored
 
 
+def _take(path: Path, landing: Path) -> tuple[BinaryIO, int]:
+    """The entry opened safely and checked as a dataset file; otherwise it is rejected and the step fails."""
+    handle = None
+    try:
+        handle = open_landed(path)
+        return handle, check_dataset_file(path, handle)
+    except StepError as err:
+        if handle is not None:
+            handle.close()
+        _reject(path, landing, str(err))
+        raise
+
+
 def ingest(landing: str | Path, store: str | Path, min_age: float, max_wait: float) -> dict:
     """Ingest the oldest settled file in ``landing``; say whether it was new, a duplicate, or none."""
     landing, store = Path(landing), Path(store)
     path = pick_settled(landing, min_age, max_wait)
     if path is None:
-        pending = [p.name for p in _landed(landing)]
-        return {"status": "none", "pending": pending}
-    try:
-        pixels = check_dataset_file(path)
-    except StepError as err:
-        _reject(path, landing, str(err))
-        raise
-    digest = sha256_file(path)
-    known = {e["sha256"]: e for e in read_index(store) if e.get("status") == "new"}
-    entry = {"sha256": digest, "filename": path.name, "source": str(path),
-             "at": datetime.now(UTC).isoformat()}
-    if digest in known:
-        entry.update(status="duplicate", uri=known[digest]["uri"])
-    else:
-        entry.update(status="new", uri=str(_store_version(path, digest, store, pixels)))
+        return {"status": "none", "pending": [p.name for p in landed(landing)]}
+    handle, pixels = _take(path, landing)
+    with handle:
+        digest = _sha256(handle)
+        known = {e["sha256"]: e for e in read_index(store) if e.get("status") == "new"}
+        entry = {"sha256": digest, "filename": path.name, "source": str(path), "at": datetime.now(UTC).isoformat()}
+        if digest in known:
+            entry.update(status="duplicate", uri=known[digest]["uri"])
+        else:
+            entry.update(status="new", uri=str(_store_version(path, handle, digest, store, pixels)))
     _append_index(store, entry)
-    _move(path, landing / PROCESSED, f"{digest[:12]}_")
+    _move(path, subfolder(landing, PROCESSED), f"{digest[:12]}_")
     return {"status": entry["status"], "sha256": digest, "uri": entry["uri"], "filename": path.name,
-            "remaining": len(_landed(landing))}
+            "remaining": len(landed(landing))}
 
 
 def main(argv: list[str] | None = None) -> int:

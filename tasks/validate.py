@@ -22,7 +22,7 @@ from tasks.core.common import StepError, atomic_dir, require_file, write_json
 from tasks.core.contract import run_step
 from tasks.data.columnar import PROFILE_NAME
 from tasks.data.layout import parse_categories, pixel_columns
-from tasks.data.raw_csv import read_header, read_table
+from tasks.data.raw_csv import read_header, read_table, require_label
 from tasks.data.validation_page import render_validation_page
 
 CONTRACT = CONTRACTS["validate"]
@@ -55,6 +55,7 @@ def raw_frames(uri: str) -> dict:
 
     path = require_file(uri, "dataset")
     header = read_header(path)
+    require_label(path, header)  # without one the file may be anything: the report would show its first line
     return profile_raw(path, read_table(path, header), header)
 
 

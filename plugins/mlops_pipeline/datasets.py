@@ -5,7 +5,8 @@ Only a remote source can appear later (an upload still running); a local path or
 valid. Those fail the task at once with one line naming the URI, instead of holding
 the DAG's single active run for hours. A remote source is waited for until
 ``timeout`` (the ``data_wait_timeout_minutes`` Param) has passed since the wait began,
-and every poke logs what it is waiting for.
+and every poke logs what it is waiting for. A URI is quoted with its credentials masked
+(``uri_policy.masked``), in failures and in the log alike.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
+
+from tasks.data.uri_policy import masked
 
 EMBEDDED_PREFIX = "embedded://"
 REMOTE_SCHEMES = ("http", "https", "s3")
@@ -24,7 +27,7 @@ log = logging.getLogger(__name__)
 def _fail(message: str) -> Exception:
     from airflow.sdk.exceptions import AirflowFailException
 
-    return AirflowFailException(message[:240])
+    return AirflowFailException(masked(message)[:240])
 
 
 def _local_path(uri: str) -> str | None:
@@ -78,5 +81,5 @@ def _remote_exists(uri: str, since: datetime | None, timeout: timedelta | None, 
         raise _fail(f"{uri!r}: {problem} after waiting {minutes} min; upload it and trigger again, "
                     f"or raise {WAIT_PARAM}")
     left = f", {int((timeout - waited).total_seconds() // 60)} min left" if timeout is not None else ""
-    log.info("waiting for %s: %s (waited %d min%s)", uri, problem, int(waited.total_seconds() // 60), left)
+    log.info("waiting for %s: %s (waited %d min%s)", masked(uri), problem, int(waited.total_seconds() // 60), left)
     return False

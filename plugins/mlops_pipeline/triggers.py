@@ -114,6 +114,9 @@ def choose_dataset(run_type: str, event_extras: Iterable[Mapping[str, Any]], lat
     if run_type in (ASSET_TRIGGERED, SCHEDULED) and latest:
         return {"uri": str(latest["uri"]), "trigger": "latest_version", "version": str(latest.get("sha256", ""))}
     if run_type in (ASSET_TRIGGERED, SCHEDULED):
+        from tasks.data.uri_policy import masked
+
+        param_uri = masked(param_uri)
         raise NoStoredDataset(f"{run_type} run: the dataset store has no stored version to train on; "
                               f"not falling back to {param_uri or 'the default dataset'}")
     return {"uri": param_uri, "trigger": "param", "version": ""}

@@ -24,8 +24,9 @@ from pathlib import Path
 import numpy as np
 
 from tasks.core.common import StepError, atomic_file, require_file, write_json
-from tasks.data.raw_csv import _read_error, read_header
+from tasks.data.raw_csv import _read_error, read_header, require_label
 from tasks.data.raw_stats import ColumnTally, tally_text
+from tasks.data.safe_text import gzip_reason
 from tasks.data.table_file import TableFile, table_writer
 
 CHUNK_BYTES = 1 << 25  # ~11,000 rows of 28x28: one record batch
@@ -66,7 +67,7 @@ def _line_chunks(path: Path, size: int) -> Iterator:
                 if not _blank(chunk):
                     yield chunk
     except (EOFError, OSError) as err:
-        raise StepError(f"{path}: truncated or corrupt gzip ({str(err).splitlines()[0]})") from err
+        raise StepError(f"{path}: truncated or corrupt gzip ({gzip_reason(err)})") from err
 
 
 def _blank(chunk) -> bool:
@@ -193,6 +194,7 @@ def raw_frames(profile_uri: str) -> dict:
     from tasks.data.column_profile import clean_labels
 
     profile = read_profile(profile_uri)
+    require_label(profile.get("source") or profile["path"], profile["header"])
     labels = pd.DataFrame(index=pd.RangeIndex(profile["rows"]))
     if profile["label_column"] is not None:
         copy = Path(profile["path"]).with_name(COPY_NAME)  # the pair travels together

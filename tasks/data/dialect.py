@@ -11,15 +11,23 @@ most ~200 characters, naming the user's file, never echoing a 1,500-column heade
 from __future__ import annotations
 
 import gzip
+import math
+import re
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+
+from tasks.data.layout import pixel_columns
+from tasks.data.safe_text import shown_list
 
 BOM = b"\xef\xbb\xbf"
 DELIMITERS = (",", ";", "\t", "|")
 NAMES = {",": "','", ";": "';'", "\t": "tabs", "|": "'|'"}
 SAMPLE_BYTES = 1 << 20  # a 785-column header is ~6 KB; a few data lines fit as well
 MESSAGE_LIMIT = 200
+PIXEL = re.compile(r"pixel[1-9][0-9]*")
+# Pixel counts of the datasets this pipeline is for: Fashion-MNIST (and MNIST), scikit-learn's digits.
+KNOWN_SHAPES = {784: (28, 28), 64: (8, 8)}
 
 
 @dataclass(frozen=True)
@@ -89,27 +97,49 @@ def fix_message(dialect: Dialect, source: str) -> str | None:
         return _fit(f"{name}: starts with a byte-order mark (Excel 'CSV UTF-8'); save it as plain "
                     "'CSV (Comma delimited)' or remove the first 3 bytes")
     if dialect.space_after_delimiter:
-        return _fit(f"{name}: spaces after the commas (e.g. '{_short(', '.join(dialect.header[:2]), 24)}'); "
-                    "remove them, e.g. sed -i 's/, */,/g' FILE")
+        example = f" (e.g. '{_short(', '.join(dialect.header[:2]), 24)}')" if "label" in dialect.header else ""
+        return _fit(f"{name}: spaces after the commas{example}; remove them, e.g. sed -i 's/, */,/g' FILE")
     return None
 
 
-def _shapes(pixels: int) -> list[tuple[int, int]]:
-    """Height x width pairs that hold ``pixels``, squarest first."""
-    pairs = [(h, pixels // h) for h in range(1, int(pixels ** 0.5) + 1) if pixels % h == 0]
-    return sorted(pairs, key=lambda hw: hw[1] - hw[0])
+def suggested_shape(pixels: int) -> tuple[int, int] | None:
+    """The image shape ``pixels`` columns surely mean: a known dataset's, or a square; else ``None``.
+
+    ``65`` could be 5x13 or 13x5 or a column too many: guessing would send the user
+    from one failure to the next, so only a shape that is more than a factorisation is offered.
+    """
+    if pixels in KNOWN_SHAPES:
+        return KNOWN_SHAPES[pixels]
+    side = math.isqrt(pixels)
+    return (side, side) if pixels > 0 and side * side == pixels else None
 
 
-def shape_message(pixel_columns: int, height: int | None, width: int | None, source: str) -> str:
-    """One line for a pixel count that does not fit ``height`` x ``width``, naming the shape to set."""
-    name = _short(source, 70)
-    expected = f"{height}x{width}={height * width}" if height and width else "unset"
-    shapes = _shapes(pixel_columns) if pixel_columns > 0 else []
-    if not shapes:
+def shape_message(header: tuple[str, ...] | list[str], height: int | None, width: int | None, source: str) -> str:
+    """One line for a header that does not hold ``height`` x ``width`` images, and a fix that would pass.
+
+    Names the columns that are neither ``label`` nor ``pixelN`` (escaped, cut short; only once the
+    header has a ``label`` column), says how many columns the set shape needs, and suggests a shape
+    only when the header is exactly ``label,pixel1..pixelN`` and :func:`suggested_shape` knows N.
+    """
+    name = _short(source, 50)
+    if "label" not in header:
+        return _fit(f"{name}: no 'label' column ({len(header)} columns); the first line must be label,pixel1..pixelN")
+    needed = height * width if height and width else None
+    need = f"{height}x{width} images need pixel1..pixel{needed}" if needed else "image_height/image_width unset"
+    others = [column for column in header if column != "label" and not PIXEL.fullmatch(column)]
+    pixels = sum(1 for column in header if PIXEL.fullmatch(column))
+    if others:
+        return _fit(f"{name}: {len(others)} column(s) neither label nor pixelN: {shown_list(others, 2)}; "
+                    f"remove or rename them ({need})")
+    if pixels == 0:
         return _fit(f"{name}: no pixel columns (pixel1, pixel2, ...) found; the header must be label,pixel1..pixelN")
-    side, other = shapes[0]
-    if side == other:
-        fix = f"set image_height and image_width to {side}"
+    in_order = list(header) == ["label", *pixel_columns(pixels, 1)]
+    shape = suggested_shape(pixels) if in_order else None
+    if shape:
+        fix = (f"set image_height and image_width to {shape[0]}" if shape[0] == shape[1]
+               else f"set image_height to {shape[0]} and image_width to {shape[1]}")
+    elif not in_order:
+        fix = f"the header must be label,pixel1..pixel{pixels} in that order"
     else:
-        fix = f"set image_height to {side} and image_width to {other} (or another pair multiplying to {pixel_columns})"
-    return _fit(f"{name}: {pixel_columns} pixel columns, image shape {expected}; {fix}")
+        fix = f"{pixels} is neither a square nor a known image size: check the file's columns"
+    return _fit(f"{name}: {pixels} pixel columns, but {need}; {fix}")

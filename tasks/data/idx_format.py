@@ -13,6 +13,7 @@ import zlib
 import numpy as np
 
 from tasks.core.common import StepError
+from tasks.data.safe_text import gzip_reason
 
 IMAGES_MAGIC = 0x00000803
 LABELS_MAGIC = 0x00000801
@@ -31,7 +32,7 @@ def _decompress(uri: str, payload: bytes) -> bytes:
     try:
         return gzip.decompress(payload)
     except (EOFError, OSError, zlib.error) as err:
-        raise StepError(f"{uri}: truncated or corrupt gzip ({err})") from err
+        raise StepError(f"{uri}: truncated or corrupt gzip ({gzip_reason(err)})") from err
 
 
 def parse_idx(uri: str, payload: bytes, magic: int) -> np.ndarray:
@@ -40,8 +41,9 @@ def parse_idx(uri: str, payload: bytes, magic: int) -> np.ndarray:
     if len(data) < 8:
         raise StepError(f"{uri}: too short to be an IDX file")
     found = struct.unpack(">I", data[:4])[0]
-    if found != magic:
-        raise StepError(f"{uri}: IDX magic {found:#010x}, expected {magic:#010x}")
+    if found != magic:  # the found number is the file's first 4 bytes: not quoted (the file may be anything)
+        kind = "images" if magic == IMAGES_MAGIC else "labels"
+        raise StepError(f"{uri}: not an IDX {kind} file (it does not start with the magic number {magic:#010x})")
     ndim = data[3]
     shape = struct.unpack(f">{ndim}I", data[4 : 4 + 4 * ndim])
     body = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)

@@ -13,7 +13,9 @@ it lies under a configured root:
 
 Internal hosts (``localhost``, ``169.254.169.254``, private ranges) need no special
 case: no host is reachable unless a root names it, and a URI carrying a user name or
-password is refused outright. Pure and stdlib-only: the plugins and the steps share it.
+password is refused outright, and no message ever shows one: :func:`masked` replaces the
+user name and password of any URI it quotes (and the value of a signature/token query
+parameter) with ``***``. Pure and stdlib-only: the plugins and the steps share it.
 """
 
 from __future__ import annotations
@@ -34,10 +36,22 @@ REMOTE_SCHEMES = ("http", "https", "s3")
 ENV_ROOTS = "PIPELINE_ALLOWED_DATA_ROOTS"
 ENV_SCHEMES = "PIPELINE_ALLOWED_DATA_SCHEMES"
 HINT = f"move it under an allowed folder or add one to {ENV_ROOTS}"
+USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/?#@\s]*)@")
+SECRET_QUERY = re.compile(r"(?P<key>[?&][^=&#\s]*(?:sig|signature|token|secret|password|passwd|credential|key)"
+                          r"[^=&#\s]*=)[^&#\s]*", re.IGNORECASE)
+
+
+def masked(text: str) -> str:
+    """``text`` with every URI's ``user:password@`` and secret-looking query values replaced by ``***``.
+
+    Works on any text (a URI, or an error message quoting one), so a message can always pass through it.
+    """
+    text = USERINFO.sub(lambda m: f"{m.group('scheme')}***@", str(text))
+    return SECRET_QUERY.sub(lambda m: f"{m.group('key')}***", text)
 
 
 def _refuse(uri: str, why: str, hint: str = HINT) -> StepError:
-    shown = _short(uri)
+    shown = _short(masked(uri or ""))
     return StepError(f"{shown!r}: {why}; {hint}")
 
 
@@ -62,7 +76,7 @@ def _check_local(uri: str, path_text: str, roots: Iterable[str]) -> str:
     for root in _local_roots(roots):
         if resolved == root or resolved.is_relative_to(root):
             return str(resolved)
-    where = f"resolves to {_short(str(resolved), 40)}, " if str(resolved) != path_text else ""
+    where = f"resolves to {_short(masked(str(resolved)), 40)}, " if str(resolved) != path_text else ""
     raise _refuse(uri, f"{where}outside the allowed folders")
 
 

@@ -90,3 +90,24 @@ def test_schemes_can_be_narrowed_but_not_widened_beyond_the_configured_roots():
     settings = load_settings({"PIPELINE_ALLOWED_DATA_ROOTS": "s3://a/x,https://h/y",
                               "PIPELINE_ALLOWED_DATA_SCHEMES": "https,ftp"})
     assert settings.allowed_data_schemes == ("https",)
+
+
+def test_a_uri_with_credentials_is_masked_in_the_sensors_failure_and_its_log(caplog):
+    uri = "https://user:hunter2pw@data.example/x.csv"
+    with caplog.at_level(logging.INFO):
+        assert not dataset_available(uri, waiting_since=T0, timeout=timedelta(hours=6), now=lambda: T0)
+    with pytest.raises(AirflowFailException) as error:
+        dataset_available(uri, waiting_since=T0, timeout=timedelta(minutes=1), now=lambda: T0 + timedelta(hours=1))
+    assert "hunter2pw" not in str(error.value) and "***@data.example" in str(error.value)
+    assert "hunter2pw" not in caplog.text and "***@data.example" in caplog.text
+    with pytest.raises(AirflowFailException) as local:
+        dataset_available("file://user:hunter2pw@/nowhere/x.csv")
+    assert "hunter2pw" not in str(local.value)
+
+
+def test_a_skipped_run_does_not_print_the_params_credentials():
+    from mlops_pipeline.triggers import NoStoredDataset, choose_dataset
+
+    with pytest.raises(NoStoredDataset) as skipped:
+        choose_dataset("scheduled", [], None, "https://user:hunter2pw@host/x.csv")
+    assert "hunter2pw" not in str(skipped.value)

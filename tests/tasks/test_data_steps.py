@@ -225,7 +225,7 @@ def test_split_rejects_shares_that_leave_no_training_data(tmp_path):
     ("excel.csv", "\ufefflabel,pixel1,pixel2,pixel3,pixel4\nTrouser,1,2,3,4\n", "byte-order mark"),
     ("semicolons.csv", "label;pixel1;pixel2;pixel3;pixel4\nTrouser;1;2;3;4\n", ";"),
     ("spaces.csv", "label, pixel1, pixel2, pixel3, pixel4\nTrouser, 1, 2, 3, 4\n", "space"),
-    ("shape.csv", "label,pixel1,pixel2,pixel3\nTrouser,1,2,3\n", "set image_height"),
+    ("shape.csv", "label,pixel1,pixel2,pixel3\nTrouser,1,2,3\n", "2x2 images need pixel1..pixel4"),
 ])
 def test_fetch_refuses_a_careless_csv_with_the_fix_naming_the_users_file(tmp_path, name, text, words):
     (tmp_path / name).write_text(text, encoding="utf-8")

@@ -66,15 +66,50 @@ def test_an_empty_or_missing_file_looks_standard_and_leaves_the_error_to_the_rea
     assert sniff(tmp_path / "absent.csv").standard
 
 
+def _names(pixels: int, *others: str) -> list[str]:
+    return ["label", *others, *(f"pixel{i}" for i in range(1, pixels + 1))]
+
+
 @pytest.mark.parametrize("pixels, height, width, expected", [
-    (784, 8, 8, "784 pixel columns, image shape 8x8=64; set image_height and image_width to 28"),
-    (64, None, None, "64 pixel columns, image shape unset; set image_height and image_width to 8"),
-    (300, 28, 28, "set image_height to 15 and image_width to 20"),
+    (784, 8, 8, "784 pixel columns, but 8x8 images need pixel1..pixel64; set image_height and image_width to 28"),
+    (64, None, None, "64 pixel columns, but image_height/image_width unset; set image_height and image_width to 8"),
+    (100, 28, 28, "set image_height and image_width to 10"),
 ])
-def test_a_pixel_count_that_does_not_fit_the_shape_names_the_shape_to_set(pixels, height, width, expected):
-    message = shape_message(pixels, height, width, USER_FILE)
+def test_a_known_or_square_pixel_count_names_the_shape_to_set(pixels, height, width, expected):
+    message = shape_message(_names(pixels), height, width, USER_FILE)
     assert message.startswith(USER_FILE) and expected in message and len(message) <= 200
 
 
+@pytest.mark.parametrize("pixels", [65, 300, 62])
+def test_a_count_that_is_no_square_and_no_known_size_gets_no_shape_but_the_count_the_shape_needs(pixels):
+    message = shape_message(_names(pixels), 8, 8, USER_FILE)
+    assert f"{pixels} pixel columns" in message and "8x8 images need pixel1..pixel64" in message
+    assert "set image_height" not in message and "image_width to" not in message
+
+
+def test_columns_that_are_not_pixels_are_named_and_no_shape_is_suggested():
+    message = shape_message(_names(62, "id", "row<script>" + "x" * 40), 8, 8, USER_FILE)
+    assert "2 column(s) neither label nor pixelN" in message and "'id'" in message
+    assert "'row<script>xxxxxxxxxx...'" in message and "x" * 30 not in message  # escaped, cut short
+    assert "set image_height" not in message and "pixel1..pixel64" in message
+
+
+def test_pixel_columns_out_of_order_get_no_shape():
+    header = ["label", "pixel2", "pixel1", *(f"pixel{i}" for i in range(3, 65))]
+    message = shape_message(header, 28, 28, USER_FILE)
+    assert "set image_height" not in message and "label,pixel1..pixel64 in that order" in message
+
+
+def test_a_header_without_label_is_described_by_its_count_only():
+    message = shape_message(["root:x:0:0:root:/root:/bin/bash", "pixel1"], 28, 28, USER_FILE)
+    assert "no 'label' column (2 columns)" in message and "root" not in message
+
+
+def test_spaces_after_the_commas_of_a_file_without_label_quote_nothing(tmp_path):
+    dialect = sniff(_csv(tmp_path, b"ADMIN_PASSWORD=hunter2, x\n1, 2\n"))
+    message = fix_message(dialect, USER_FILE)
+    assert "spaces after the commas" in message and "hunter2" not in message and "ADMIN" not in message
+
+
 def test_no_pixel_columns_at_all_says_what_the_header_must_be():
-    assert "label,pixel1..pixelN" in shape_message(0, 28, 28, USER_FILE)
+    assert "label,pixel1..pixelN" in shape_message(["label"], 28, 28, USER_FILE)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tasks.core.common import StepError
 from tasks.ingest import ingest, read_index
 from tests.support.steps import call_step
 from tests.tasks.helpers import balanced_rows, result_of, write_csv
@@ -155,3 +156,104 @@ def test_an_empty_landing_folder_ingests_nothing(folders):
 
     assert ingest(landing, store, min_age=1, max_wait=0) == {"status": "none", "pending": []}
     assert not store.exists()
+
+
+# --- The landing folder is a boundary: links, hard links and non-CSV files are refused without being read ---
+
+SECRET_FILES = {
+    "outside.csv": "label,pixel1,pixel2,pixel3,pixel4\n" + "\n".join(f"Bag,{i},2,3,4" for i in range(20)) + "\n",
+    "simple_auth_manager_passwords.json.generated": "ADMIN_PASSWORD=hunter2-secret\n",
+    "passwd": "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n",
+}
+SECRET_WORDS = ("hunter2", "ADMIN_PASSWORD", "root:x", "/bin/bash", "daemon", "Bag,")
+
+
+def _outside(tmp_path: Path, name: str) -> Path:
+    folder = tmp_path / "elsewhere"
+    folder.mkdir(exist_ok=True)
+    target = folder / name
+    target.write_text(SECRET_FILES[name])
+    return target
+
+
+def _assert_nothing_quoted(*texts: str) -> None:
+    for text in texts:
+        leaked = [word for word in SECRET_WORDS if word in text]
+        assert not leaked, f"{leaked} leaked into: {text[:300]}"
+
+
+def _reason_of(landing: Path, name: str) -> str:
+    notes = [p for p in (landing / "rejected").iterdir() if p.name.endswith(name + ".reason")]
+    assert len(notes) == 1, list((landing / "rejected").iterdir())
+    return notes[0].read_text()
+
+
+@pytest.mark.parametrize("target_name", sorted(SECRET_FILES))
+def test_a_symbolic_link_in_the_landing_folder_is_rejected_without_reading_its_target(folders, tmp_path,
+                                                                                      target_name):
+    landing, store = folders
+    landing.mkdir()
+    target = _outside(tmp_path, target_name)
+    link = landing / "batch.csv"
+    link.symlink_to(target)
+
+    with pytest.raises(StepError) as refused:
+        ingest(landing, store, min_age=0, max_wait=0)
+
+    assert not store.exists() and read_index(store) == []
+    moved = [p for p in (landing / "rejected").iterdir() if p.name.endswith("batch.csv")]
+    assert len(moved) == 1 and moved[0].is_symlink() and os.readlink(moved[0]) == str(target)
+    assert target.read_text() == SECRET_FILES[target_name]  # the target stays where it was, untouched
+    reason = _reason_of(landing, "batch.csv")
+    assert "batch.csv" in reason and "symbolic link" in reason
+    _assert_nothing_quoted(str(refused.value), reason)
+
+
+def test_the_ingest_cli_refuses_a_link_to_a_password_file_and_prints_none_of_it(folders, tmp_path):
+    landing, store = folders
+    landing.mkdir()
+    (landing / "fresh.csv").symlink_to(_outside(tmp_path, "simple_auth_manager_passwords.json.generated"))
+
+    done = run_ingest(landing, store, min_age="0")
+
+    assert done.returncode == 2
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"error: ingest: {landing / 'fresh.csv'}: is a symbolic link")
+    assert not store.exists() and not (landing / "fresh.csv").is_symlink()
+    _assert_nothing_quoted(done.stdout, done.stderr, _reason_of(landing, "fresh.csv"))
+
+
+def test_a_hard_link_to_a_file_outside_the_landing_folder_is_rejected_and_nothing_is_stored(folders, tmp_path):
+    landing, store = folders
+    landing.mkdir()
+    target = _outside(tmp_path, "outside.csv")
+    os.link(target, landing / "linked.csv")
+    aged(landing / "linked.csv")
+
+    with pytest.raises(StepError) as refused:
+        ingest(landing, store, min_age=5, max_wait=0)
+
+    assert not store.exists() and read_index(store) == []
+    reason = _reason_of(landing, "linked.csv")
+    assert "linked.csv" in reason and "2 hard links" in reason
+    assert target.read_text() == SECRET_FILES["outside.csv"]
+    _assert_nothing_quoted(str(refused.value), reason)
+
+
+@pytest.mark.parametrize("name, rule", [
+    ("accounts.csv", "no 'label' column"),
+    ("accounts.csv.bak", "not a dataset file name"),
+])
+def test_a_regular_file_that_is_not_a_label_csv_is_rejected_naming_the_rule_not_its_content(folders, name, rule):
+    landing, store = folders
+    landing.mkdir()
+    (landing / name).write_text(SECRET_FILES["passwd"] + SECRET_FILES["simple_auth_manager_passwords.json.generated"])
+    aged(landing / name)
+
+    done = run_ingest(landing, store)
+
+    assert done.returncode == 2 and rule in done.stderr
+    reason = _reason_of(landing, name)
+    assert name in reason and rule in reason
+    assert not store.exists()
+    _assert_nothing_quoted(done.stdout, done.stderr, reason)

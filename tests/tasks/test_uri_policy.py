@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from tasks.core.common import StepError
-from tasks.data.uri_policy import check_model_uri, check_source_uri, roots_from_env
+from tasks.data.uri_policy import check_model_uri, check_source_uri, masked, roots_from_env
+from tests.conftest import run_step
 
 REMOTE_ROOTS = ["s3://fashion-data/datasets", "https://data.example.com/fashion"]
 
@@ -62,7 +63,7 @@ def test_a_sibling_folder_sharing_the_roots_prefix_is_not_inside_it(tmp_path, la
                                  "https://data.example.com/fashion/../admin", "https://data.example.com/fashion%2F..%2Fx",
                                  "gs://fashion-data/datasets/a.csv", "ftp://data.example.com/fashion/a.csv"])
 def test_internal_hosts_and_unlisted_prefixes_are_refused(uri):
-    assert repr(uri)[:40] in _refusal(uri, REMOTE_ROOTS)
+    assert repr(masked(uri))[:40] in _refusal(uri, REMOTE_ROOTS)  # a user-info part is shown as ***
 
 
 def test_a_configured_bucket_prefix_or_host_is_allowed_only_with_its_scheme_enabled():
@@ -115,3 +116,18 @@ def test_a_base_model_path_goes_through_the_dataset_allowlist(tmp_path):
         check_model_uri(str(model), [str(tmp_path / "elsewhere")], [])
     with pytest.raises(StepError, match="not a model"):
         check_model_uri("embedded://digits", [str(tmp_path)], [])
+
+
+@pytest.mark.parametrize("uri", ["https://user:hunter2pw@host/x.csv", "s3://AKIAX:hunter2pw@bucket/x.csv",
+                                 "ftp://user:hunter2pw@host/x.csv", "https://hunter2pw@host/x.csv",
+                                 "https://host/x.csv?X-Amz-Signature=hunter2pw&part=1"])
+def test_credentials_in_a_refused_uri_are_masked_in_the_refusal(uri):
+    message = _refusal(uri, ["s3://bucket", "https://other"])
+    assert "hunter2pw" not in message and "***" in message
+
+
+def test_a_step_that_echoes_a_uri_with_credentials_never_prints_them(tmp_path):
+    done = run_step("fetch", "--source", "https://user:hunter2pw@host/x.csv", "--output", str(tmp_path / "f"),
+                    env={"PIPELINE_ALLOWED_DATA_ROOTS": "https://host", "PIPELINE_ALLOWED_DATA_SCHEMES": "https"})
+    assert done.returncode == 2 and "credentials" in done.stderr
+    assert "hunter2pw" not in done.stderr + done.stdout and "https://***@host/x.csv" in done.stderr
