@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.support.steps import ROOT
 
 pytestmark = pytest.mark.integration  # Airflow's real API server app, its routes and database
 

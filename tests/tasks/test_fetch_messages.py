@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import run_step
+from tests.support.steps import call_step
 from tests.tasks.helpers import balanced_rows, result_of, write_csv
 
 SECRET_WORDS = ("hunter2pw", "ADMIN_PASSWORD", "root:x", "/bin/bash", "b'ro'")
@@ -24,7 +24,7 @@ NOT_LABEL_CSVS = {
 
 
 def fetch(source: Path | str, out: Path, height: int = 2, width: int = 2):
-    return run_step("fetch", "--source", str(source), "--output", str(out), "--image-height", str(height),
+    return call_step("fetch", "--source", str(source), "--output", str(out), "--image-height", str(height),
                     "--image-width", str(width))
 
 
@@ -49,7 +49,7 @@ def test_validate_refuses_a_file_that_is_not_a_label_csv_without_quoting_it_in_m
     source = tmp_path / name
     source.write_bytes(NOT_LABEL_CSVS[name])
 
-    done = run_step("validate", "--suite", "raw", "--input", str(source), "--output", str(tmp_path / "v"),
+    done = call_step("validate", "--suite", "raw", "--input", str(source), "--output", str(tmp_path / "v"),
                     "--image-height", "2", "--image-width", "2")
 
     assert done.returncode == 2 and str(source) in done.stderr
@@ -87,7 +87,7 @@ def test_784_pixel_columns_suggest_28x28_and_following_the_hint_passes_fetch_and
 
     done = fetch(source, tmp_path / "f", 28, 28)
     assert done.returncode == 0, done.stderr
-    checked = run_step("validate", "--suite", "raw", "--input", result_of(done)["profile"], "--output",
+    checked = call_step("validate", "--suite", "raw", "--input", result_of(done)["profile"], "--output",
                        str(tmp_path / "v"), "--image-height", "28", "--image-width", "28")
     records = json.loads((tmp_path / "v" / "validation.json").read_text())["expectations"]
     layout = [r for r in records if "pixel1..pixelN" in (r.get("rule") or "")]

@@ -9,7 +9,7 @@ import pytest
 
 from tasks.core.common import StepError
 from tasks.data.uri_policy import check_model_uri, check_source_uri, masked, roots_from_env
-from tests.conftest import run_step
+from tests.support.steps import call_step
 
 REMOTE_ROOTS = ["s3://fashion-data/datasets", "https://data.example.com/fashion"]
 
@@ -127,7 +127,7 @@ def test_credentials_in_a_refused_uri_are_masked_in_the_refusal(uri):
 
 
 def test_a_step_that_echoes_a_uri_with_credentials_never_prints_them(tmp_path):
-    done = run_step("fetch", "--source", "https://user:hunter2pw@host/x.csv", "--output", str(tmp_path / "f"),
+    done = call_step("fetch", "--source", "https://user:hunter2pw@host/x.csv", "--output", str(tmp_path / "f"),
                     env={"PIPELINE_ALLOWED_DATA_ROOTS": "https://host", "PIPELINE_ALLOWED_DATA_SCHEMES": "https"})
     assert done.returncode == 2 and "credentials" in done.stderr
     assert "hunter2pw" not in done.stderr + done.stdout and "https://***@host/x.csv" in done.stderr
