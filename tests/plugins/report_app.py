@@ -22,6 +22,7 @@ RUN = "manual__2026-11-24T20:39:17.712456+00:00"
 RUN_URL = f"/dags/{DAG}/runs/manual__2026-11-24T20%3A39%3A17.712456%2B00%3A00/"
 PNG = b"\x89PNG\r\n\x1a\nfake"
 KNOWN_RUNS = {RUN}  # what Airflow's database holds in these tests
+DAG_MODELS: dict = {DAG: {"fashion_mnist"}}  # the DAGs Airflow knows in these tests, and their model_name default
 HISTORY: dict = {"model_name": "fashion_mnist", "champion": None, "versions": [], "history": []}
 RUN_FACTS: dict = {"conf": {"epochs": 3}, "defaults": {"epochs": 100, "model_type": "mlp"}, "failed": [],
                    "xcoms": {"fetch": {"source": "embedded://digits", "sha256": "ab12", "rows": 1797},
@@ -86,6 +87,7 @@ def client(artifact_root: Path, auth_manager):
         "deploy": True, "reason": "accuracy 0.9688 >= threshold 0.5000 and beats champion v1"}
     report_app.app.dependency_overrides[report_app.run_facts] = lambda: RUN_FACTS
     report_app.app.dependency_overrides[report_app.history_reader] = lambda: lambda name: HISTORY
+    report_app.app.dependency_overrides[report_app.dag_models] = lambda dag_id: DAG_MODELS.get(dag_id)
     report_app.app.dependency_overrides[report_app.run_checker] = lambda: lambda dag_id, run_id: run_id in KNOWN_RUNS
     report_app.app.dependency_overrides[report_app.facts_reader] = lambda: lambda dag_id, run_id: RUN_FACTS
     yield TestClient(report_app.app)
