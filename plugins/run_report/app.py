@@ -34,10 +34,11 @@ from run_report.artifacts import UnsafePath, file_in, load_model_card, load_run,
 from run_report.compare import compare_page
 from run_report.facts import facts_reader, failures, history_reader, run_facts
 from run_report.header import effective_params, failure_section, form_defaults, lineage_section, params_section
+from run_report.ingest_page import ingest_page
 from run_report.mlflow_ui import local_ui_down, start_hint_page
 from run_report.model_card_page import model_card_page
 from run_report.models import history_page, superseded_note
-from run_report.page import render
+from run_report.page import absent, render
 from run_report.pictures import load_test_predictions, picture_grid
 from tasks.core.common import StepError
 from tasks.core.parameters import MODEL_NAME
@@ -148,19 +149,26 @@ def _inline_png(path: Path) -> str | None:
 @app.get(RUN + "/", response_class=HTMLResponse)
 def report(dag_id: str, run_id: str, folder: RunDir, gate: Annotated[dict, Depends(gate_outcome)],
            facts: Annotated[dict, Depends(run_facts)], history: Annotated[Callable, Depends(history_reader)]) -> str:
-    """The whole report; the UI shows it as the run's "Run report" tab."""
+    """The whole report; the UI shows it as the run's "Run report" tab (an ingest run's: what it did)."""
+    found = failures(folder, facts.get("failed") or [])
+    if "ingest" in (facts.get("tasks") or {}):
+        settings = load_settings()
+        return ingest_page(dag_id, run_id, facts, found, Path(settings.dataset_store), Path(settings.landing_dir))
     if not folder.is_dir():
         raise HTTPException(status_code=404, detail=f"no artifacts for run {run_id!r} of {dag_id!r}")
     matrix = _inline_png(folder / "evaluate" / "confusion_matrix.png")
     defaults = facts.get("defaults") or form_defaults()
     xcoms = facts.get("xcoms") or {}
     artifacts = load_run(folder)
+    failed = [str(f.get("task_id")) for f in found]
     header = (_superseded(dag_id, run_id, artifacts.get("register"), history)
-              + failure_section(dag_id, run_id, failures(folder, facts.get("failed") or []))
+              + failure_section(dag_id, run_id, found)
               + params_section(effective_params(facts.get("conf"), defaults), defaults)
               + lineage_section(xcoms.get("fetch"), xcoms.get("resolve_dataset")))
+    pictures = picture_grid(load_test_predictions(folder), unavailable=absent("evaluate", failed) if failed else "")
     return render(dag_id, run_id, artifacts, gate, mlflow_ui_url(), confusion_matrix=matrix, header=header,
-                  pictures=picture_grid(load_test_predictions(folder)))
+                  pictures=pictures, failed=failed,
+                  deploy_state=((facts.get("tasks") or {}).get("deploy") or {}).get("state"))
 
 
 def _superseded(dag_id: str, run_id: str, registration: dict[str, Any] | None, history: Callable) -> str:
@@ -217,8 +225,9 @@ def _compared(dag_id: str, run_id: str, root: str, facts: dict[str, Any], note: 
     folder = safe_run_folder(dag_id, run_id, root)
     artifacts = load_run(folder)
     defaults = facts.get("defaults") or form_defaults()
+    fetched = (facts.get("xcoms") or {}).get("fetch") or {}
     return {"run_id": run_id, "note": note, "params": effective_params(facts.get("conf"), defaults),
-            "metrics": artifacts.get("evaluate"), "history": artifacts.get("train"),
+            "metrics": artifacts.get("evaluate"), "history": artifacts.get("train"), "dataset": fetched.get("sha256"),
             "matrix": _inline_png(folder / "evaluate" / "confusion_matrix.png")}
 
 
