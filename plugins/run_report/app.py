@@ -1,11 +1,9 @@
 """The run report's web app, mounted by the API server under ``/run-report``.
 
 A plugin's FastAPI app is not behind Airflow's login on its own: every route here
-depends on ``require_run_access``, which resolves the caller from the UI's session
-cookie or a Bearer token with Airflow's own ``get_user`` and asks the auth manager
-whether that user may read the DAG's runs (401 without a token, 403 without access).
-Airflow's security module is imported when a request arrives, not when the plugin
-is loaded, so other Airflow processes never pay for it.
+depends on ``access.require_dag_read`` (the caller must be logged in and may read the
+DAG in the URL and its runs; a logged-out browser is sent to the login page). A model's
+history is served only under a DAG that exists and trains that model.
 
 Only runs that exist in Airflow's database are served (``require_existing_run``, an exact
 match on the run id), and their files are found with ``run_key`` (a hash of that exact id),
@@ -27,17 +25,20 @@ from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mlops_pipeline.links import URL_PREFIX, VALIDATION_STEPS, mlflow_ui_url
 from mlops_pipeline.settings import load_settings
+from run_report.access import dag_models, owns_model, refusal, require_dag_read
 from run_report.artifacts import UnsafePath, file_in, load_model_card, load_run, run_folder
 from run_report.compare import compare_page
 from run_report.facts import facts_reader, failures, history_reader, run_facts
 from run_report.header import effective_params, failure_section, form_defaults, lineage_section, params_section
+from run_report.ingest_page import ingest_page
 from run_report.mlflow_ui import local_ui_down, start_hint_page
 from run_report.model_card_page import model_card_page
 from run_report.models import history_page, superseded_note
-from run_report.page import render
+from run_report.page import absent, render
 from run_report.pictures import load_test_predictions, picture_grid
 from tasks.core.common import StepError
 from tasks.core.parameters import MODEL_NAME
@@ -50,16 +51,6 @@ CONTENT_SECURITY_POLICY = ("sandbox allow-popups allow-popups-to-escape-sandbox;
                            "frame-ancestors 'self'")
 SECURITY_HEADERS = {"Content-Security-Policy": CONTENT_SECURITY_POLICY, "X-Content-Type-Options": "nosniff",
                     "Referrer-Policy": "no-referrer", "Cross-Origin-Resource-Policy": "same-origin"}
-
-
-async def require_run_access(request: Request, dag_id: str) -> None:
-    """Refuse anyone who is not logged in to Airflow, or may not read this DAG's runs."""
-    from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
-    from airflow.api_fastapi.core_api.security import bearer_scheme, get_user, requires_access_dag
-
-    credentials = await bearer_scheme(request)
-    user = await get_user(request, _oauth_token=None, bearer_credentials=credentials)
-    requires_access_dag("GET", DagAccessEntity.RUN)(request, user)
 
 
 def artifact_root() -> str:
@@ -131,9 +122,12 @@ def _registration(folder: Path) -> dict[str, Any]:
 
 RunDir = Annotated[Path, Depends(run_path)]
 # No /docs or /openapi.json: those routes would not carry the access check.
-app = FastAPI(title="Run report", dependencies=[Depends(require_run_access)], docs_url=None, redoc_url=None,
+app = FastAPI(title="Run report", dependencies=[Depends(require_dag_read)], docs_url=None, redoc_url=None,
               openapi_url=None)
 RUN = "/dags/{dag_id}/runs/{run_id}"
+
+
+app.add_exception_handler(StarletteHTTPException, refusal)  # a logged-out browser goes to the login page
 
 
 @app.middleware("http")
@@ -155,19 +149,26 @@ def _inline_png(path: Path) -> str | None:
 @app.get(RUN + "/", response_class=HTMLResponse)
 def report(dag_id: str, run_id: str, folder: RunDir, gate: Annotated[dict, Depends(gate_outcome)],
            facts: Annotated[dict, Depends(run_facts)], history: Annotated[Callable, Depends(history_reader)]) -> str:
-    """The whole report; the UI shows it as the run's "Run report" tab."""
+    """The whole report; the UI shows it as the run's "Run report" tab (an ingest run's: what it did)."""
+    found = failures(folder, facts.get("failed") or [])
+    if "ingest" in (facts.get("tasks") or {}):
+        settings = load_settings()
+        return ingest_page(dag_id, run_id, facts, found, Path(settings.dataset_store), Path(settings.landing_dir))
     if not folder.is_dir():
         raise HTTPException(status_code=404, detail=f"no artifacts for run {run_id!r} of {dag_id!r}")
     matrix = _inline_png(folder / "evaluate" / "confusion_matrix.png")
     defaults = facts.get("defaults") or form_defaults()
     xcoms = facts.get("xcoms") or {}
     artifacts = load_run(folder)
+    failed = [str(f.get("task_id")) for f in found]
     header = (_superseded(dag_id, run_id, artifacts.get("register"), history)
-              + failure_section(dag_id, run_id, failures(folder, facts.get("failed") or []))
+              + failure_section(dag_id, run_id, found)
               + params_section(effective_params(facts.get("conf"), defaults), defaults)
               + lineage_section(xcoms.get("fetch"), xcoms.get("resolve_dataset")))
+    pictures = picture_grid(load_test_predictions(folder), unavailable=absent("evaluate", failed) if failed else "")
     return render(dag_id, run_id, artifacts, gate, mlflow_ui_url(), confusion_matrix=matrix, header=header,
-                  pictures=picture_grid(load_test_predictions(folder)))
+                  pictures=pictures, failed=failed,
+                  deploy_state=((facts.get("tasks") or {}).get("deploy") or {}).get("state"))
 
 
 def _superseded(dag_id: str, run_id: str, registration: dict[str, Any] | None, history: Callable) -> str:
@@ -186,14 +187,24 @@ def _superseded(dag_id: str, run_id: str, registration: dict[str, Any] | None, h
 
 
 @app.get("/dags/{dag_id}/models/{model_name}/", response_class=HTMLResponse)
-def model_history_page(dag_id: str, model_name: str, history: Annotated[Callable, Depends(history_reader)]) -> str:
-    """Every version of a registered model: run, accuracy, gate decision, promotions and rollbacks, champion."""
+def model_history_page(dag_id: str, model_name: str, history: Annotated[Callable, Depends(history_reader)],
+                       defaults: Annotated[set[str] | None, Depends(dag_models)]) -> str:
+    """Every version of a registered model: run, accuracy, gate decision, promotions and rollbacks, champion.
+
+    Only under a DAG that trains the model (its default model name, or a version one of its runs
+    registered); gate decisions are read for this DAG's runs only (the user may not read others).
+    """
     try:
         MODEL_NAME.check(model_name)
     except StepError as err:
         raise HTTPException(status_code=400, detail="refused: not a registered model name") from err
+    if defaults is None:
+        raise HTTPException(status_code=404, detail="no such DAG: check the DAG id")
     data = history(model_name)
-    return history_page(data, version_gates(dag_id, data.get("versions", [])))
+    if not owns_model(dag_id, defaults, model_name, data):
+        raise HTTPException(status_code=404, detail="this DAG trains no model of that name")
+    own = [v for v in data.get("versions", []) if v.get("dag_id") in (None, dag_id)]
+    return history_page(data, version_gates(dag_id, own))
 
 
 @app.get(RUN + "/model-card", response_class=HTMLResponse)
@@ -214,8 +225,9 @@ def _compared(dag_id: str, run_id: str, root: str, facts: dict[str, Any], note: 
     folder = safe_run_folder(dag_id, run_id, root)
     artifacts = load_run(folder)
     defaults = facts.get("defaults") or form_defaults()
+    fetched = (facts.get("xcoms") or {}).get("fetch") or {}
     return {"run_id": run_id, "note": note, "params": effective_params(facts.get("conf"), defaults),
-            "metrics": artifacts.get("evaluate"), "history": artifacts.get("train"),
+            "metrics": artifacts.get("evaluate"), "history": artifacts.get("train"), "dataset": fetched.get("sha256"),
             "matrix": _inline_png(folder / "evaluate" / "confusion_matrix.png")}
 
 

@@ -1,7 +1,9 @@
 """Two runs side by side: Params that differ, test metrics, curves overlaid, per-class F1, confusion matrices.
 
 Both runs' values come from their artifacts and Airflow's record (run inputs, dataset
-text): all escaped. Pictures are the runs' own confusion-matrix PNGs, inlined.
+text): all escaped. Pictures are the runs' own confusion-matrix PNGs, inlined. Both runs'
+curves share one epoch axis. When the runs saw images of different shapes or were tested
+on different test sets, the page says so first: their test metrics are not like for like.
 """
 
 from __future__ import annotations
@@ -14,7 +16,10 @@ from run_report.curves import curve_svg
 from run_report.page import STYLE
 
 COMPARE_STYLE = (".changed td{background:#fff3c4}td.text{text-align:left}.side{display:flex;gap:16px;"
-                 "flex-wrap:wrap}.side figure{margin:0}")
+                 "flex-wrap:wrap}.side figure{margin:0}.warn{border:2px solid #c80;background:#fff6e0;"
+                 "padding:6px 12px}")
+# Params that decide which rows end up in the test split (with the dataset's bytes)
+SPLIT_PARAMS = ("test_size", "random_state")
 
 
 def _text(value: Any) -> str:
@@ -68,8 +73,39 @@ def overlaid_curves(a: dict[str, Any] | None, b: dict[str, Any] | None) -> str:
     return "<h2>Validation curves, A against B</h2>" + ("".join(charts) or "<p class='muted'>No curves.</p>")
 
 
+def _shape(params: dict[str, Any]) -> str:
+    return f"{params.get('image_height', '?')}x{params.get('image_width', '?')}"
+
+
+def _test_set(run: dict[str, Any]) -> tuple[Any, ...]:
+    """What decides the test rows: the dataset's bytes (or its URI if the hash is unknown), the split Params,
+    and how many rows it held."""
+    params = run.get("params") or {}
+    return (run.get("dataset") or params.get("dataset_uri"), *(params.get(name) for name in SPLIT_PARAMS),
+            (run.get("metrics") or {}).get("test_rows"))
+
+
+def comparability_note(a: dict[str, Any], b: dict[str, Any]) -> str:
+    """A warning at the top when the runs' images or test sets differ (their metrics are not like for like)."""
+    notes = []
+    if _shape(a.get("params") or {}) != _shape(b.get("params") or {}):
+        notes.append(f"<li>Different image shapes: A saw {escape(_shape(a['params']))} images, B "
+                     f"{escape(_shape(b['params']))}. The models had different inputs.</li>")
+    if _test_set(a) != _test_set(b):
+        rows = [(r.get("metrics") or {}).get("test_rows", "?") for r in (a, b)]
+        data = [str(r.get("dataset") or (r.get("params") or {}).get("dataset_uri") or "?") for r in (a, b)]
+        notes.append("<li>Different test sets: A was tested on " + escape(str(rows[0])) + " rows of <code>"
+                     + escape(data[0][:80]) + "</code>, B on " + escape(str(rows[1])) + " rows of <code>"
+                     + escape(data[1][:80]) + "</code> (or with a different split). Test metrics are not measured "
+                     "on the same images.</li>")
+    if not notes:
+        return ""
+    return f"<div class='warn' id='not-comparable'><b>Not like for like</b><ul>{''.join(notes)}</ul></div>"
+
+
 def compare_page(dag_id: str, runs: list[dict[str, Any]]) -> str:
-    """``runs`` is two dicts with ``run_id``, ``params``, ``metrics``, ``history`` and ``matrix`` (data URI)."""
+    """``runs`` is two dicts with ``run_id``, ``params``, ``metrics``, ``history``, ``matrix`` (data URI) and
+    ``dataset`` (the fetched data's sha256, if known)."""
     a, b = runs
     heading = "".join(f"<li><b>{label}</b>: <code>{escape(r['run_id'])}</code>{escape(r.get('note', ''))}</li>"
                       for label, r in zip("AB", runs, strict=True))
@@ -79,7 +115,7 @@ def compare_page(dag_id: str, runs: list[dict[str, Any]]) -> str:
                        for label, r in zip("AB", runs, strict=True))
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>Compare runs of {escape(dag_id)}</title>"
             f"<style>{STYLE}{COMPARE_STYLE}</style></head><body><h1>Compare runs of {escape(dag_id)}</h1>"
-            f"<ul id='runs'>{heading}</ul>" + params_diff(a["params"], b["params"])
+            f"<ul id='runs'>{heading}</ul>" + comparability_note(a, b) + params_diff(a["params"], b["params"])
             + metrics_table(a["metrics"], b["metrics"]) + overlaid_curves(a["history"], b["history"])
             + per_class_f1(a["metrics"], b["metrics"])
             + f"<h2>Confusion matrices</h2><div class='side' id='matrices'>{matrices}</div></body></html>")

@@ -13,10 +13,13 @@ WIDTH, HEIGHT, PAD = 420, 220, 36
 COLOURS = {"train": "#1f77b4", "validation": "#ff7f0e", "A": "#1f77b4", "B": "#d62728"}
 
 
-def _points(values: Sequence[float], low: float, high: float) -> str:
-    """Polyline coordinates of ``values`` scaled into the plot area."""
+def _points(values: Sequence[float], low: float, high: float, epochs: int) -> str:
+    """Polyline coordinates of ``values`` scaled into the plot area, on an x axis of ``epochs`` epochs.
+
+    Every series of a chart shares that axis: a 27-epoch run ends at 27 of 100, not at the right edge.
+    """
     span = (high - low) or 1.0
-    step = (WIDTH - 2 * PAD) / max(len(values) - 1, 1)
+    step = (WIDTH - 2 * PAD) / max(epochs - 1, 1)
     return " ".join(f"{PAD + i * step:.1f},{HEIGHT - PAD - (v - low) / span * (HEIGHT - 2 * PAD):.1f}"
                     for i, v in enumerate(values))
 
@@ -35,7 +38,10 @@ def _axes(title: str, low: float, high: float, epochs: int) -> list[str]:
 
 
 def curve_svg(title: str, series: Mapping[str, Sequence[float]]) -> str:
-    """One chart with a line per named series (e.g. train and validation loss); empty if no data."""
+    """One chart with a line per named series (e.g. train and validation loss); empty if no data.
+
+    The x axis spans the longest series: each point is drawn at its epoch, whatever the others' lengths.
+    """
     series = {name: [float(v) for v in values] for name, values in series.items() if values}
     if not series:
         return ""
@@ -46,7 +52,7 @@ def curve_svg(title: str, series: Mapping[str, Sequence[float]]) -> str:
     for i, (name, values) in enumerate(series.items()):
         colour = COLOURS.get(name, "#2ca02c")
         parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" '
-                     f'points="{_points(values, low, high)}"><title>{escape(name)}</title></polyline>')
+                     f'points="{_points(values, low, high, epochs)}"><title>{escape(name)}</title></polyline>')
         parts.append(f'<text x="{WIDTH - PAD - 4}" y="{PAD + 14 + 12 * i}" text-anchor="end" font-size="11" '
                      f'fill="{colour}">{escape(name)}</text>')
     body = "".join(parts)

@@ -13,9 +13,13 @@ from typing import Any
 
 from mlops_pipeline.settings import load_settings
 
+# Tasks whose result the report shows: the training run's data lineage, the ingest run's outcome
+XCOM_TASKS = ("fetch", "resolve_dataset", "ingest", "publish")
+
 
 def run_facts(dag_id: str, run_id: str) -> dict[str, Any]:
-    """What Airflow's database knows of the run: conf, the DAG's Param defaults, failed tasks, data XComs."""
+    """What Airflow's database knows of the run: conf, state, the DAG's Param defaults, each task's state and
+    times (``tasks``), the failed ones in the order they ran, and the data XComs."""
     from airflow.models.dagrun import DagRun
     from airflow.models.serialized_dag import SerializedDagModel
     from airflow.models.taskinstance import TaskInstance
@@ -24,18 +28,23 @@ def run_facts(dag_id: str, run_id: str) -> dict[str, Any]:
     from airflow.utils.state import TaskInstanceState
     from sqlalchemy import select
 
-    facts: dict[str, Any] = {"conf": None, "defaults": None, "failed": [], "xcoms": {}}
+    facts: dict[str, Any] = {"conf": None, "defaults": None, "failed": [], "xcoms": {}, "tasks": {}}
     with create_session() as session:
         run = session.scalars(select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id)).first()
         if run is None:
             return facts
         facts["conf"] = dict(run.conf or {})
-        failed = session.execute(select(TaskInstance.task_id, TaskInstance.try_number).where(
+        facts["state"] = str(getattr(run.state, "value", run.state) or "")
+        tasks = session.execute(select(TaskInstance.task_id, TaskInstance.try_number, TaskInstance.state,
+                                       TaskInstance.start_date, TaskInstance.end_date).where(
             TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id,
-            TaskInstance.state == TaskInstanceState.FAILED).order_by(TaskInstance.start_date)).all()
-        facts["failed"] = [{"task_id": task_id, "try_number": tries} for task_id, tries in failed]
+        ).order_by(TaskInstance.start_date)).all()
+        facts["tasks"] = {task_id: {"state": str(getattr(state, "value", state) or ""), "start": start, "end": end}
+                          for task_id, _, state, start, end in tasks}
+        facts["failed"] = [{"task_id": task_id, "try_number": tries} for task_id, tries, state, *_ in tasks
+                           if state == TaskInstanceState.FAILED]
         rows = session.scalars(XComModel.get_many(run_id=run_id, dag_ids=dag_id, key="return_value",
-                                                  task_ids=["fetch", "resolve_dataset"])).all()
+                                                  task_ids=list(XCOM_TASKS))).all()
         facts["xcoms"] = {row.task_id: XComModel.deserialize_value(row) for row in rows}
         dag = SerializedDagModel.get_dag(dag_id, session=session)
         facts["defaults"] = dict(dag.params.dump()) if dag is not None else None
@@ -73,8 +82,6 @@ def history_reader() -> Callable[[str], dict[str, Any]]:
             return {"model_name": model_name, "champion": None, "versions": [], "history": []}
 
     return read
-
-
 
 
 def facts_reader() -> Callable[[str, str], dict[str, Any]]:

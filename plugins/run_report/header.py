@@ -81,4 +81,4 @@ def failure_section(dag_id: str, run_id: str, failures: list[dict[str, Any]]) ->
                      f'&middot; <a href="{escape(log_url(dag_id, run_id, task_id, failure.get("try_number")))}" '
                      'target="_blank">log</a></p>')
     return ('<div class="failure" id="failure"><h2>This run failed</h2>' + "".join(items)
-            + "<p class='muted'>Sections below that need a later step say it has not run.</p></div>")
+            + "<p class='muted'>Sections below whose step did not run say which failure stopped it.</p></div>")

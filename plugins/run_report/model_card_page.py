@@ -13,9 +13,16 @@ def _rows(mapping: dict[str, Any]) -> str:
                    for key, value in mapping.items())
 
 
-def _number(value: Any, digits: int = 3) -> str:
-    """A figure as text (escaped where it is shown)."""
-    return f"{value:.{digits}f}" if isinstance(value, int | float) else str(value if value is not None else "-")
+COUNTS = ("test_rows", "support", "rows")  # whole numbers, even when a JSON round trip made them floats
+
+
+def _number(value: Any, digits: int = 3, count: bool = False) -> str:
+    """A figure as text (escaped where it is shown): counts and integers as integers (``176``, not ``176.000``)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value if value is not None else "-")
+    if isinstance(value, int) or (count and float(value).is_integer()):
+        return str(int(value))
+    return f"{value:.{digits}f}"
 
 
 def model_card_page(card: dict[str, Any]) -> str:
@@ -25,7 +32,7 @@ def model_card_page(card: dict[str, Any]) -> str:
     per_class = "".join(
         "<tr><td class='text'>" + escape(str(row.get("class", ""))) + "</td>"
         + "".join(f"<td>{escape(_number(row.get(key)))}</td>" for key in ("precision", "recall", "f1"))
-        + f"<td>{escape(_number(row.get('support'), 0))}</td></tr>" for row in card.get("per_class", []))
+        + f"<td>{escape(_number(row.get('support'), count=True))}</td></tr>" for row in card.get("per_class", []))
     data = {**card.get("data", {})}
     data["categories"] = ", ".join(map(str, data.get("categories", [])))
     limits = "".join(f"<li>{escape(str(item))}</li>" for item in card.get("limits", []))
@@ -34,7 +41,7 @@ def model_card_page(card: dict[str, Any]) -> str:
             f"<h1>{title}</h1><h2>Intended use</h2><p id='intended-use'>{escape(str(card.get('intended_use', '')))}</p>"
             f"<h2>Limits</h2><ul id='limits'>{limits}</ul><h2>Data</h2><table>" + _rows(data)
             + "</table><h2>Metrics</h2><table>"
-            + _rows({key: _number(value, 4) for key, value in card.get("metrics", {}).items()})
+            + _rows({key: _number(value, 4, count=key in COUNTS) for key, value in card.get("metrics", {}).items()})
             + "</table><h2>Per-class results</h2><table id='card-per-class'><tr><th>class</th><th>precision</th>"
             "<th>recall</th><th>F1</th><th>support</th></tr>" + per_class + "</table>"
             "<h2>Training settings</h2><table>" + _rows(card.get("training", {})) + "</table>"

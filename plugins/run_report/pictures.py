@@ -66,10 +66,14 @@ def _name(classes: list[str], code: int) -> str:
     return classes[code] if 0 <= code < len(classes) else f"code {code}"
 
 
-def picture_grid(data: dict[str, Any] | None, limit: int = GRID_LIMIT) -> str:
-    """A grid of test images captioned true/predicted, misclassified ones first (in test-split order)."""
+def picture_grid(data: dict[str, Any] | None, limit: int = GRID_LIMIT, unavailable: str = "") -> str:
+    """A grid of test images captioned true/predicted, misclassified ones first (in test-split order).
+
+    ``unavailable`` is the (escaped) note shown without data, e.g. that a failed step stopped the run.
+    """
     if not data:
-        return "<h2>Test images</h2><p class='muted'>Not available: the run has no test split or predictions (yet).</p>"
+        return "<h2>Test images</h2>" + (
+            unavailable or "<p class='muted'>Not available: the run has no test split or predictions (yet).</p>")
     truth, predicted, classes = data["truth"], data["predicted"], data["classes"]
     wrong = np.flatnonzero(truth != predicted)
     order = np.concatenate([wrong, np.flatnonzero(truth == predicted)])[:limit]
@@ -80,11 +84,14 @@ def picture_grid(data: dict[str, Any] | None, limit: int = GRID_LIMIT) -> str:
         true_name, predicted_name = escape(_name(classes, int(truth[i]))), escape(_name(classes, int(predicted[i])))
         cells.append(f'<figure class="{"miss" if miss else "hit"}"><img src="{png_data_uri(data["x"][i])}" '
                      f'width="{width * SCALE}" height="{height * SCALE}" alt="test image {int(i)}">'
-                     f"<figcaption>true: {true_name}<br>predicted: {predicted_name}</figcaption></figure>")
+                     f'<figcaption><span title="{true_name}">true: {true_name}</span>'
+                     f'<span title="{predicted_name}">predicted: {predicted_name}</span></figcaption></figure>')
     return (f"<h2>Test images</h2><p id='mistakes'>{len(wrong)} of {len(truth)} test images misclassified; "
             f"showing {len(order)}, mistakes first (red).</p><div class='grid'>{''.join(cells)}</div>")
 
 
 GRID_STYLE = (".grid{display:flex;flex-wrap:wrap;gap:6px}.grid figure{margin:0;padding:3px;border:2px solid #cdc;"
               "font-size:11px;width:96px;text-align:center}.grid figure.miss{border-color:#c33;background:#fee}"
-              ".grid img{image-rendering:pixelated;max-width:none}")
+              ".grid img{image-rendering:pixelated;max-width:none}"
+              # a long category name ends in an ellipsis inside its cell (the full name is the span's title)
+              ".grid figcaption span{display:block;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}")

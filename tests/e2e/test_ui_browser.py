@@ -6,7 +6,8 @@ the trigger form (a refused value first, then the real 28x28 sample, 15 epochs a
 threshold) and triggers, then the run succeeds with that conf; its "Run report" tab shows the
 test accuracy, the confusion matrix, the Params the form changed, the pictures and the gate
 decision the gate actually took; the comparison with the champion shows the epochs that
-differ; the model history marks the champion the gate left; the model card opens.
+differ and draws both runs' curves on one epoch axis; a logged-out browser opening a report page
+is sent to the login page; the model history marks the champion the gate left; the model card opens.
 Screenshots go to ``$PIPELINE_UI_SCREENSHOTS`` (default ``tests/artifacts/``, git-ignored;
 ``docs/screenshots/`` holds the README's copies).
 """
@@ -129,6 +130,19 @@ def fill_trigger_form(page, airflow: Standalone) -> None:
     trigger.click()
 
 
+def assert_one_epoch_axis(page) -> None:
+    """Both runs' curves share the x axis of the longer run: the shorter ends at its own last epoch."""
+    from run_report.curves import PAD, WIDTH
+
+    lines = page.locator("svg").first.locator("polyline").evaluate_all(
+        "lines => lines.map(l => l.getAttribute('points').trim().split(/\\s+/).map(p => parseFloat(p)))")
+    (short, long) = sorted(lines, key=len)
+    assert len(short) < len(long), [len(x) for x in lines]  # 15 epochs (or fewer, early stopping) against 2
+    assert long[-1] == WIDTH - PAD and short[-1] < WIDTH - PAD, (short, long)
+    expected = PAD + (len(short) - 1) / (len(long) - 1) * (WIDTH - 2 * PAD)
+    assert abs(short[-1] - expected) < 0.5, (short[-1], expected)
+
+
 def test_trigger_from_the_form_and_read_the_run_report(airflow, page):
     SHOTS.mkdir(parents=True, exist_ok=True)
     token = airflow.token()
@@ -137,6 +151,9 @@ def test_trigger_from_the_form_and_read_the_run_report(airflow, page):
         **FASHION, "epochs": 2, "accuracy_threshold": 0.0}}, token)  # the champion the form's run is judged against
     champion_run = _finished_run(airflow, token)
     assert champion_run["dag_run_id"] == first["dag_run_id"] and champion_run["state"] == "success", airflow.tail()
+    page.goto(f"{airflow.base}/run-report/dags/{DAG}/models/fashion_mnist/")  # logged out: to the login page
+    page.locator("input[name=username]").wait_for()
+    assert "/auth/login" in page.url and "next=" in page.url, page.url
     log_in(page, airflow)
     fill_trigger_form(page, airflow)
 
@@ -174,6 +191,7 @@ def test_trigger_from_the_form_and_read_the_run_report(airflow, page):
     epochs_row = page.locator("table tr.changed", has_text="epochs").inner_text().split()
     assert epochs_row == ["epochs", "15", "2"], epochs_row  # A is the form's run, B the 2-epoch champion
     assert page.locator("#matrices img").count() == 2
+    assert_one_epoch_axis(page)
     page.screenshot(path=SHOTS / "compare.png", full_page=True)
 
     page.goto(f"{airflow.base}/run-report/dags/{DAG}/models/fashion_mnist/")

@@ -1,3 +1,3 @@
 """The run report app's fixtures (a finished run's artifacts, an auth manager, logged-in clients) for every module."""
 
-from tests.plugins.test_run_report_app import artifact_root, auth_manager, client, viewer  # noqa: F401
+from tests.plugins.report_app import artifact_root, auth_manager, client, viewer  # noqa: F401

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-import tests.plugins.test_run_report_app as app_tests
+import tests.plugins.report_app as app_tests
 from mlops_pipeline.run_keys import run_key
 from run_report.compare import params_diff
-from tests.plugins.test_run_report_app import DAG, KNOWN_RUNS, PNG, RUN, _write
+from tests.plugins.report_app import DAG, KNOWN_RUNS, PNG, RUN, _write
 
 XSS = "<img src=x onerror=alert(1)>"
 OTHER = "manual__2026-11-25T10:03:39.389771+00:00"

@@ -6,10 +6,10 @@ from types import SimpleNamespace
 
 import pytest
 
-import tests.plugins.test_run_report_app as app_tests
+import tests.plugins.report_app as app_tests
 from run_report.models import history_page
 from tasks.model.history import model_history, superseded
-from tests.plugins.test_run_report_app import DAG, RUN_URL
+from tests.plugins.report_app import DAG, RUN_URL
 
 XSS = "<img src=x onerror=alert(1)>"
 EVENTS = [

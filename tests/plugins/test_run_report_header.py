@@ -12,7 +12,7 @@ from mlops_pipeline.run_keys import run_key
 from run_report.header import failure_section, lineage_section, params_section
 from run_report.page import metrics_section
 from run_report.pictures import load_test_predictions, picture_grid, png_bytes
-from tests.plugins.test_run_report_app import DAG, RUN, RUN_URL
+from tests.plugins.report_app import DAG, RUN, RUN_URL
 
 XSS = "<img src=x onerror=alert(1)>"
 CLASSES = [XSS, "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
@@ -100,7 +100,7 @@ def test_the_served_report_shows_params_lineage_and_pictures(viewer, artifact_ro
 def test_a_failed_run_shows_its_failure_first_with_the_recorded_reason(viewer, artifact_root, monkeypatch):
     from types import SimpleNamespace
 
-    import tests.plugins.test_run_report_app as app_tests
+    import tests.plugins.report_app as app_tests
 
     ti = SimpleNamespace(dag_id=DAG, task_id="validate_raw", run_id=RUN, try_number=1)
     context = {"ti": ti, "dag_run": SimpleNamespace(run_id=RUN),
@@ -124,12 +124,13 @@ def test_load_test_predictions_is_none_until_evaluate_ran(tmp_path):
 def test_run_facts_of_an_unknown_run_are_empty(airflow_db):
     from run_report.app import run_facts
 
-    assert run_facts(DAG, "manual__never_ran") == {"conf": None, "defaults": None, "failed": [], "xcoms": {}}
+    assert run_facts(DAG, "manual__never_ran") == {"conf": None, "defaults": None, "failed": [], "xcoms": {},
+                                                  "tasks": {}}
 
 
 def test_the_model_card_page_escapes_names_and_is_served_for_a_registered_run(viewer, artifact_root):
     from run_report.model_card_page import model_card_page
-    from tests.plugins.test_run_report_app import _write
+    from tests.plugins.report_app import _write
 
     card = {"model": {"name": "fashion_mnist", "version": 2}, "intended_use": f"use {XSS}", "limits": [XSS],
             "data": {"categories": [XSS, "Bag"]}, "metrics": {"accuracy": 0.8125},

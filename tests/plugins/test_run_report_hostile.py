@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mlops_pipeline.run_keys import run_key
-from tests.plugins.test_run_report_app import DAG, KNOWN_RUNS, RUN, RUN_URL, _write
+from tests.plugins.report_app import DAG, KNOWN_RUNS, RUN, RUN_URL, _write
 
 XSS = "<img src=x onerror=alert(1)>"
 TYPED_ALIAS = "manual__2026-11-24T20_39_17.712456_00_00"  # what path_safe made of RUN: typed in the form's Run ID
@@ -27,7 +27,7 @@ def test_a_run_id_airflow_does_not_know_is_not_served_even_if_a_folder_matches(v
 
 
 def test_an_alias_run_that_exists_never_reads_the_other_runs_files(viewer, monkeypatch):
-    monkeypatch.setattr("tests.plugins.test_run_report_app.KNOWN_RUNS", KNOWN_RUNS | {TYPED_ALIAS})
+    monkeypatch.setattr("tests.plugins.report_app.KNOWN_RUNS", KNOWN_RUNS | {TYPED_ALIAS})
     response = viewer.get(f"/dags/{DAG}/runs/{TYPED_ALIAS}/")
     assert response.status_code == 404 and "no artifacts" in response.text  # its own (empty) folder
     assert "0.9688" in viewer.get(RUN_URL).text
