@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+import pytest
+
 import tests.plugins.report_app as app_tests
 from mlops_pipeline.run_keys import run_key
 from run_report.compare import params_diff
 from tests.plugins.report_app import DAG, KNOWN_RUNS, PNG, RUN, _write
+
+pytestmark = pytest.mark.integration  # the plugin's routes, served by its FastAPI app
 
 XSS = "<img src=x onerror=alert(1)>"
 OTHER = "manual__2026-11-25T10:03:39.389771+00:00"

@@ -11,6 +11,8 @@ from run_report.models import history_page
 from tasks.model.history import model_history, superseded
 from tests.plugins.report_app import DAG, RUN_URL
 
+pytestmark = pytest.mark.integration  # the plugin's routes, served by its FastAPI app
+
 XSS = "<img src=x onerror=alert(1)>"
 EVENTS = [
     {"action": "deploy", "version": 1, "previous_version": None, "reason": "first", "by": "airflow:a", "at": "T1"},

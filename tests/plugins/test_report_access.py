@@ -10,6 +10,8 @@ import pytest
 import tests.plugins.report_app as app_tests
 from tests.plugins.report_app import DAG, RUN, RUN_URL
 
+pytestmark = pytest.mark.integration  # the plugin's routes, served by its FastAPI app
+
 OTHER_DAG = "fashion_mnist_rollback"
 HISTORY_URL = f"/dags/{DAG}/models/fashion_mnist/"
 VERSIONS = {"model_name": "fashion_mnist", "champion": 1, "history": [],
@@ -63,7 +65,7 @@ def test_dag_models_reads_airflows_dags_and_their_model_name_default(airflow_db)
     from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
 
     from run_report.access import dag_models
-    from tests.conftest import ROOT
+    from tests.support.steps import ROOT
 
     assert dag_models("no_such_dag") is None
     DagBundlesManager().sync_bundles_to_db()

@@ -6,6 +6,8 @@ import pytest
 
 from tests.plugins.report_app import DAG, PNG, RUN_URL, _token
 
+pytestmark = pytest.mark.integration  # the plugin's routes, served by its FastAPI app
+
 
 def test_anonymous_request_is_refused(client):
     for path in (RUN_URL, RUN_URL + "confusion_matrix.png", RUN_URL + "data-docs/validate_raw/index.html"):

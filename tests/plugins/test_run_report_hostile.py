@@ -7,6 +7,8 @@ import pytest
 from mlops_pipeline.run_keys import run_key
 from tests.plugins.report_app import DAG, KNOWN_RUNS, RUN, RUN_URL, _write
 
+pytestmark = pytest.mark.integration  # the plugin's routes, served by its FastAPI app
+
 XSS = "<img src=x onerror=alert(1)>"
 TYPED_ALIAS = "manual__2026-11-24T20_39_17.712456_00_00"  # what path_safe made of RUN: typed in the form's Run ID
 
