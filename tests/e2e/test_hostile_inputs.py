@@ -27,8 +27,8 @@ import numpy as np
 import pytest
 
 from mlops_pipeline.run_keys import run_key
-from tests.e2e.airflow_server import ROOT, Standalone
-from tests.e2e.test_ui_browser import CHROMIUM, CHROMIUM_FLAGS, SHOTS, log_in
+from tests.support.airflow_server import ROOT, Standalone
+from tests.support.browser import CHROMIUM, CHROMIUM_FLAGS, SHOTS, log_in
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -241,7 +241,7 @@ def test_the_trigger_forms_json_with_an_unknown_key_is_refused_in_the_ui(airflow
 ])
 def test_the_cli_bypasses_the_api_server_so_the_first_task_must_refuse(airflow, dag_id, first_task, conf, hint):
     """``airflow dags trigger -c`` writes the run straight to the database: observed, and caught by check_conf."""
-    from tests.e2e.airflow_server import server_env
+    from tests.support.airflow_server import server_env
 
     run_id = f"manual__cli_{first_task}_{sorted(conf)[0]}"
     cli = subprocess.run([str(Path(sys.executable).with_name("airflow")), "dags", "trigger", dag_id, "-r",

@@ -14,14 +14,13 @@ Screenshots go to ``$PIPELINE_UI_SCREENSHOTS`` (default ``tests/artifacts/``, gi
 
 from __future__ import annotations
 
-import os
 import time
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
-from tests.e2e.airflow_server import ROOT, Standalone
+from tests.support.airflow_server import Standalone
+from tests.support.browser import CHROMIUM, CHROMIUM_FLAGS, SHOTS, log_in
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -29,10 +28,6 @@ DAG = "fashion_mnist_training"
 # The real 999-image sample (28x28); empty cells are a share of cells, so 784-pixel rows need a low rate.
 FASHION = {"dataset_uri": "embedded://fashion-mnist-sample", "image_height": 28, "image_width": 28,
            "empty_cell_rate": 0.0001}
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-SHOTS = Path(os.environ.get("PIPELINE_UI_SCREENSHOTS", ROOT / "tests" / "artifacts"))
 
 
 @pytest.fixture(scope="module")
@@ -95,14 +90,6 @@ def _finished_run(airflow: Standalone, token: str, timeout: float = 900, other_t
         return _poll("the triggered run did not finish", finished, timeout)
     except TimeoutError as err:
         raise TimeoutError(f"{err}\n{airflow.tail()}") from err
-
-
-def log_in(page, airflow: Standalone) -> None:
-    page.goto(airflow.base + "/")
-    page.locator("input[name=username]").fill("admin")
-    page.locator("input[name=password]").fill(airflow.admin_password())
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(airflow.base + "/")
 
 
 def fill_trigger_form(page, airflow: Standalone) -> None:
