@@ -12,6 +12,7 @@ import pytest
 
 from benchmarks.dag_parse import MODES, probe_dag_file
 from tests.conftest import ROOT
+from tests.dags.dag_loading import dag_module
 
 DAG_FILES = sorted((ROOT / "dags").glob("*.py"))
 
@@ -76,6 +77,14 @@ def test_the_branch_and_gate_wiring(dagbag):
     assert dag.get_task("gate").downstream_task_ids == {"deploy"}
     assert dag.get_task("evaluate").downstream_task_ids == {"register"}
     assert dag.get_task("register").downstream_task_ids == {"gate"}
+
+
+def test_deploy_acts_on_the_model_register_used_not_on_the_form_field():
+    steps = dag_module().STEPS
+    # register gets the form's model_name (empty: derived from the input); deploy gets register's answer
+    assert "--model-name={{ params.model_name }}" in steps["register"].arguments
+    assert "--model-name={{ ti.xcom_pull(task_ids='register')['model_name'] }}" in steps["deploy"].arguments
+    assert "--categories={{ params.categories }}" in steps["load_pretrained"].arguments
 
 
 def test_the_graph_reads_data_then_model_then_delivery(dagbag):
