@@ -46,7 +46,7 @@ def incompatibility(mlflow_client: Any, model_name: str, version: int) -> tuple[
     return f"version {version} takes other input than served v{status.version}: {mismatch}", OTHER_INPUT_HINT
 
 
-def deploy(tracking_uri: str, model_name: str, version: int, serving_root: str, reason: str, by: str,
+def deploy(tracking_uri: str, model_name: str | None, version: int, serving_root: str, reason: str, by: str,
            replace_incompatible_champion: bool = False) -> dict:
     """Promote ``version`` to champion and serve it, if its input matches what is served (or that is forced)."""
     model_name = required_model_name(model_name, "deploy")

@@ -67,7 +67,7 @@ def resolve_base(model_uri: str, tracking_uri: str, model_name: str) -> str:
 
 def load_pretrained(base_model_uri: str | None, output: Path, image_height: int, image_width: int, classes: int,
                     optimizer: str, loss: str, learning_rate: float, output_activation: str, tracking_uri: str = "",
-                    model_name: str = "", categories: str = ",".join(FASHION_MNIST_CATEGORIES)) -> dict:
+                    model_name: str | None = "", categories: str = ",".join(FASHION_MNIST_CATEGORIES)) -> dict:
     """Write ``<output>/model.keras``: the adapted, recompiled base model, and name its parent."""
     model_uri, height, width = base_model_uri or "", image_height, image_width
     model_name = model_name_for(model_name, (height, width), parse_categories(categories))[0]

@@ -82,8 +82,8 @@ def with_parent_rows(seen: np.ndarray, file: Path, parent: str | None, mlflow_cl
     return union, target
 
 
-def register(tracking_uri: str, model_name: str, model_uri: str, history_uri: str, metrics_uri: str, test_uri: str,
-             params: dict, tags: dict[str, str], parent: str | None, output: Path | None = None,
+def register(tracking_uri: str, model_name: str | None, model_uri: str, history_uri: str, metrics_uri: str,
+             test_uri: str, params: dict, tags: dict[str, str], parent: str | None, output: Path | None = None,
              fingerprints_uri: str = "") -> dict:
     """Log the run, register the version and compare with the champion; return the figures the gate needs.
 
@@ -176,7 +176,7 @@ def _json_object(name: str, text: str) -> dict:
 
 
 def register_step(model: str, history: str, metrics: str, test: str, parent: str, fingerprints: str, output: Path,
-                  tracking_uri: str, model_name: str, run_params: str, lineage: str) -> dict:
+                  tracking_uri: str, model_name: str | None, run_params: str, lineage: str) -> dict:
     """The step as its contract declares it: the results it is given in, the gate's figures out."""
     tags = {key: str(value) for key, value in _json_object("lineage", lineage).items()}
     return register(tracking_uri, model_name, model, history, metrics, test, _json_object("run_params", run_params),

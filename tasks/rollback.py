@@ -32,7 +32,7 @@ def previous_champion(mlflow_client, model_name: str) -> int:
     raise StepError(f"model {model_name!r} version {current.version} has no previous champion to roll back to")
 
 
-def rollback(tracking_uri: str, model_name: str, target_version: int, serving_root: str | Path, reason: str,
+def rollback(tracking_uri: str, model_name: str | None, target_version: int, serving_root: str | Path, reason: str,
              by: str) -> dict:
     """Make ``target`` (default: the previous champion) the champion and the served model again."""
     model_name = required_model_name(model_name, "roll back")

@@ -39,14 +39,15 @@ def derived_model_name(image_shape: Sequence[int], categories: Sequence[str]) ->
     return f"{base}_{'x'.join(map(str, shape))}"
 
 
-def model_name_for(model_name: str, image_shape: Sequence[int], categories: Sequence[str]) -> tuple[str, bool]:
-    """The name a training run registers under, and whether it was derived (``model_name`` empty)."""
+def model_name_for(model_name: str | None, image_shape: Sequence[int],
+                   categories: Sequence[str]) -> tuple[str, bool]:
+    """The name a training run registers under, and whether it was derived (``model_name`` empty or None)."""
     if model_name:
         return model_name, False
     return derived_model_name(image_shape, categories), True
 
 
-def required_model_name(model_name: str, action: str) -> str:
+def required_model_name(model_name: str | None, action: str) -> str:
     """``model_name`` for a step that acts on an existing model (deploy, rollback): it cannot be derived there."""
     if not model_name:
         raise StepError(f"model_name is empty: name the registered model to {action} (a training run's register "

@@ -82,7 +82,8 @@ def test_the_branch_and_gate_wiring(dagbag):
 def test_deploy_acts_on_the_model_register_used_not_on_the_form_field():
     steps = dag_module().STEPS
     # register gets the form's model_name (empty: derived from the input); deploy gets register's answer
-    assert "--model-name={{ params.model_name }}" in steps["register"].arguments
+    assert "--model-name={{ params.model_name if params.model_name is not none else '' }}" in steps[
+        "register"].arguments
     assert "--model-name={{ ti.xcom_pull(task_ids='register')['model_name'] }}" in steps["deploy"].arguments
     assert "--categories={{ params.categories }}" in steps["load_pretrained"].arguments
 

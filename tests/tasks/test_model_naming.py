@@ -50,14 +50,19 @@ def test_a_given_name_is_used_exactly_as_given_whatever_the_input(given):
 
 
 def test_the_setting_is_empty_by_default_and_still_refuses_unsafe_names():
-    assert MODEL_NAME.default == "" and MODEL_NAME.check("") == ""
+    assert MODEL_NAME.default == "" and MODEL_NAME.check("") == "" and MODEL_NAME.check(None) is None
     for bad in ("..", ".", "a/b", "x" * 101):
         with pytest.raises(StepError, match="model_name"):
             MODEL_NAME.check(bad)
 
 
 @pytest.mark.parametrize("action", ["deploy", "roll back"])
-def test_a_step_on_an_existing_model_needs_its_name(action):
+@pytest.mark.parametrize("empty", ["", None])
+def test_a_step_on_an_existing_model_needs_its_name(action, empty):
     assert required_model_name("fashion_mnist_8x8", action) == "fashion_mnist_8x8"
     with pytest.raises(StepError, match=f"model_name is empty: name the registered model to {action}"):
-        required_model_name("", action)
+        required_model_name(empty, action)
+
+
+def test_a_null_model_name_is_derived_like_an_empty_one():
+    assert model_name_for(None, (28, 28), FASHION_MNIST_CATEGORIES) == ("fashion_mnist", True)
