@@ -91,7 +91,7 @@ mlflow-ui: install
 	mkdir -p $(STATE)/mlflow
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(STATE)/mlflow/mlflow.db --port 5000
 
-## rollback: move the champion back (default: to the previous champion), e.g. CONF='{"reason": "..."}'
+## rollback: move a model's champion back (default: to the previous one), e.g. CONF='{"model_name": "fashion_mnist_8x8", "reason": "..."}'
 rollback: airflow-db
 	$(BIN)/python scripts/run_dag.py fashion_mnist_rollback $(if $(CONF),--conf '$(CONF)')
 

@@ -5,6 +5,8 @@ Points the registered model's `champion` alias back at an earlier version, re-ex
 that version to the serving folder (TensorFlow Serving follows without a restart) and
 records who rolled back, when and why in the promotion history. The target defaults
 to the previous champion. A target that does not exist fails the run and changes nothing.
+`model_name` must be set: `fashion_mnist` for 28x28 Fashion-MNIST images, `fashion_mnist_8x8`
+for the embedded digits demo (a training run's report names the model it registered).
 """
 
 from __future__ import annotations

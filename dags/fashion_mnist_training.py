@@ -17,6 +17,11 @@ Triggers: a cron (`PIPELINE_RETRAIN_CRON`, default Mondays 03:00 UTC) retrains o
 latest stored dataset version; a new version published by `dataset_ingest` (the
 `fashion_mnist_dataset` Asset) trains on exactly that version; a manual run uses its
 `dataset_uri` Param. `resolve_dataset` logs which, and `register` tags the MLflow run with it.
+
+The model: `model_name` as given, or, left empty (the default), named after the run's
+input, so that a run on other images never meets a champion it cannot be compared with:
+`fashion_mnist` for 28x28 Fashion-MNIST images, `fashion_mnist_8x8` for the embedded digits.
+`register` says which in its result and on the MLflow run; `deploy` acts on that model.
 """
 
 from __future__ import annotations
@@ -69,7 +74,9 @@ STEPS = {s.task_id: s for s in (
                              "metrics": xcom("evaluate", "metrics"), "test": xcom("split", "test"), "parent": PARENT,
                              "fingerprints": xcom("train", "fingerprints")},
          fixed={**TRACKING, "run_params": "{{ params | tojson }}", "lineage": LINEAGE}),
-    _spec("deploy", fixed={**TRACKING, "version": xcom("register", "version"), "serving_root": SETTINGS.serving_root,
+    # deploy acts on the model register used: model_name as given, or derived from the input when empty.
+    _spec("deploy", fixed={**TRACKING, "model_name": xcom("register", "model_name"),
+                          "version": xcom("register", "version"), "serving_root": SETTINGS.serving_root,
                           "reason": "{{ ti.xcom_pull(task_ids='gate', key='reason') }}",
                           "by": "airflow:{{ dag.dag_id }}/{{ run_id }}"}),
 )}

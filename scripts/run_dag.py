@@ -2,7 +2,8 @@
 
 ``make demo`` calls this: it loads the DAG folder, runs ``dag.test()`` with an
 optional conf (validated against the DAG's Params first), then prints the run's
-state, each task's state, the test accuracy and where the report is. It exits
+state, each task's state, the test accuracy, where the report is, which model the run
+registered and the gate's decision. It exits
 non-zero unless the run succeeded. ``--json`` prints the summary as one JSON line
 (the end-to-end tests read it).
 """
@@ -32,6 +33,16 @@ def load_dag(dag_id: str):
     return bag.dags[dag_id]
 
 
+def gate_reason(dag_id: str, run_id: str) -> str | None:
+    """The gate's one-line decision for this run (its ``reason`` XCom); None if the gate did not run."""
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        row = session.scalars(XComModel.get_many(run_id=run_id, dag_ids=dag_id, task_ids="gate", key="reason")).first()
+        return XComModel.deserialize_value(row) if row is not None else None
+
+
 def summarise(dag, run) -> dict:
     from mlops_pipeline.run_keys import run_key
     from mlops_pipeline.settings import load_settings
@@ -52,6 +63,8 @@ def summarise(dag, run) -> dict:
     prepared = CONTRACTS["prepare"].output_path(run_root / "prepare", "report")
     if prepared.is_file():
         summary["cleaning"] = json.loads(prepared.read_text())
+    if (reason := gate_reason(dag.dag_id, run.run_id)) is not None:
+        summary["gate_reason"] = reason
     return summary
 
 
@@ -97,7 +110,11 @@ def main(argv: list[str] | None = None) -> int:
             r = summary["registration"]
             champion = f"v{r['champion_version']} ({r['champion_accuracy']})" if r["champion_version"] else "none"
             verdict = "deployed as champion" if summary["tasks"].get("deploy") == "success" else "not deployed"
-            print(f"registered {r['model_uri']} (MLflow run {r['run_id']}); champion before: {champion}; {verdict}")
+            named = ", its name derived from the input" if r.get("model_name_derived") else ""
+            print(f"registered {r['model_uri']} (MLflow run {r['run_id']}{named}); champion before: {champion}; "
+                  f"{verdict}")
+        if "gate_reason" in summary:
+            print(f"gate: {summary['gate_reason']}")
     return 0 if summary["state"] == "success" else 1
 
 

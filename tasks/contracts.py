@@ -57,7 +57,7 @@ _CONTRACTS = (
                  settings=(p.MODEL_TYPE, *SHAPE, p.CLASSES, p.UNITS, p.HIDDEN_ACTIVATION, *COMPILE, p.RANDOM_STATE),
                  outputs=(MODEL_FILE,), image="train"),
     StepContract("load_pretrained", "Load a model (default: the champion) and adapt it to this run, to fine-tune.",
-                 settings=(p.BASE_MODEL_URI, p.TRACKING_URI, p.MODEL_NAME, *SHAPE, p.CLASSES, *COMPILE),
+                 settings=(p.BASE_MODEL_URI, p.TRACKING_URI, p.MODEL_NAME, *SHAPE, p.CATEGORIES, p.CLASSES, *COMPILE),
                  outputs=(MODEL_FILE,), image="train"),
     StepContract("train", "Fit the model on the train split with early stopping on the validation split.",
                  inputs=(Input("model", "compiled .keras model to start from"), Input("train", "train bundle (.npz)"),

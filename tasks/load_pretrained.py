@@ -3,7 +3,8 @@
 An explicit ``base_model_uri`` outside the registry goes through the dataset allowlist
 (``tasks/data/uri_policy.py``) before anything is read, like ``dataset_uri``.
 
-The base defaults to the registered champion (``models:/<name>@champion``), resolved
+The base defaults to the registered champion (``models:/<name>@champion``; an empty
+``model_name`` is the name this run's input derives, ``tasks/model/naming.py``), resolved
 to its exact version so that the new model records its parent. When the class
 count differs, the output layer is replaced (the learned features stay); when the
 image size differs, a resizing front end maps the new images onto the size the
@@ -20,8 +21,10 @@ from typing import Any
 from tasks.contracts import CONTRACTS
 from tasks.core.common import StepError
 from tasks.core.contract import run_step
+from tasks.data.layout import FASHION_MNIST_CATEGORIES, parse_categories
 from tasks.data.uri_policy import check_model_uri, roots_from_env
 from tasks.model.model_io import compile_model, image_shape, load_model, save_model
+from tasks.model.naming import model_name_for
 from tasks.model.registry import CHAMPION, champion_version, client, download_model
 
 CONTRACT = CONTRACTS["load_pretrained"]
@@ -64,10 +67,11 @@ def resolve_base(model_uri: str, tracking_uri: str, model_name: str) -> str:
 
 def load_pretrained(base_model_uri: str | None, output: Path, image_height: int, image_width: int, classes: int,
                     optimizer: str, loss: str, learning_rate: float, output_activation: str, tracking_uri: str = "",
-                    model_name: str = "") -> dict:
+                    model_name: str | None = "", categories: str = ",".join(FASHION_MNIST_CATEGORIES)) -> dict:
     """Write ``<output>/model.keras``: the adapted, recompiled base model, and name its parent."""
     model_uri, height, width = base_model_uri or "", image_height, image_width
-    if not model_uri and not (tracking_uri and model_name):
+    model_name = model_name_for(model_name, (height, width), parse_categories(categories))[0]
+    if not model_uri and not tracking_uri:
         raise StepError("no base model URI given: set base_model_uri, or train from scratch "
                         "(use_pretrained_model=false) to create a first model")
     if model_uri:

@@ -4,7 +4,9 @@ One MLflow run per training run: every Param, the per-epoch curves, the test
 metrics, the confusion matrix and report, the model, the fingerprints of the rows it
 trained on, and lineage tags (dataset URI and hash, git commit, Airflow dag and run
 ids, images). The model becomes the next version of the registered model, tagged with
-its input signature (image shape, category names, label encoding). If a champion
+its input signature (image shape, category names, label encoding). An empty
+``model_name`` is derived from that signature (``tasks/model/naming.py``); the name used
+is in the result and on the MLflow run (tag ``registered_model_name``). If a champion
 exists, both models are scored on this run's test rows that neither trained on
 (``tasks.model.champion.score_champion``); the gate decides on that paired table.
 """
@@ -37,6 +39,7 @@ from tasks.model.champion import (
 from tasks.model.comparison import load_fingerprints, model_signature, save_fingerprints
 from tasks.model.model_card import build_model_card, log_model_card
 from tasks.model.model_io import load_model
+from tasks.model.naming import model_name_for
 from tasks.model.registry import EXPERIMENT, client, experiment_id, get_version
 from tasks.model.scoring import predicted_classes
 
@@ -79,8 +82,8 @@ def with_parent_rows(seen: np.ndarray, file: Path, parent: str | None, mlflow_cl
     return union, target
 
 
-def register(tracking_uri: str, model_name: str, model_uri: str, history_uri: str, metrics_uri: str, test_uri: str,
-             params: dict, tags: dict[str, str], parent: str | None, output: Path | None = None,
+def register(tracking_uri: str, model_name: str | None, model_uri: str, history_uri: str, metrics_uri: str,
+             test_uri: str, params: dict, tags: dict[str, str], parent: str | None, output: Path | None = None,
              fingerprints_uri: str = "") -> dict:
     """Log the run, register the version and compare with the champion; return the figures the gate needs.
 
@@ -96,6 +99,7 @@ def register(tracking_uri: str, model_name: str, model_uri: str, history_uri: st
                                      "training rows' fingerprints")
     test = load_bundle(test_uri)
     signature = model_signature(test.x.shape[1:], test.classes, test.encoding)
+    model_name, derived = model_name_for(model_name, signature["image_shape"], signature["categories"])
     challenger_correct = predicted_classes(load_model(str(model_file)), test) == class_indices(test.y)
     metrics, history = json.loads(metrics_file.read_text()), json.loads(history_file.read_text())
     evaluation = [CONTRACTS["evaluate"].output_path(metrics_file.parent, name) for name in EVALUATION_FILES]
@@ -110,7 +114,8 @@ def register(tracking_uri: str, model_name: str, model_uri: str, history_uri: st
     with mlflow.start_run(experiment_id=experiment, run_name=run_name) as run:
         mlflow.log_params({key: str(value)[:500] for key, value in params.items()})
         mlflow_client.log_batch(run.info.run_id, metrics=_batch_metrics(history, metrics))
-        mlflow.set_tags({**tags, "parent_model": parent or ""})
+        mlflow.set_tags({**tags, "parent_model": parent or "", "registered_model_name": model_name,
+                         "model_name_derived": str(derived).lower()})
         for path in evaluation:
             if path.is_file():
                 mlflow.log_artifact(str(path), artifact_path="evaluation")
@@ -132,11 +137,13 @@ def register(tracking_uri: str, model_name: str, model_uri: str, history_uri: st
         if table.get(key) is not None:
             mlflow_client.log_metric(run.info.run_id, f"comparison_{key}", float(table[key]))
     result = {"run_id": run.info.run_id, "experiment": EXPERIMENT, "model_name": model_name,
+              "model_name_derived": derived,
               "version": int(version.version), "model_uri": f"models:/{model_name}/{version.version}",
               "accuracy": float(metrics["accuracy"]), "parent": parent or None, "tracking_uri": tracking_uri,
               "signature": signature, "champion_version": champion.version,
               "champion_accuracy": table.get("champion_accuracy"),
-              "champion": {"version": champion.version, "table": champion.table, "problem": champion.problem}}
+              "champion": {"version": champion.version, "table": champion.table, "problem": champion.problem,
+                           "other_input": champion.other_input}}
     card = build_model_card(model_name, int(version.version), run.info.run_id, params, tags, metrics, history, parent)
     log_model_card(mlflow_client, card)
     if output is not None:
@@ -169,7 +176,7 @@ def _json_object(name: str, text: str) -> dict:
 
 
 def register_step(model: str, history: str, metrics: str, test: str, parent: str, fingerprints: str, output: Path,
-                  tracking_uri: str, model_name: str, run_params: str, lineage: str) -> dict:
+                  tracking_uri: str, model_name: str | None, run_params: str, lineage: str) -> dict:
     """The step as its contract declares it: the results it is given in, the gate's figures out."""
     tags = {key: str(value) for key, value in _json_object("lineage", lineage).items()}
     return register(tracking_uri, model_name, model, history, metrics, test, _json_object("run_params", run_params),

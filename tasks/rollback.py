@@ -3,7 +3,8 @@
 The target defaults to the previous champion (from the promotion history). A
 target that does not exist, or no previous champion, fails with one line and
 changes nothing; otherwise the alias moves, the serving folder follows, and the
-rollback is recorded in the history with its reason.
+rollback is recorded in the history with its reason. The model must be named:
+an empty ``model_name`` is refused, since there is no run input to derive it from.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 from tasks.contracts import CONTRACTS
 from tasks.core.common import StepError
 from tasks.core.contract import run_step
+from tasks.model.naming import required_model_name
 from tasks.model.promotion import promote
 from tasks.model.registry import champion_version, client, get_version, read_history
 
@@ -30,9 +32,10 @@ def previous_champion(mlflow_client, model_name: str) -> int:
     raise StepError(f"model {model_name!r} version {current.version} has no previous champion to roll back to")
 
 
-def rollback(tracking_uri: str, model_name: str, target_version: int, serving_root: str | Path, reason: str,
+def rollback(tracking_uri: str, model_name: str | None, target_version: int, serving_root: str | Path, reason: str,
              by: str) -> dict:
     """Make ``target`` (default: the previous champion) the champion and the served model again."""
+    model_name = required_model_name(model_name, "roll back")
     mlflow_client = client(tracking_uri)
     if not mlflow_client.search_registered_models(filter_string=f"name = '{model_name}'"):
         raise StepError(f"no registered model {model_name!r}")

@@ -20,7 +20,7 @@ def champion_state(registration: Mapping[str, Any]) -> Any:
 
     found = registration.get("champion") or {}
     if found.get("problem"):
-        return ChampionState.unscorable(found["problem"], found.get("version"))
+        return ChampionState.unscorable(found["problem"], found.get("version"), bool(found.get("other_input")))
     if found.get("version") is not None:
         return ChampionState.scored(found["version"], found.get("table") or {})
     return ChampionState()

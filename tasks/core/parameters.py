@@ -133,8 +133,14 @@ REPLACE_INCOMPATIBLE_CHAMPION = _deployment(
     "replace_incompatible_champion", bool, False, "Replace a champion that cannot be compared",
     "On: deploy even if the champion cannot be scored on this data (other image shape or categories, no "
     "fingerprints, registry error) or takes other input than this model; recorded in the promotion history.")
-MODEL_NAME = _deployment("model_name", str, "fashion_mnist", "Model name",
-                         "Registered model name in MLflow, and the serving folder's name.", pattern=MODEL_NAME_PATTERN)
+# Empty (or null, as the UI's form sends an empty text field): a training run names the model after its
+# input (tasks/model/naming.py).
+MODEL_NAME = _deployment("model_name", str, "", "Model name",
+                         "Registered model name in MLflow, and the serving folder's name. Empty: a training run "
+                         "names it after its input: fashion_mnist for 28x28 Fashion-MNIST images, "
+                         "fashion_mnist_<H>x<W> for other sizes (the 8x8 digits: fashion_mnist_8x8), "
+                         "classes_<hash>_<H>x<W> for other categories. Rollback needs it set.",
+                         pattern=f"(?:{MODEL_NAME_PATTERN})?", nullable=True)
 TARGET_VERSION = _deployment("target_version", int, 0, "Target version",
                              "Registered version to serve again; 0 = the previous champion.", minimum=0)
 REASON = _deployment("reason", str, "manual rollback", "Reason", "Why: recorded in the promotion history.",

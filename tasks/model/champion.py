@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from tasks.core.common import StepError
+
 CHAMPION = "champion"
 _ABSENT_CODES = ("RESOURCE_DOES_NOT_EXIST",)
 
@@ -97,7 +99,6 @@ def run_fingerprints(run_id: str, tracking_uri: str) -> Any:
 
     import mlflow
 
-    from tasks.core.common import StepError
     from tasks.model.comparison import load_fingerprints
 
     with tempfile.TemporaryDirectory() as scratch:
@@ -110,6 +111,10 @@ def run_fingerprints(run_id: str, tracking_uri: str) -> Any:
         return load_fingerprints(Path(path))
 
 
+class OtherInput(StepError):
+    """The champion takes other images or categories than this run's: a separate model name fits."""
+
+
 def score_champion(status: ChampionStatus, mlflow_client: Any, tracking_uri: str, model_name: str, test: Any,
                    challenger_correct: Any, challenger_seen: Any, signature: dict) -> Any:
     """The champion compared with the challenger on the test rows neither trained on: a ``ChampionState``.
@@ -118,7 +123,6 @@ def score_champion(status: ChampionStatus, mlflow_client: Any, tracking_uri: str
     error, no or another input signature, no fingerprints, a model that will not load or takes
     other images) makes the state unscorable with a one-line problem, which blocks promotion.
     """
-    from tasks.core.common import StepError
     from tasks.model.comparison import ChampionState
 
     if status.error is not None:
@@ -128,6 +132,8 @@ def score_champion(status: ChampionStatus, mlflow_client: Any, tracking_uri: str
     try:
         return _scored(status.version, mlflow_client, tracking_uri, model_name, test, challenger_correct,
                        challenger_seen, signature)
+    except OtherInput as err:
+        return ChampionState.unscorable(str(err), status.version, other_input=True)
     except StepError as err:
         return ChampionState.unscorable(str(err), status.version)
     except Exception as err:  # noqa: BLE001 - fail closed on anything the registry or the model throws
@@ -139,7 +145,6 @@ def _scored(version: int, mlflow_client: Any, tracking_uri: str, model_name: str
     import tempfile
     from pathlib import Path
 
-    from tasks.core.common import StepError
     from tasks.data.encoding import class_indices
     from tasks.model.comparison import ChampionState, compare, row_fingerprints, signature_mismatch, unseen_rows
     from tasks.model.model_io import image_shape, load_model
@@ -150,14 +155,14 @@ def _scored(version: int, mlflow_client: Any, tracking_uri: str, model_name: str
     recorded = version_signature(registered.tags)
     if recorded is None:
         raise StepError("it records no input signature")
-    mismatch = signature_mismatch(recorded, signature)
+    mismatch = signature_mismatch(recorded, signature, here="here", theirs="its")
     if mismatch:
-        raise StepError(f"it takes other input: {mismatch}".replace(" vs served ", " here vs its "))
+        raise OtherInput(f"it takes other input: {mismatch}")
     champion_seen = run_fingerprints(registered.run_id, tracking_uri)
     with tempfile.TemporaryDirectory() as scratch:
         model = load_model(str(download_model(f"models:/{model_name}/{version}", tracking_uri, Path(scratch))))
     if image_shape(model) != tuple(test.x.shape[1:]):
-        raise StepError(f"its model takes {image_shape(model)} images, this data has {tuple(test.x.shape[1:])}")
+        raise OtherInput(f"its model takes {image_shape(model)} images, this data has {tuple(test.x.shape[1:])}")
     champion_correct = predicted_classes(model, test) == class_indices(test.y)
     unseen = unseen_rows(row_fingerprints(test.x), champion_seen, challenger_seen)
     table = compare(champion_correct[unseen], challenger_correct[unseen])

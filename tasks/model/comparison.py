@@ -23,7 +23,11 @@ from tasks.core.common import StepError
 
 FINGERPRINT_BYTES = 16
 FINGERPRINT_DTYPE = np.dtype(f"S{FINGERPRINT_BYTES}")
-MAX_REASON = 200
+MAX_REASON = 300
+MAX_PROBLEM = 200
+MAX_CATEGORY_SHOWN = 24
+# What to do about a champion that takes other input, said the same way by the gate and by deploy.
+OTHER_INPUT_HINT = "set model_name to register a separate model, or replace_incompatible_champion=true to replace it"
 _CHUNK_ROWS = 512
 
 
@@ -161,21 +165,25 @@ class ChampionState:
     * no champion: ``ChampionState()``;
     * compared: ``ChampionState.scored(version, compare(...))`` on the rows neither model trained on;
     * not comparable: ``ChampionState.unscorable(problem, version)``, ``problem`` one line such as
-      "it takes 28x28 images, this data is 8x8", "no row fingerprints artifact" or "registry error: ...";
-      ``version`` is None when the registry could not even say which version serves.
+      "it takes other input: image shape 28x28 here vs its 8x8", "no row fingerprints artifact" or
+      "registry error: ..."; ``version`` is None when the registry could not even say which version
+      serves; ``other_input`` is True when the champion takes other images or categories (then a
+      separate model name is the usual way out).
     """
 
     version: int | None = None
     table: dict | None = None
     problem: str | None = None
+    other_input: bool = False
 
     @classmethod
     def scored(cls, version: int, table: dict) -> ChampionState:
         return cls(version=int(version), table=dict(table))
 
     @classmethod
-    def unscorable(cls, problem: str, version: int | None = None) -> ChampionState:
-        return cls(version=None if version is None else int(version), problem=_one_line(problem, 90) or "unknown")
+    def unscorable(cls, problem: str, version: int | None = None, other_input: bool = False) -> ChampionState:
+        return cls(version=None if version is None else int(version),
+                   problem=_one_line(problem, MAX_PROBLEM) or "unknown", other_input=bool(other_input))
 
     @property
     def exists(self) -> bool:
@@ -227,11 +235,16 @@ def _rule(accuracy: float | None, threshold: float, champion: ChampionState, min
     name = f"champion v{champion.version}" if champion.version is not None else "the champion"
     if champion.problem is not None:
         if force:
-            return True, (f"{name} cannot be compared ({champion.problem}); "
-                          f"replace_incompatible_champion=true: deploying (forced)")
-        return False, (f"{name} cannot be compared ({champion.problem}): not deploying; "
-                       f"set replace_incompatible_champion=true to replace it")
+            return True, _around_problem(f"{name} cannot be compared (", champion.problem,
+                                         "); replace_incompatible_champion=true: deploying (forced)")
+        hint = OTHER_INPUT_HINT if champion.other_input else "set replace_incompatible_champion=true to replace it"
+        return False, _around_problem(f"{name} cannot be compared (", champion.problem, f"): not deploying; {hint}")
     return _paired_rule(champion.table or {}, name, min_rows, min_improvement, significance)
+
+
+def _around_problem(before: str, problem: str, after: str) -> str:
+    """``before + problem + after`` within MAX_REASON: the problem is cut, never what to do about it."""
+    return before + _one_line(problem, max(20, MAX_REASON - len(before) - len(after))) + after
 
 
 def _paired_rule(table: dict, name: str, min_rows: int, min_improvement: float,
@@ -262,22 +275,37 @@ def _shape_text(shape: object) -> str:
     return "x".join(str(v) for v in shape) if isinstance(shape, list | tuple) else repr(shape)
 
 
-def signature_mismatch(served: dict | None, candidate: dict) -> str | None:
+def _category_text(names: list, index: int) -> str:
+    """The category name at ``index`` quoted and escaped (control characters too), cut short; "none" past the end."""
+    if index >= len(names):
+        return "none"
+    name = str(names[index])
+    return repr(name if len(name) <= MAX_CATEGORY_SHOWN else name[:MAX_CATEGORY_SHOWN - 3] + "...")
+
+
+def signature_mismatch(served: dict | None, candidate: dict, here: str = "", theirs: str = "served") -> str | None:
     """One line naming what differs between the served model's signature and a candidate's; None if compatible.
 
-    ``served=None`` means nothing is served yet, so anything is compatible.
+    ``served=None`` means nothing is served yet, so anything is compatible. Each difference
+    reads "<candidate's>[ here] vs <theirs> <served's>": deploy says "28x28 vs served 8x8", the
+    gate "28x28 here vs its 8x8".
     """
     if served is None:
         return None
+
+    def versus(new: object, old: object) -> str:
+        return f"{new}{' ' + here if here else ''} vs {theirs} {old}"
+
     problems = []
     if list(served.get("image_shape") or []) != list(candidate.get("image_shape") or []):
-        problems.append(f"image shape {_shape_text(candidate.get('image_shape'))} vs served "
-                        f"{_shape_text(served.get('image_shape'))}")
+        problems.append("image shape " + versus(_shape_text(candidate.get("image_shape")),
+                                                _shape_text(served.get("image_shape"))))
     old, new = list(served.get("categories") or []), list(candidate.get("categories") or [])
     if old != new:
         first = next((i for i, (a, b) in enumerate(zip(old, new, strict=False)) if a != b), min(len(old), len(new)))
-        problems.append(f"categories differ ({len(new)} vs served {len(old)}, first at index {first})")
+        problems.append(f"categories differ ({versus(len(new), len(old))}, first at index {first}: "
+                        f"{versus(_category_text(new, first), _category_text(old, first))})")
     if served.get("label_encoding") != candidate.get("label_encoding"):
-        problems.append(f"label encoding {candidate.get('label_encoding')!r} vs served "
-                        f"{served.get('label_encoding')!r}")
+        problems.append("label encoding " + versus(repr(candidate.get("label_encoding")),
+                                                   repr(served.get("label_encoding"))))
     return _one_line("; ".join(problems), MAX_REASON) if problems else None

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.dag_parse import MODES, probe_dag_file
+from tests.dags.dag_loading import dag_module
 from tests.support.steps import ROOT
 
 DAG_FILES = sorted((ROOT / "dags").glob("*.py"))
@@ -76,6 +77,15 @@ def test_the_branch_and_gate_wiring(dagbag):
     assert dag.get_task("gate").downstream_task_ids == {"deploy"}
     assert dag.get_task("evaluate").downstream_task_ids == {"register"}
     assert dag.get_task("register").downstream_task_ids == {"gate"}
+
+
+def test_deploy_acts_on_the_model_register_used_not_on_the_form_field():
+    steps = dag_module().STEPS
+    # register gets the form's model_name (empty: derived from the input); deploy gets register's answer
+    assert "--model-name={{ params.model_name if params.model_name is not none else '' }}" in steps[
+        "register"].arguments
+    assert "--model-name={{ ti.xcom_pull(task_ids='register')['model_name'] }}" in steps["deploy"].arguments
+    assert "--categories={{ params.categories }}" in steps["load_pretrained"].arguments
 
 
 def test_the_graph_reads_data_then_model_then_delivery(dagbag):

@@ -1,8 +1,9 @@
 """End to end: the training and rollback DAGs on the embedded default, run by Airflow (``dag.test``)
 as ``make demo`` runs them, against a local MLflow registry and serving folder.
 
-The runs build on each other, as a model's life does: first champion, a run below the
-threshold, a worse run, fine-tuning the champion, a second champion, a rollback.
+The runs build on each other, as a model's life does: first champion (default settings,
+as ``make demo``: the digits' own model), a run below the threshold, a worse run, a run on
+other images, fine-tuning the champion, a second champion, a rollback.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ import pytest
 from tests.support.steps import ROOT
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-MODEL = "e2e"
+MODEL = "fashion_mnist_8x8"  # the name the default 8x8 digits derive (model_name left empty)
+STATE = Path(os.environ["PIPELINE_STATE_DIR"])
 
 
 def run_dag(conf: dict, dag_id: str = "fashion_mnist_training") -> dict:
@@ -31,21 +33,21 @@ def run_dag(conf: dict, dag_id: str = "fashion_mnist_training") -> dict:
     return summary
 
 
-def served() -> list[str]:
-    folder = Path(os.environ["PIPELINE_STATE_DIR"]) / "serving" / MODEL
+def served(model: str = MODEL) -> list[str]:
+    folder = Path(os.environ["PIPELINE_STATE_DIR"]) / "serving" / model
     return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
 
 
-def champion() -> str:
+def champion(model: str = MODEL) -> str:
     from mlflow import MlflowClient
 
     uri = f"sqlite:///{Path(os.environ['PIPELINE_STATE_DIR']) / 'mlflow' / 'mlflow.db'}"
-    return str(MlflowClient(uri, uri).get_model_version_by_alias(MODEL, "champion").version)
+    return str(MlflowClient(uri, uri).get_model_version_by_alias(model, "champion").version)
 
 
 @pytest.fixture(scope="module")
 def first_run(airflow_db):
-    return run_dag({"model_name": MODEL})
+    return run_dag({})  # what `make demo` runs
 
 
 def test_the_first_run_validates_cleans_trains_and_becomes_champion(first_run):
@@ -60,6 +62,7 @@ def test_the_first_run_validates_cleans_trains_and_becomes_champion(first_run):
         "dropped_invalid_label"]
     assert Path(first_run["report"]).is_file()
     assert first_run["registration"]["version"] == 1 and first_run["registration"]["champion_version"] is None
+    assert first_run["registration"]["model_name"] == MODEL and first_run["registration"]["model_name_derived"]
     assert served() == ["1"] and champion() == "1"
 
 
@@ -81,19 +84,30 @@ def test_a_worse_run_is_logged_and_registered_but_not_promoted(first_run):
     assert served() == ["1"] and champion() == "1"
 
 
-def test_a_run_on_other_images_than_the_champions_is_blocked_and_serving_is_untouched(first_run):
-    # Given the 8x8 digits champion, when a run trains on the real 28x28 Fashion-MNIST sample
-    before = {p.name: p.stat().st_mtime_ns for p in (Path(os.environ["PIPELINE_STATE_DIR"]) / "serving" / MODEL)
-              .iterdir()}
-    run = run_dag({"model_name": MODEL, "dataset_uri": "embedded://fashion-mnist-sample", "image_height": 28,
-                   "image_width": 28, "epochs": 5, "accuracy_threshold": 0.0})
+def test_a_run_on_other_images_gets_its_own_model_and_naming_the_champions_model_clashes(first_run):
+    # Given the 8x8 digits champion, when a run with default settings trains on the real 28x28 Fashion-MNIST sample
+    folder = Path(os.environ["PIPELINE_STATE_DIR"]) / "serving" / MODEL
+    before = {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
+    sample = {"dataset_uri": "embedded://fashion-mnist-sample", "image_height": 28, "image_width": 28, "epochs": 5,
+              "empty_cell_rate": 0.0001, "accuracy_threshold": 0.0}
+    own = run_dag(sample)
 
-    # Then the champion cannot be compared, the gate blocks with the reason, and nothing served changes
-    assert run["state"] == "success" and run["tasks"]["deploy"] == "skipped", run
-    assert "image shape 28x28 here vs its 8x8" in run["registration"]["champion"]["problem"]
-    served_now = {p.name: p.stat().st_mtime_ns for p in (Path(os.environ["PIPELINE_STATE_DIR"]) / "serving" / MODEL)
-                  .iterdir()}
-    assert served_now == before and champion() == "1"
+    # Then it registers and deploys as its own model, on an accuracy decision, and the digits champion stays
+    assert own["state"] == "success" and own["tasks"]["deploy"] == "success", own
+    registration = own["registration"]
+    assert (registration["model_name"], registration["version"]) == ("fashion_mnist", 1)
+    assert registration["champion"]["problem"] is None and "no champion yet: deploying" in own["gate_reason"]
+    assert served("fashion_mnist") == ["1"] and champion("fashion_mnist") == "1"
+    assert {p.name: p.stat().st_mtime_ns for p in folder.iterdir()} == before and champion() == "1"
+
+    # When a run names the digits' model explicitly, it is that model's version: the clash, with what to do
+    named = run_dag({**sample, "model_name": MODEL})
+    assert named["state"] == "success" and named["tasks"]["deploy"] == "skipped", named
+    assert named["registration"]["model_name"] == MODEL
+    assert "image shape 28x28 here vs its 8x8" in named["registration"]["champion"]["problem"]
+    assert named["gate_reason"].endswith("not deploying; set model_name to register a separate model, or "
+                                         "replace_incompatible_champion=true to replace it"), named["gate_reason"]
+    assert {p.name: p.stat().st_mtime_ns for p in folder.iterdir()} == before and champion() == "1"
 
 
 def test_the_pretrained_branch_fine_tunes_the_champion_and_records_its_parent(first_run):

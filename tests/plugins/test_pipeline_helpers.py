@@ -37,6 +37,8 @@ RULES = {"accuracy_threshold": 0.5, "min_improvement": 0.01, "min_comparison_row
 @pytest.mark.parametrize("champion, deploy, words", [
     ({"version": 3, "problem": "registry error: ConnectionError: refused"}, False, "registry error"),
     ({"version": None, "problem": "registry error: MlflowException: 500"}, False, "set replace_incompatible"),
+    ({"version": 1, "problem": "it takes other input: image shape 28x28 here vs its 8x8", "other_input": True},
+     False, "8x8): not deploying; set model_name to register a separate model, or replace_incompatible_champion"),
     ({"version": 3, "table": {"rows": 40, "difference": 0.2, "p_value": 0.001, "champion_accuracy": 0.7,
                               "challenger_accuracy": 0.9}}, False, "only 40 test rows unseen"),
     ({"version": 3, "table": {"rows": 400, "difference": 0.03, "p_value": 0.2, "champion_accuracy": 0.8,

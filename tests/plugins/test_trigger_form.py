@@ -49,3 +49,9 @@ def test_the_form_keeps_its_sections_in_order():
     sections = [param.schema["section"] for param in form().values()]
     assert sections == sorted(sections, key=SECTIONS.index)
     assert list(form())[:3] == ["dataset_uri", "image_height", "image_width"]
+
+
+def test_the_model_name_is_empty_by_default_and_the_form_says_what_that_means():
+    param = form()["model_name"]
+    assert param.value == "" and param.resolve("") == "" and param.resolve(None) is None  # the UI sends null
+    assert "fashion_mnist_8x8" in param.description and "fashion_mnist for 28x28" in param.description

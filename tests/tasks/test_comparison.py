@@ -241,13 +241,38 @@ def test_a_challenger_better_by_the_margin_and_significantly_is_promoted():
                       "better by >= 0.01 and significant at 0.05: deploying")
 
 
-def test_every_reason_is_one_short_line():
+def test_every_reason_is_one_short_line_that_keeps_what_to_do():
     long_problem = "registry error: " + "x" * 500 + "\nsecond line"
-    states = [ChampionState(), ChampionState.unscorable(long_problem, 12345), scored(0, 40, 60), scored(10, 40)]
+    states = [ChampionState(), ChampionState.unscorable(long_problem, 12345), scored(0, 40, 60), scored(10, 40),
+              ChampionState.unscorable("it takes other input: " + "y" * 500, 7, other_input=True)]
     for state in states:
         for force in (False, True):
             _, reason, _ = decide_promotion(0.95, 0.80, state, **RULE, replace_incompatible_champion=force)
-            assert "\n" not in reason and len(reason) <= 200, reason
+            assert "\n" not in reason and len(reason) <= 300, reason
+            if state.problem:  # a long problem is cut, never the advice after it
+                assert reason.endswith("(forced)" if force else "to replace it"), reason
+
+
+def test_a_champion_that_takes_other_input_says_what_to_do_in_one_line():
+    # Given a champion that takes 8x8 images, when the challenger takes 28x28 ones
+    champion = ChampionState.unscorable("it takes other input: image shape 28x28 here vs its 8x8", 1,
+                                        other_input=True)
+
+    deploy, reason, _ = decide_promotion(0.99, 0.80, champion, **RULE)
+
+    # Then the reason names both ways out: a separate model, or replacing this one
+    assert not deploy
+    assert reason == ("champion v1 cannot be compared (it takes other input: image shape 28x28 here vs its 8x8): "
+                      "not deploying; set model_name to register a separate model, or "
+                      "replace_incompatible_champion=true to replace it")
+
+
+def test_a_champion_the_registry_cannot_read_is_not_advised_a_new_model_name():
+    champion = ChampionState.unscorable("no row fingerprints artifact", 2)
+
+    _, reason, _ = decide_promotion(0.99, 0.80, champion, **RULE)
+
+    assert "model_name" not in reason and reason.endswith("set replace_incompatible_champion=true to replace it")
 
 
 @pytest.mark.parametrize("rule, message", [
@@ -269,4 +294,22 @@ def test_a_signature_mismatch_names_what_differs_in_one_line():
     assert signature_mismatch(None, digits) is None
     assert signature_mismatch(served, model_signature([28, 28], ("T-shirt/top", "Trouser"), "integer")) is None
     assert signature_mismatch(served, digits) == ("image shape 8x8 vs served 28x28; categories differ (3 vs served 2, "
-                                                  "first at index 0); label encoding 'onehot' vs served 'integer'")
+                                                  "first at index 0: '0' vs served 'T-shirt/top'); label encoding "
+                                                  "'onehot' vs served 'integer'")
+
+
+def test_differing_categories_are_named_escaped_and_cut_short_from_the_champions_side():
+    # Given a champion whose ten categories are digit words, and a challenger with Fashion-MNIST's
+    words = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+    fashion = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+    champion = model_signature((28, 28), words, "integer")
+
+    plain = signature_mismatch(champion, model_signature((28, 28), fashion, "integer"), here="here", theirs="its")
+    odd = signature_mismatch(champion, model_signature((28, 28), ["a\nline " + "z" * 40, *words[1:]], "integer"),
+                             here="here", theirs="its")
+    longer = signature_mismatch(champion, model_signature((28, 28), [*words, "ten"], "integer"))
+
+    # Then the two names at the first difference are shown, quoted; a control character is escaped, a long name cut
+    assert plain == "categories differ (10 here vs its 10, first at index 0: 'T-shirt/top' here vs its 'zero')"
+    assert f"first at index 0: 'a\\nline {'z' * 14}...' here vs its 'zero'" in odd and "\n" not in odd
+    assert longer == "categories differ (11 vs served 10, first at index 10: 'ten' vs served none)"

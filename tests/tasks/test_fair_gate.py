@@ -186,9 +186,11 @@ def test_a_digits_run_after_a_fashion_champion_is_blocked_and_serving_is_untouch
     problem = run["challenger"]["champion"]["problem"]
     assert "image shape 8x8 here vs its 28x28" in problem
 
-    # The gate refuses with one line that says how to force it
+    # The gate refuses with one line that says what to do: another model name, or force it
     deploy, reason, table = gate_for(RULE, run["challenger"])
-    assert not deploy and "\n" not in reason and "replace_incompatible_champion=true" in reason
+    assert not deploy and "\n" not in reason
+    assert reason.endswith("not deploying; set model_name to register a separate model, or "
+                           "replace_incompatible_champion=true to replace it"), reason
     assert table["champion_problem"] == problem
 
     # and deploy itself refuses the version (exit 2, one line), touching nothing
@@ -196,6 +198,8 @@ def test_a_digits_run_after_a_fashion_champion_is_blocked_and_serving_is_untouch
     refused = call_step("deploy", "--tracking-uri", run["uri"], "--model-name", name, "--version", version,
                        "--serving-root", str(serving), "--reason", "scheduled", "--by", "test")
     assert refused.returncode == 2 and "takes other input" in refused.stderr
+    assert refused.stderr.strip().endswith("image shape 8x8 vs served 28x28; set model_name to register a separate "
+                                           "model, or replace_incompatible_champion=true to replace it")
     assert served(serving, name) == run["before"]
     from mlflow import MlflowClient
 

@@ -99,7 +99,7 @@ def test_register_deploy_rollback_and_fine_tune_the_champion(store, tmp_path):
 
     # Fine-tuning defaults to the champion and names its exact version as the parent.
     tuned = call_step("load_pretrained", "--tracking-uri", store["uri"], "--model-name", MODEL, "--output",
-                     str(tmp_path / "l"), "--image-height", "4", "--image-width", "4")
+                      str(tmp_path / "l"), "--image-height", "4", "--image-width", "4")
     assert tuned.returncode == 0, tuned.stderr
     assert result_of(tuned)["parent"] == f"models:/{MODEL}/1"
 
@@ -110,6 +110,33 @@ def test_register_deploy_rollback_and_fine_tune_the_champion(store, tmp_path):
     assert predicted.returncode == 0, predicted.stderr
     assert result_of(predicted)["rows"] == 10
     assert {p["predicted"] for p in result_of(predicted)["predictions"]} <= {r[0] for r in balanced_rows(1)}
+
+
+def test_an_empty_model_name_registers_under_the_name_the_input_derives_and_says_so(store, tmp_path):
+    # Given 4x4 images with the Fashion-MNIST categories, when register runs with model_name left empty
+    derived = register(store, "--model-name=")
+
+    # Then it registers them as their own model, and the result and the MLflow run say which
+    assert derived["model_name"] == "fashion_mnist_4x4" and derived["model_name_derived"] is True
+    assert derived["model_uri"] == f"models:/fashion_mnist_4x4/{derived['version']}"
+    tags = client(store).get_run(derived["run_id"]).data.tags
+    assert tags["registered_model_name"] == "fashion_mnist_4x4" and tags["model_name_derived"] == "true"
+    given = register(store, "--model-name=fashion_mnist")  # a given name is used as given, whatever the input
+    assert (given["model_name"], given["model_name_derived"]) == ("fashion_mnist", False)
+    assert client(store).get_run(given["run_id"]).data.tags["registered_model_name"] == "fashion_mnist"
+
+    # and deploy, which cannot derive a name, asks for it with one line instead of guessing
+    version = str(derived["version"])
+    unnamed = promote(store, "deploy", "--version", version, "--model-name=")
+    assert unnamed.returncode == 2 and "model_name is empty: name the registered model to deploy" in unnamed.stderr
+    assert not (store["serving"] / "fashion_mnist_4x4").exists()
+
+    # Once deployed under its name, fine-tuning with model_name empty starts from that model's champion
+    assert promote(store, "deploy", "--version", version, "--model-name=fashion_mnist_4x4").returncode == 0
+    tuned = call_step("load_pretrained", "--tracking-uri", store["uri"], "--model-name=", "--output",
+                      str(tmp_path / "l"), "--image-height", "4", "--image-width", "4")
+    assert tuned.returncode == 0, tuned.stderr
+    assert result_of(tuned)["parent"] == f"models:/fashion_mnist_4x4/{version}"
 
 
 def test_opening_the_registry_in_process_leaves_the_environment_for_later_steps(tmp_path):
