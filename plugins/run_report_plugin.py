@@ -29,7 +29,7 @@ class RunReportPlugin(AirflowPlugin):
         },
         {
             "name": "Model history",
-            "href": URL_PREFIX + "/dags/fashion_mnist_training/models/fashion_mnist/",
+            "href": URL_PREFIX + "/dags/fashion_mnist_training/models/",
             "destination": "nav",
             "url_route": "model-history",
         },

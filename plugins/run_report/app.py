@@ -32,12 +32,12 @@ from mlops_pipeline.settings import load_settings
 from run_report.access import dag_models, owns_model, refusal, require_dag_read
 from run_report.artifacts import UnsafePath, file_in, load_model_card, load_run, run_folder
 from run_report.compare import compare_page
-from run_report.facts import facts_reader, failures, history_reader, run_facts
+from run_report.facts import facts_reader, failures, history_reader, models_reader, run_facts
 from run_report.header import effective_params, failure_section, form_defaults, lineage_section, params_section
 from run_report.ingest_page import ingest_page
 from run_report.mlflow_ui import local_ui_down, start_hint_page
 from run_report.model_card_page import model_card_page
-from run_report.models import history_page, superseded_note
+from run_report.models import history_page, models_page, superseded_note
 from run_report.page import absent, render
 from run_report.pictures import load_test_predictions, picture_grid
 from tasks.core.common import StepError
@@ -184,6 +184,15 @@ def _superseded(dag_id: str, run_id: str, registration: dict[str, Any] | None, h
             + (f' &middot; <a id="compare-champion" href="../../compare?a={quote(run_id, safe="")}" target="_blank">'
                'Compare with the champion</a>' if registration.get("champion_version") is not None else "") + "</p>")
     return note or link
+
+
+@app.get("/dags/{dag_id}/models/", response_class=HTMLResponse)
+def models_index_page(dag_id: str, models: Annotated[Callable, Depends(models_reader)],
+                      defaults: Annotated[set[str] | None, Depends(dag_models)]) -> str:
+    """The models this DAG's runs registered, each linking to its history (the UI navigation's entry)."""
+    if defaults is None:
+        raise HTTPException(status_code=404, detail="no such DAG: check the DAG id")
+    return models_page(dag_id, models(dag_id))
 
 
 @app.get("/dags/{dag_id}/models/{model_name}/", response_class=HTMLResponse)

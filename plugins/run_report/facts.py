@@ -84,6 +84,21 @@ def history_reader() -> Callable[[str], dict[str, Any]]:
     return read
 
 
+def models_reader() -> Callable[[str], list[dict[str, Any]]]:
+    """Reads the models a DAG's runs registered; an unreachable registry reads as none."""
+
+    def read(dag_id: str) -> list[dict[str, Any]]:
+        from tasks.model.history import models_trained_by
+        from tasks.model.registry import client
+
+        try:
+            return models_trained_by(client(load_settings().tracking_uri), dag_id)
+        except Exception:  # noqa: BLE001 - the page must render without MLflow
+            return []
+
+    return read
+
+
 def facts_reader() -> Callable[[str, str], dict[str, Any]]:
     """``run_facts`` for pages that read several runs (the comparison)."""
     return run_facts

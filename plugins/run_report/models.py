@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from html import escape
 from typing import Any
+from urllib.parse import quote
 
 from mlops_pipeline.links import report_url
 from run_report.page import STYLE
@@ -71,3 +72,20 @@ def superseded_note(model_name: str, version: int, replaced_by: dict[str, Any] |
     return (f'<p class="bad" id="superseded">{escape(model_name)} v{int(version)} was champion and has been '
             f"superseded: v{escape(str(replaced_by.get('version')))} replaced it ({_promotion(replaced_by)}). "
             f'<a href="{escape(history_url)}" target="_blank">Model history</a></p>')
+
+
+def models_page(dag_id: str, models: list[dict[str, Any]]) -> str:
+    """Every model the DAG's runs registered, each linking to its history (the navigation's entry page)."""
+    rows = "".join(
+        f"<tr><td class='text'><a href='{quote(str(m['model_name']), safe='')}/'>{escape(str(m['model_name']))}</a>"
+        f"</td><td>{int(m['versions'])}</td><td>v{int(m['newest'])}</td>"
+        f"<td>{'v' + str(int(m['champion'])) if m.get('champion') is not None else 'none'}</td></tr>"
+        for m in models)
+    body = ("<table id='models'><tr><th>model</th><th>versions</th><th>newest</th><th>champion</th></tr>"
+            + rows + "</table>") if rows else "<p class='muted'>No run of this DAG has registered a model (yet).</p>"
+    title = f"Models trained by {escape(dag_id)}"
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title>"
+            f"<style>{STYLE}{PAGE_STYLE}</style></head><body><h1>{title}</h1>"
+            "<p>A run that leaves <code>model_name</code> empty registers under a name derived from its images "
+            "and categories.</p>" + body + "</body></html>")
+

@@ -124,7 +124,8 @@ def gate_section(gate: dict[str, Any], registration: dict[str, Any] | None, mlfl
     if found.get("problem"):
         label = f"champion <b>v{escape(str(champion))}</b>" if champion is not None else "the champion"
         parts.append(f'<p id="comparison">Could not compare with {label}: {escape(str(found["problem"]))}. '
-                     "Promotion is blocked unless the run sets replace_incompatible_champion.</p>")
+                     "Promotion is blocked: set model_name to register a separate model, or "
+                     "replace_incompatible_champion to replace it.</p>")
     elif champion is None:
         parts.append("<p>Champion: none yet, this was the first model of its name.</p>")
     else:

@@ -53,3 +53,33 @@ def superseded(history: dict[str, Any], version: int) -> dict[str, Any] | None:
     last = max(i for i, e in enumerate(entries) if e.get("version") == version)
     later = entries[last + 1:]
     return later[0] if later else {"version": history.get("champion"), "action": "?", "reason": "", "by": "", "at": ""}
+
+
+def models_trained_by(mlflow_client: Any, dag_id: str) -> list[dict[str, Any]]:
+    """The registered models some run of ``dag_id`` registered: name, versions, newest version, champion.
+
+    A model name is derived from the data when a run leaves ``model_name`` empty, so the DAG's own
+    default names no model; the registry's versions (their runs' ``airflow_dag_id`` tag) do.
+    """
+    from mlflow.exceptions import MlflowException
+
+    try:
+        found = mlflow_client.search_model_versions("")
+    except MlflowException:
+        return []
+    by_model: dict[str, list[Any]] = {}
+    for item in found:
+        by_model.setdefault(item.name, []).append(item)
+    models = []
+    for name, items in sorted(by_model.items()):
+        try:
+            ours = any(mlflow_client.get_run(v.run_id).data.tags.get("airflow_dag_id") == dag_id
+                       for v in items if v.run_id)
+        except MlflowException:
+            ours = False
+        if ours:
+            champion = champion_version(mlflow_client, name)
+            models.append({"model_name": name, "versions": len(items), "newest": max(int(v.version) for v in items),
+                           "champion": int(champion.version) if champion else None})
+    return models
+

@@ -87,3 +87,42 @@ def test_a_superseded_champions_report_says_so(viewer, monkeypatch):
     monkeypatch.setattr(app_tests, "HISTORY", {**history, "champion": 2, "history": EVENTS[:2]})
     html = viewer.get(RUN_URL).text
     assert 'id="superseded"' not in html and f'href="/run-report/dags/{DAG}/models/fashion_mnist/"' in html
+
+
+class TwoModelRegistry(FakeRegistry):
+    """Versions of two models, one registered by this DAG's runs and one by another DAG's."""
+
+    def search_model_versions(self, query):
+        return [SimpleNamespace(name=name, version=str(n), run_id=f"{name}-r{n}")
+                for name, count in (("fashion_mnist_8x8", 2), ("elsewhere", 1)) for n in range(1, count + 1)]
+
+    def get_run(self, run_id):
+        return SimpleNamespace(data=SimpleNamespace(tags={"airflow_dag_id": "other" if run_id.startswith(
+            "elsewhere") else DAG}))
+
+
+def test_the_models_page_lists_the_models_the_dags_runs_registered_with_links_to_their_history(viewer):
+    # Given a registry where this DAG's runs registered fashion_mnist_8x8 (twice) and another DAG "elsewhere"
+    from tasks.model.history import models_trained_by
+
+    models = models_trained_by(TwoModelRegistry(), DAG)
+    assert models == [{"model_name": "fashion_mnist_8x8", "versions": 2, "newest": 2, "champion": 1}]
+
+    # When the navigation's entry page is opened, then it links each of them to its history, escaped
+    from run_report.app import app
+    from run_report.facts import models_reader
+
+    app.dependency_overrides[models_reader] = lambda: lambda dag_id: [*models, {**models[0], "model_name": XSS}]
+    try:
+        page = viewer.get(f"/dags/{DAG}/models/")
+    finally:
+        app.dependency_overrides.pop(models_reader)
+    assert page.status_code == 200 and "href='fashion_mnist_8x8/'" in page.text and "<img src=x" not in page.text
+    assert viewer.get("/dags/no_such_dag/models/").status_code == 404
+
+
+def test_the_navigation_opens_the_models_page_of_the_training_dag():
+    from run_report_plugin import RunReportPlugin
+
+    nav = next(v for v in RunReportPlugin.external_views if v["destination"] == "nav")
+    assert nav["href"].endswith("/dags/fashion_mnist_training/models/")

@@ -70,7 +70,7 @@ def test_dag_models_reads_airflows_dags_and_their_model_name_default(airflow_db)
     assert dag_models("no_such_dag") is None
     DagBundlesManager().sync_bundles_to_db()
     sync_bag_to_db(DagBag(dag_folder=str(ROOT / "dags")), "dags-folder", None)
-    assert dag_models(DAG) == {"fashion_mnist"}
+    assert dag_models(DAG) == set()  # model_name is empty by default: the name follows the data, not the DAG
     assert dag_models("dataset_ingest") == set()
 
 
