@@ -12,6 +12,7 @@ import yaml
 from mlops_pipeline.kubernetes_runner import pod_operator
 from mlops_pipeline.settings import load_settings
 from mlops_pipeline.steps import StepSpec
+from tests.k8s.conftest import PRIVILEGED_ONE_OFF
 from tests.k8s.pss import restricted_violations
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -142,3 +143,27 @@ def test_mlflow_pods_are_restricted(name):
                     if d["kind"] in {"Deployment", "StatefulSet"} and d["metadata"]["name"] == name)
 
     assert restricted_violations({"spec": workload["spec"]["template"]["spec"]}) == []
+
+
+# What the "baseline" Pod Security Standard lets a container add (everything else it refuses).
+BASELINE_CAPABILITIES = {"AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD",
+                         "NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"}
+
+
+def test_the_volume_preparation_is_the_one_privileged_object_and_stays_within_baseline():
+    job = yaml.safe_load((ROOT / "k8s" / PRIVILEGED_ONE_OFF[0]).read_text())
+    pod = job["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    context = container["securityContext"]
+
+    assert restricted_violations({"spec": pod})  # it does need root: the restricted namespace would refuse it
+    assert pod["securityContext"]["runAsUser"] == 0 and pod["securityContext"]["seccompProfile"]["type"] == \
+        "RuntimeDefault"
+    assert context["capabilities"]["drop"] == ["ALL"]
+    assert set(context["capabilities"]["add"]) == {"CHOWN", "FOWNER"} <= BASELINE_CAPABILITIES
+    assert context["allowPrivilegeEscalation"] is False and not context.get("privileged")
+    assert not any(pod.get(k) for k in ("hostNetwork", "hostPID", "hostIPC"))
+    assert all("hostPath" not in v for v in pod["volumes"])
+    claim = pod["volumes"][0]["persistentVolumeClaim"]["claimName"]
+    assert claim == load_settings(_helm_env()).kubernetes.artifact_pvc
+    assert job["spec"]["backoffLimit"] == 0
