@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -128,8 +129,6 @@ def test_tf_serving_reads_the_served_models_from_the_artifact_volume_and_is_rest
 
 
 def test_tf_serving_serves_what_the_locked_tensorflow_exports():
-    import re
-
     locked = re.search(r"^tensorflow_cpu==(\S+)$", (ROOT / "constraints.txt").read_text(), flags=re.MULTILINE)
     deployment = next(yaml.safe_load_all((ROOT / "k8s" / "tf-serving.yaml").read_text()))
     image = deployment["spec"]["template"]["spec"]["containers"][0]["image"]
@@ -167,3 +166,23 @@ def test_the_volume_preparation_is_the_one_privileged_object_and_stays_within_ba
     claim = pod["volumes"][0]["persistentVolumeClaim"]["claimName"]
     assert claim == load_settings(_helm_env()).kubernetes.artifact_pvc
     assert job["spec"]["backoffLimit"] == 0
+
+
+def _images_in(obj: object) -> set[str]:
+    if isinstance(obj, dict):
+        return {obj["image"]} if isinstance(obj.get("image"), str) else set().union(*map(_images_in, obj.values()))
+    if isinstance(obj, list):
+        return set().union(*map(_images_in, obj)) if obj else set()
+    return set()
+
+
+def test_the_kubernetes_guide_lists_every_image_the_deployment_pulls():
+    guide = (ROOT / "docs" / "kubernetes.md").read_text()
+    listed = set(re.findall(r"^\| `([^`]+)`", guide, flags=re.MULTILINE))
+    settings = load_settings(_helm_env()).kubernetes
+    values = _values()
+    pulled = {image for p in MANIFESTS for d in yaml.safe_load_all(p.read_text()) for image in _images_in(d)}
+    pulled |= {settings.data_image, settings.train_image, values["images"]["airflow"]["repository"]}
+
+    unlisted = sorted(i for i in pulled if i not in listed and i.split("@")[0].rsplit(":", 1)[0] not in listed)
+    assert unlisted == []
