@@ -54,6 +54,8 @@ def require_writable(target: Path) -> None:
     its owner and mode, who the step runs as, and what to change.
     """
     folder = _nearest_existing(Path(target))
+    if not os.path.isdir(folder):  # a file in the way: the step's own error says it better
+        return
     if os.access(folder, os.W_OK | os.X_OK, effective_ids=os.access in os.supports_effective_ids):
         return
     info = folder.stat()
