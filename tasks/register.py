@@ -97,13 +97,13 @@ def register(tracking_uri: str, model_name: str | None, model_uri: str, history_
     fingerprints_file = require_file(fingerprints_uri or str(CONTRACTS["train"].output_path(model_file.parent,
                                                                                              "fingerprints")),
                                      "training rows' fingerprints")
+    mlflow_client = client(tracking_uri)  # before loading anything: an unreachable server fails in seconds
     test = load_bundle(test_uri)
     signature = model_signature(test.x.shape[1:], test.classes, test.encoding)
     model_name, derived = model_name_for(model_name, signature["image_shape"], signature["categories"])
     challenger_correct = predicted_classes(load_model(str(model_file)), test) == class_indices(test.y)
     metrics, history = json.loads(metrics_file.read_text()), json.loads(history_file.read_text())
     evaluation = [CONTRACTS["evaluate"].output_path(metrics_file.parent, name) for name in EVALUATION_FILES]
-    mlflow_client = client(tracking_uri)
     import mlflow
 
     scratch = tempfile.TemporaryDirectory()

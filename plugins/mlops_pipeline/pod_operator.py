@@ -10,10 +10,16 @@ result to ``/airflow/xcom/return.json`` (``STEP_RESULT_PATH``), which the sideca
 returns as XCom.
 
 GPU placement is decided when the task runs, from the *rendered* GPU count (a Param):
-with ``gpu_count`` > 0 the pod gets an ``nvidia.com/gpu`` limit, the GPU node selector,
-a toleration for the usual ``nvidia.com/gpu`` taint and the configured affinity; with
-0 it is a plain CPU pod. A step that exits 2 (bad input, ``StepError``) fails the task
-without retrying, as the local runner does.
+with ``gpu_count`` > 0 the pod gets an ``nvidia.com/gpu`` limit, the configured node
+selector (none by default: the device plugin's resource is enough), a toleration for the
+usual ``nvidia.com/gpu`` taint and the configured affinity; with 0 it is a plain CPU pod.
+A step that exits 2 (bad input, ``StepError``) fails the task without retrying, as the
+local runner does; so does a pod that no node could take within the schedule timeout
+(one line naming what it asked for, :mod:`mlops_pipeline.pod_launch`), and the pod is deleted.
+
+The pod's ``fsGroup`` (with ``OnRootMismatch``) makes a volume whose class applies it
+group-writable for the step user; the xcom sidecar runs the step's own image (or
+``PIPELINE_XCOM_SIDECAR_IMAGE``), so a pod pulls nothing from outside the deployment's registry.
 
 This module imports the Kubernetes provider (~0.5 s): only
 ``kubernetes_runner.StepPodTask`` imports it, when it builds the pod (at run time),
@@ -25,10 +31,13 @@ from __future__ import annotations
 from typing import Any
 
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+from airflow.providers.cncf.kubernetes.utils.pod_manager import PodLaunchTimeoutException
+from airflow.providers.cncf.kubernetes.utils.xcom_sidecar import PodDefaults
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 from kubernetes.client import models as k8s
 
 from mlops_pipeline.kubernetes_runner import gpu_count
+from mlops_pipeline.pod_launch import launch_timeout_message
 from mlops_pipeline.settings import PipelineSettings
 from mlops_pipeline.steps import StepSpec
 from mlops_pipeline.uri_check import allowlist_env
@@ -39,6 +48,8 @@ TMP_VOLUME = "tmp"
 GPU_RESOURCE = "nvidia.com/gpu"
 # The step images create this user (images/*/Dockerfile); runAsNonRoot needs a numeric uid.
 STEP_UID = 50000
+# Its group: the pods' fsGroup, and the group k8s/prepare-artifacts-volume.yaml gives the volume's root.
+STEP_GID = 0
 # run_cli exits 2 on a StepError: bad input that a retry cannot mend.
 BAD_INPUT_EXIT_CODE = 2
 
@@ -62,10 +73,12 @@ class StepPodOperator(KubernetesPodOperator):
     template_fields = (*KubernetesPodOperator.template_fields, "gpu_count")
 
     def __init__(self, *, gpu_count: str | None = None, gpu_placement: dict[str, Any] | None = None,
-                 **kwargs: Any) -> None:
+                 xcom_sidecar_image: str = "", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.gpu_count = gpu_count
         self.gpu_placement = gpu_placement or {}
+        self.xcom_sidecar_image = xcom_sidecar_image
+        self.launch_failure: AirflowException | None = None
 
     def build_pod_request_obj(self, context: Any = None, *, dry_run: bool = False) -> k8s.V1Pod:
         pod = super().build_pod_request_obj(context, dry_run=dry_run)
@@ -77,7 +90,36 @@ class StepPodOperator(KubernetesPodOperator):
             pod.spec.tolerations = [*(pod.spec.tolerations or []), *self.gpu_placement.get("tolerations", [])]
             if self.gpu_placement.get("affinity"):
                 pod.spec.affinity = self.gpu_placement["affinity"]
+        sidecar = next((c for c in pod.spec.containers if c.name == PodDefaults.SIDECAR_CONTAINER_NAME), None)
+        if sidecar is not None and self.xcom_sidecar_image:
+            sidecar.image = self.xcom_sidecar_image
+            sidecar.image_pull_policy = pull_policy(self.xcom_sidecar_image)
         return pod
+
+    def await_pod_start(self, pod: k8s.V1Pod) -> None:
+        """As the provider's, but a launch timeout fails in one line naming what the pod asked for.
+
+        A pod nothing could schedule is deleted (it would otherwise run whenever a node turns up,
+        long after its task failed) and fails the task without a retry: another try would wait
+        as long for the same missing node. A pod that was placed but did not start is retried.
+        """
+        try:
+            super().await_pod_start(pod)
+        except PodLaunchTimeoutException as exc:
+            scheduled = "to be scheduled" not in str(exc)
+            timeout = self.startup_timeout_seconds if scheduled else self.schedule_timeout_seconds
+            message = launch_timeout_message(pod, scheduled=scheduled, timeout_s=timeout,
+                                             container=self.base_container_name)
+            if not scheduled:
+                self._delete_unscheduled(pod)
+            self.launch_failure = AirflowException(message) if scheduled else AirflowFailException(message)
+            raise self.launch_failure from exc
+
+    def _delete_unscheduled(self, pod: k8s.V1Pod) -> None:
+        try:
+            self.pod_manager.delete_pod(pod)
+        except Exception as exc:  # noqa: BLE001 - the task's own message matters more than this one
+            self.log.warning("could not delete the unscheduled pod %s: %s", pod.metadata.name, exc)
 
     def cleanup(self, pod: Any, remote_pod: Any, xcom_result: dict | None = None, context: Any = None) -> None:
         """As the provider's, but a step that exited 2 fails the task for good (no retry)."""
@@ -86,6 +128,8 @@ class StepPodOperator(KubernetesPodOperator):
         except AirflowFailException:
             raise
         except AirflowException as exc:
+            if self.launch_failure is not None:  # the pod never ran: say why, not "returned a failure"
+                raise self.launch_failure from exc
             if base_exit_code(remote_pod, self.base_container_name) == BAD_INPUT_EXIT_CODE:
                 raise AirflowFailException(f"step rejected its input (exit {BAD_INPUT_EXIT_CODE}), not retried: "
                                            f"{exc}") from exc
@@ -101,12 +145,18 @@ def _resources(spec: StepSpec) -> k8s.V1ResourceRequirements:
 def _security() -> tuple[k8s.V1PodSecurityContext, k8s.V1SecurityContext]:
     """Pod and container security contexts that meet the 'restricted' profile, with a read-only root."""
     seccomp = k8s.V1SeccompProfile(type="RuntimeDefault")
-    pod = k8s.V1PodSecurityContext(run_as_non_root=True, run_as_user=STEP_UID, run_as_group=0, fs_group=0,
+    pod = k8s.V1PodSecurityContext(run_as_non_root=True, run_as_user=STEP_UID, run_as_group=STEP_GID,
+                                   fs_group=STEP_GID, fs_group_change_policy="OnRootMismatch",
                                    seccomp_profile=seccomp)
     container = k8s.V1SecurityContext(allow_privilege_escalation=False, run_as_non_root=True,
                                       read_only_root_filesystem=True,
                                       capabilities=k8s.V1Capabilities(drop=["ALL"]), seccomp_profile=seccomp)
     return pod, container
+
+
+def pull_policy(image: str) -> str:
+    """A digest never moves: the node's copy is the right one. A tag may move: ask the registry."""
+    return "IfNotPresent" if "@sha256:" in image else "Always"
 
 
 def _image(spec: StepSpec, settings: PipelineSettings) -> str:
@@ -155,8 +205,7 @@ def pod_operator(spec: StepSpec, settings: PipelineSettings, **kwargs: Any) -> S
         name=spec.task_id.replace("_", "-"),
         namespace=kube.namespace,
         image=image,
-        # A digest never moves: the node's copy is the right one. A tag may move: ask the registry.
-        image_pull_policy="IfNotPresent" if "@sha256:" in image else "Always",
+        image_pull_policy=pull_policy(image),
         image_pull_secrets=[k8s.V1LocalObjectReference(name=name) for name in kube.image_pull_secrets] or None,
         arguments=spec.pod_arguments(),
         env_vars=_env(spec, settings),
@@ -169,6 +218,7 @@ def pod_operator(spec: StepSpec, settings: PipelineSettings, **kwargs: Any) -> S
         security_context=pod_security,
         container_security_context=container_security,
         xcom_sidecar_container_security_context=container_security,
+        xcom_sidecar_image=kube.xcom_sidecar_image or image,
         service_account_name=kube.service_account,
         automount_service_account_token=False,
         in_cluster=kube.in_cluster,

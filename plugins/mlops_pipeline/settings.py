@@ -24,7 +24,8 @@ DEFAULT_IMAGE_TAG = "0.1.0"
 # where MLflow tracks, and which S3-compatible store serves datasets. Keys and passwords
 # never travel this way; they come from the step Secret (``env_from``).
 DEFAULT_RETRAIN_CRON = "0 3 * * 1"  # Mondays 03:00 UTC
-FORWARDED_STEP_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_S3_ENDPOINT_URL", "AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION")
+FORWARDED_STEP_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_S3_ENDPOINT_URL", "AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION",
+                      "PIPELINE_MLFLOW_TIMEOUT_S")
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,9 @@ class KubernetesSettings:
     train_image: str = f"ghcr.io/fashion-mlops/step-train:{DEFAULT_IMAGE_TAG}"
     service_account: str = "pipeline-steps"
     artifact_pvc: str = "pipeline-artifacts"
-    gpu_node_selector: Mapping[str, str] = field(default_factory=lambda: {"nvidia.com/gpu.present": "true"})
+    # The nvidia.com/gpu resource alone places a GPU pod on a plain cluster with the NVIDIA device plugin;
+    # a label such as nvidia.com/gpu.present exists only where GPU feature discovery runs.
+    gpu_node_selector: Mapping[str, str] = field(default_factory=dict)
     env_secret: str = "pipeline-step-env"
     in_cluster: bool = True
     train_affinity: Mapping[str, object] = field(default_factory=dict)
@@ -45,6 +48,9 @@ class KubernetesSettings:
     schedule_timeout_s: int = 1800
     startup_timeout_s: int = 1800
     image_pull_secrets: tuple[str, ...] = ()
+    # The image of the xcom sidecar KubernetesPodOperator adds to each step pod ("": the step's own image,
+    # already on the node, so no pod pulls from a registry other than ours).
+    xcom_sidecar_image: str = ""
     # true: step images must be pinned by digest (name@sha256:...), so a moved tag cannot change a run.
     require_image_digest: bool = False
 
@@ -59,6 +65,11 @@ def _image_reference(env: Mapping[str, str], name: str, default: str, require_di
         raise ValueError(f"{name}={value!r} is not pinned by digest (<image>@sha256:<64 hex>), "
                          "and PIPELINE_REQUIRE_IMAGE_DIGEST is true")
     return value
+
+
+def _optional_image(env: Mapping[str, str], name: str, require_digest: bool) -> str:
+    """An image reference from ``env[name]``, or ``""`` when unset."""
+    return _image_reference(env, name, "", require_digest) if env.get(name, "").strip() else ""
 
 
 def _seconds(env: Mapping[str, str], name: str, default: int) -> int:
@@ -131,6 +142,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> PipelineSettings:
         schedule_timeout_s=_seconds(env, "PIPELINE_POD_SCHEDULE_TIMEOUT", k8s_defaults.schedule_timeout_s),
         startup_timeout_s=_seconds(env, "PIPELINE_POD_STARTUP_TIMEOUT", k8s_defaults.startup_timeout_s),
         image_pull_secrets=tuple(n.strip() for n in env.get("PIPELINE_IMAGE_PULL_SECRETS", "").split(",") if n.strip()),
+        xcom_sidecar_image=_optional_image(env, "PIPELINE_XCOM_SIDECAR_IMAGE", pinned and mode != "local"),
         require_image_digest=pinned,
     )
     tracking_default = f"sqlite:///{state_dir / 'mlflow' / 'mlflow.db'}" if mode == "local" else "http://mlflow:5000"

@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import shutil
+import stat
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -35,6 +36,34 @@ def _readable_by_others(path: Path, mode: int) -> None:
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(path, mode & ~umask)
+
+
+def _nearest_existing(path: Path) -> Path:
+    """``path`` or its closest ancestor that exists (or that we cannot even look into)."""
+    while not os.path.exists(path) and path != path.parent:
+        path = path.parent
+    return path
+
+
+def require_writable(target: Path) -> None:
+    """Fail at once, in one line, unless this process may create ``target`` or write into it.
+
+    A shared volume whose root belongs to root with mode 0755 (a ReadWriteMany class that
+    ignores the pod's ``fsGroup``) otherwise fails a step deep inside with a PermissionError
+    traceback, and the task is retried for nothing. The line names the folder that refuses,
+    its owner and mode, who the step runs as, and what to change.
+    """
+    folder = _nearest_existing(Path(target))
+    if not os.path.isdir(folder):  # a file in the way: the step's own error says it better
+        return
+    if os.access(folder, os.W_OK | os.X_OK, effective_ids=os.access in os.supports_effective_ids):
+        return
+    info = folder.stat()
+    uid, gid = os.geteuid(), os.getegid()
+    raise StepError(f"{folder}: not writable by this step (uid {uid}, gid {gid}): owned by "
+                    f"{info.st_uid}:{info.st_gid} with mode {stat.S_IMODE(info.st_mode):04o}; give uid {uid} or "
+                    f"group {gid} write access to it (on Kubernetes: pod fsGroup {gid} on a storage class that "
+                    "applies it, or run k8s/prepare-artifacts-volume.yaml once, see docs/kubernetes.md)")
 
 
 def strip_file_scheme(uri: str) -> str:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tasks.core.common import StepError, run_cli
+from tasks.core.common import StepError, require_writable, run_cli
 
 TRUE_WORDS = {"true", "1", "yes", "on"}
 FALSE_WORDS = {"false", "0", "no", "off"}
@@ -204,9 +204,29 @@ def run_step(contract: StepContract, argv: list[str] | None, body: Callable[...,
                         f"{sorted(declared - set(parameters))}, needs undeclared {sorted(undeclared)}")
 
     def call() -> dict:
-        return body(**contract.parse(argv))
+        arguments = contract.parse(argv)
+        for target in _write_targets(contract, arguments):
+            require_writable(target)
+        return body(**arguments)
 
     return run_cli(contract.step, call)
+
+
+def _write_targets(contract: StepContract, arguments: Mapping[str, Any]) -> list[Path]:
+    """The local folders a step will write into, checked before it starts any work.
+
+    The output folder (or an output file's folder) and the serving root of ``deploy`` and
+    ``rollback``: a step that cannot write there learns it in its first second, not after
+    an hour of training.
+    """
+    targets = []
+    if contract.output_folder or contract.output_file:
+        output = Path(arguments["output"])
+        targets.append(output.parent if contract.output_file else output)
+    serving = arguments.get("serving_root")
+    if serving and "://" not in str(serving):
+        targets.append(Path(serving))
+    return targets
 
 
 def by_name(settings: tuple[Setting, ...]) -> Mapping[str, Setting]:

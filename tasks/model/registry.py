@@ -5,6 +5,10 @@ artifacts in a folder beside it, created on first use; in production the trackin
 URI points at an MLflow server. The champion is the registered model's
 ``champion`` alias; every promotion and rollback is appended to a history kept in
 a registered-model tag, and stamped on the promoted version's tags.
+
+A server that does not answer costs at most ``PIPELINE_MLFLOW_TIMEOUT_S`` seconds (default 30)
+before the step fails in one line naming it (exit 2): MLflow's own client would retry each
+request 7 times with backoff, ~4 minutes, then print a traceback, and Airflow would retry that.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from __future__ import annotations
 import json
 import os
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +28,51 @@ HISTORY_TAG = "promotion_history"
 HISTORY_LIMIT = 25
 EXPERIMENT = "fashion_mnist_training"
 URI_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+TIMEOUT_ENV = "PIPELINE_MLFLOW_TIMEOUT_S"
+DEFAULT_TIMEOUT_S = 30
+_answered: set[str] = set()
+
+
+def mlflow_timeout_s() -> int:
+    """How long a step waits for the MLflow server (``PIPELINE_MLFLOW_TIMEOUT_S``), in whole seconds."""
+    raw = os.environ.get(TIMEOUT_ENV, "").strip()
+    if not raw:
+        return DEFAULT_TIMEOUT_S
+    if not raw.isdigit() or int(raw) <= 0:
+        raise StepError(f"{TIMEOUT_ENV} must be a positive whole number of seconds, got {raw!r}")
+    return int(raw)
+
+
+def _bound_mlflow_http(timeout_s: int) -> None:
+    """Bound MLflow's own HTTP retries for this process, unless the deployment set them itself.
+
+    Its defaults (120 s per request, 7 retries with backoff) keep a step waiting for minutes
+    on a server that went away mid-step; with these a request gives up within ~3 timeouts.
+    """
+    for name, value in (("MLFLOW_HTTP_REQUEST_TIMEOUT", str(timeout_s)), ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2"),
+                        ("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1"), ("MLFLOW_HTTP_REQUEST_BACKOFF_JITTER", "0")):
+        os.environ.setdefault(name, value)
+
+
+def require_reachable(tracking_uri: str) -> None:
+    """Fail in one line if an MLflow server at ``tracking_uri`` gives no HTTP answer within the timeout.
+
+    Any answer (even 401 or 404) means the server is there; only a refused, unresolved or
+    silent connection fails. Local stores (``sqlite:``, paths) are not checked.
+    """
+    if not tracking_uri.startswith(("http://", "https://")) or tracking_uri in _answered:
+        return
+    timeout = mlflow_timeout_s()
+    _bound_mlflow_http(timeout)
+    try:
+        urllib.request.urlopen(tracking_uri.rstrip("/") + "/health", timeout=timeout).close()  # noqa: S310 - http(s) only
+    except urllib.error.HTTPError:
+        pass
+    except (OSError, ValueError) as err:
+        reason = getattr(err, "reason", None) or err
+        raise StepError(f"MLflow at {tracking_uri} did not answer within {timeout} s ({reason}): check "
+                        f"MLFLOW_TRACKING_URI and that the server runs ({TIMEOUT_ENV} sets the wait)") from err
+    _answered.add(tracking_uri)
 
 
 def _local_store(tracking_uri: str) -> Path | None:
@@ -31,7 +82,8 @@ def _local_store(tracking_uri: str) -> Path | None:
 
 
 def client(tracking_uri: str) -> Any:
-    """An MLflow client for ``tracking_uri`` (the registry lives in the same store)."""
+    """An MLflow client for ``tracking_uri`` (the registry lives in the same store), once its server answers."""
+    require_reachable(tracking_uri)
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     os.environ.setdefault("MLFLOW_ENABLE_TELEMETRY", "false")
     import mlflow

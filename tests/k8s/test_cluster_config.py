@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import yaml
 from mlops_pipeline.kubernetes_runner import pod_operator
 from mlops_pipeline.settings import load_settings
 from mlops_pipeline.steps import StepSpec
+from tests.k8s.conftest import PRIVILEGED_ONE_OFF
 from tests.k8s.pss import restricted_violations
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -127,8 +129,6 @@ def test_tf_serving_reads_the_served_models_from_the_artifact_volume_and_is_rest
 
 
 def test_tf_serving_serves_what_the_locked_tensorflow_exports():
-    import re
-
     locked = re.search(r"^tensorflow_cpu==(\S+)$", (ROOT / "constraints.txt").read_text(), flags=re.MULTILINE)
     deployment = next(yaml.safe_load_all((ROOT / "k8s" / "tf-serving.yaml").read_text()))
     image = deployment["spec"]["template"]["spec"]["containers"][0]["image"]
@@ -142,3 +142,47 @@ def test_mlflow_pods_are_restricted(name):
                     if d["kind"] in {"Deployment", "StatefulSet"} and d["metadata"]["name"] == name)
 
     assert restricted_violations({"spec": workload["spec"]["template"]["spec"]}) == []
+
+
+# What the "baseline" Pod Security Standard lets a container add (everything else it refuses).
+BASELINE_CAPABILITIES = {"AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD",
+                         "NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"}
+
+
+def test_the_volume_preparation_is_the_one_privileged_object_and_stays_within_baseline():
+    job = yaml.safe_load((ROOT / "k8s" / PRIVILEGED_ONE_OFF[0]).read_text())
+    pod = job["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    context = container["securityContext"]
+
+    assert restricted_violations({"spec": pod})  # it does need root: the restricted namespace would refuse it
+    assert pod["securityContext"]["runAsUser"] == 0 and pod["securityContext"]["seccompProfile"]["type"] == \
+        "RuntimeDefault"
+    assert context["capabilities"]["drop"] == ["ALL"]
+    assert set(context["capabilities"]["add"]) == {"CHOWN", "FOWNER"} <= BASELINE_CAPABILITIES
+    assert context["allowPrivilegeEscalation"] is False and not context.get("privileged")
+    assert not any(pod.get(k) for k in ("hostNetwork", "hostPID", "hostIPC"))
+    assert all("hostPath" not in v for v in pod["volumes"])
+    claim = pod["volumes"][0]["persistentVolumeClaim"]["claimName"]
+    assert claim == load_settings(_helm_env()).kubernetes.artifact_pvc
+    assert job["spec"]["backoffLimit"] == 0
+
+
+def _images_in(obj: object) -> set[str]:
+    if isinstance(obj, dict):
+        return {obj["image"]} if isinstance(obj.get("image"), str) else set().union(*map(_images_in, obj.values()))
+    if isinstance(obj, list):
+        return set().union(*map(_images_in, obj)) if obj else set()
+    return set()
+
+
+def test_the_kubernetes_guide_lists_every_image_the_deployment_pulls():
+    guide = (ROOT / "docs" / "kubernetes.md").read_text()
+    listed = set(re.findall(r"^\| `([^`]+)`", guide, flags=re.MULTILINE))
+    settings = load_settings(_helm_env()).kubernetes
+    values = _values()
+    pulled = {image for p in MANIFESTS for d in yaml.safe_load_all(p.read_text()) for image in _images_in(d)}
+    pulled |= {settings.data_image, settings.train_image, values["images"]["airflow"]["repository"]}
+
+    unlisted = sorted(i for i in pulled if i not in listed and i.split("@")[0].rsplit(":", 1)[0] not in listed)
+    assert unlisted == []

@@ -90,7 +90,8 @@ def test_train_pod_gets_the_requested_gpus_on_a_gpu_node(kubernetes_dag, branch)
     pod, context = build_pod(kubernetes_dag, "train", branch)
 
     assert _base(pod)["resources"]["limits"]["nvidia.com/gpu"] == str(context["params"]["gpu_count"])
-    assert pod["spec"]["nodeSelector"] == {"nvidia.com/gpu.present": "true"}
+    # The device plugin's resource alone places it: no label that only GPU feature discovery sets.
+    assert not pod["spec"].get("nodeSelector")
     assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in pod["spec"]["tolerations"]
 
 
@@ -101,3 +102,26 @@ def test_cpu_pods_ask_for_no_gpu_and_no_gpu_node(kubernetes_dag, branch, task_id
     assert "nvidia.com/gpu" not in _base(pod)["resources"]["limits"]
     assert not pod["spec"].get("nodeSelector")
     assert not pod["spec"].get("tolerations")
+
+
+@pytest.mark.parametrize(("branch", "task_id"), CASES)
+def test_pod_runs_as_the_step_user_with_a_group_writable_volume(kubernetes_dag, branch, task_id):
+    pod, _ = build_pod(kubernetes_dag, task_id, branch)
+    context = pod["spec"]["securityContext"]
+
+    assert (context["runAsUser"], context["runAsGroup"], context["fsGroup"]) == (50000, 0, 0)
+    assert context["fsGroupChangePolicy"] == "OnRootMismatch"
+
+
+@pytest.mark.parametrize(("branch", "task_id"), CASES)
+def test_no_container_of_a_pod_pulls_from_outside_the_configured_registry(kubernetes_dag, branch, task_id):
+    from mlops_pipeline.settings import load_settings
+
+    kube = load_settings().kubernetes
+    registries = {image.rsplit("/", 1)[0] + "/" for image in (kube.data_image, kube.train_image)}
+    pod, _ = build_pod(kubernetes_dag, task_id, branch)
+    containers = pod["spec"]["containers"] + pod["spec"].get("initContainers", [])
+
+    outside = [f"{c['name']}: {c['image']}" for c in containers if not c["image"].startswith(tuple(registries))]
+    assert outside == []
+    assert len(containers) == 2  # the step and the xcom sidecar, which runs the step's own image

@@ -50,7 +50,7 @@ def test_gpus_requested_means_a_gpu_pod_on_a_gpu_node(kubernetes_dag, gpus):
     pod = _train_pod(kubernetes_dag, gpus)
 
     assert _base(pod)["resources"]["limits"]["nvidia.com/gpu"] == str(gpus)
-    assert pod["spec"]["nodeSelector"] == {"nvidia.com/gpu.present": "true"}
+    assert not pod["spec"].get("nodeSelector")
     assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in pod["spec"]["tolerations"]
 
 
@@ -152,3 +152,36 @@ def test_the_dag_task_runs_the_pod_operator_built_from_its_rendered_arguments(ku
     assert ran["task_id"] == "train" and ran["arguments"][0] == "train"
     assert "{{" not in " ".join(ran["arguments"])
     assert "--model=/artifacts/run/build_model/model.keras" in ran["arguments"]
+
+
+def _sidecar(pod: dict) -> dict:
+    return next(c for c in pod["spec"]["containers"] if c["name"] == "airflow-xcom-sidecar")
+
+
+def test_the_xcom_sidecar_runs_the_steps_own_image_by_default():
+    op = pod_operator(StepSpec("train", "train", image="train"), load_settings({"PIPELINE_MODE": "kubernetes"}))
+    pod = ApiClient().sanitize_for_serialization(op.build_pod_request_obj(dry_run=True))
+
+    assert _sidecar(pod)["image"] == _base(pod)["image"] == load_settings({}).kubernetes.train_image
+    assert _sidecar(pod)["command"][:2] == ["sh", "-c"]  # the image needs a shell: both step images have one
+
+
+def test_the_xcom_sidecar_image_is_a_setting_and_must_be_pinned_where_images_are():
+    sidecar = "registry.example.com/tools/busybox@sha256:" + "b" * 64
+    env = {"PIPELINE_MODE": "kubernetes", "PIPELINE_XCOM_SIDECAR_IMAGE": sidecar}
+    op = pod_operator(StepSpec("split", "split"), load_settings(env))
+    pod = ApiClient().sanitize_for_serialization(op.build_pod_request_obj(dry_run=True))
+
+    assert (_sidecar(pod)["image"], _sidecar(pod)["imagePullPolicy"]) == (sidecar, "IfNotPresent")
+    with pytest.raises(ValueError, match="PIPELINE_XCOM_SIDECAR_IMAGE=.* is not pinned by digest"):
+        load_settings({**env, "PIPELINE_REQUIRE_IMAGE_DIGEST": "true", "PIPELINE_DATA_IMAGE": DIGEST,
+                       "PIPELINE_TRAIN_IMAGE": DIGEST, "PIPELINE_XCOM_SIDECAR_IMAGE": "busybox:1.37"})
+
+
+def test_the_xcom_sidecar_ignores_the_connections_public_default(monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_KUBERNETES_DEFAULT",
+                       '{"conn_type": "kubernetes", "extra": {"xcom_sidecar_container_image": "alpine:3.24.2"}}')
+    op = pod_operator(StepSpec("split", "split"), load_settings({"PIPELINE_MODE": "kubernetes"}))
+    pod = ApiClient().sanitize_for_serialization(op.build_pod_request_obj(dry_run=True))
+
+    assert _sidecar(pod)["image"] == load_settings({}).kubernetes.data_image
