@@ -24,7 +24,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import ROOT
+from tests.support.steps import ROOT
+
+pytestmark = pytest.mark.integration  # the step runs as uid 50000 in its own process
 
 STEP_UID, STEP_GID = 50000, 0
 PREPARE_JOB = ROOT / "k8s" / "prepare-artifacts-volume.yaml"

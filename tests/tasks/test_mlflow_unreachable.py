@@ -19,7 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.support.steps import ROOT
+
+pytestmark = pytest.mark.integration  # the step CLI against dead servers, timed from outside
 
 TIMEOUT_S = 2
 # Importing the step and Python itself take a few seconds on a busy machine; the old behaviour took ~240 s.
