@@ -38,3 +38,16 @@ def trained(tmp_path_factory):
                     data["val"], "--output", str(folder / "t"), "--epochs", "40", "--batch-size", "16")
     assert done.returncode == 0, done.stderr
     return folder, data, result_of(done), done.stderr
+
+
+@pytest.fixture(scope="module")
+def store(trained, tmp_path_factory):
+    """A fresh tracking store with the trained model evaluated, and helpers to drive the steps."""
+    folder, data, train_result, _ = trained
+    root = tmp_path_factory.mktemp("registry")
+    evaluated = call_step("evaluate", "--model", train_result["model"], "--test", data["test"], "--output",
+                         str(root / "evaluate"))
+    assert evaluated.returncode == 0, evaluated.stderr
+    uri = f"sqlite:///{root / 'mlflow' / 'mlflow.db'}"
+    return {"uri": uri, "root": root, "model": train_result["model"], "history": train_result["history"],
+            "metrics": str(root / "evaluate" / "metrics.json"), "test": data["test"], "serving": root / "serving"}

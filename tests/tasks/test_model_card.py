@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from tasks.model.model_card import build_model_card, card_markdown, log_model_card
-from tests.tasks.test_registry_steps import MODEL, client, register, store  # noqa: F401 - the fixture
+from tests.tasks.registry import MODEL, client, register
 
 XSS = "<img src=x onerror=alert(1)>"
 METRICS = {"accuracy": 0.81, "loss": 0.5, "macro_f1": 0.8, "test_rows": 176, "classes": [XSS, "Bag"],

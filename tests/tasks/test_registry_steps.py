@@ -9,47 +9,7 @@ import pytest
 
 from tests.support.steps import call_step
 from tests.tasks.helpers import balanced_rows, result_of, write_csv
-
-MODEL = "registry_test"
-
-
-@pytest.fixture(scope="module")
-def store(trained, tmp_path_factory):
-    """A fresh tracking store with the trained model evaluated, and helpers to drive the steps."""
-    folder, data, train_result, _ = trained
-    root = tmp_path_factory.mktemp("registry")
-    evaluated = call_step("evaluate", "--model", train_result["model"], "--test", data["test"], "--output",
-                         str(root / "evaluate"))
-    assert evaluated.returncode == 0, evaluated.stderr
-    uri = f"sqlite:///{root / 'mlflow' / 'mlflow.db'}"
-    return {"uri": uri, "root": root, "model": train_result["model"], "history": train_result["history"],
-            "metrics": str(root / "evaluate" / "metrics.json"), "test": data["test"], "serving": root / "serving"}
-
-
-def register(store, *extra: str):
-    done = call_step("register", "--tracking-uri", store["uri"], "--model-name", MODEL, "--model", store["model"],
-                    "--history", store["history"], "--metrics", store["metrics"], "--test", store["test"],
-                    "--run-params", json.dumps({"epochs": 40, "units": 32}),
-                    "--lineage", json.dumps({"dataset_sha256": "abc", "airflow_run_id": "manual__1"}),
-                    "--output", str(store["root"] / "register"), *extra)
-    assert done.returncode == 0, done.stderr
-    return result_of(done)
-
-
-def promote(store, step: str, *args: str):
-    return call_step(step, "--tracking-uri", store["uri"], "--model-name", MODEL, "--serving-root",
-                    str(store["serving"]), *args)
-
-
-def served(store) -> list[str]:
-    folder = store["serving"] / MODEL
-    return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
-
-
-def client(store):
-    from mlflow import MlflowClient
-
-    return MlflowClient(store["uri"], store["uri"])
+from tests.tasks.registry import MODEL, client, promote, register, served
 
 
 def test_fine_tuning_without_a_champion_fails_and_says_how_to_proceed(store, tmp_path):
