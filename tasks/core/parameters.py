@@ -141,6 +141,10 @@ REASON = _deployment("reason", str, "manual rollback", "Reason", "Why: recorded 
                      min_length=3, max_length=500)
 BY = _deployment("by", str, "unknown", "By", "Who or what made the change (e.g. the Airflow run).", form=False)
 TRACKING_URI = _deployment("tracking_uri", str, "", "Tracking URI", "MLflow tracking and registry URI.", form=False)
+ENDPOINT = _deployment("endpoint", str, "", "Endpoint",
+                       "Model server base URL speaking TF Serving's REST API (make serve, or the cluster's "
+                       "TF Serving), e.g. http://127.0.0.1:8501; empty: load the model in process.",
+                       pattern=r"(https?://[^\s/?#]+(/[^\s?#]*)?)?", form=False)
 SERVING_ROOT = _deployment("serving_root", str, None, "Serving root", "Base folder of served models.", form=False)
 RUN_PARAMS = _deployment("run_params", str, "{}", "Run parameters", "The run's parameters as a JSON object.",
                          form=False)
