@@ -87,8 +87,11 @@ _CONTRACTS = (
                  settings=(p.TRACKING_URI, p.MODEL_NAME,
                            p.Setting("version", int, None, "Version", "Registered version to deploy.", minimum=1,
                                      form=False),
-                           p.SERVING_ROOT, p.REASON, p.BY, p.REPLACE_INCOMPATIBLE_CHAMPION),
-                 output_folder=False, image="train"),
+                           p.SERVING_ROOT, p.REASON, p.BY, p.REPLACE_INCOMPATIBLE_CHAMPION, p.CANARY_PERCENT,
+                           p.SERVING_IMAGE),
+                 outputs=(Output("manifest", "serving.yaml", "Kubernetes objects serving the deployed version, "
+                                 "pinned (its SavedModel copied beside), canary stage if any"),),
+                 image="train"),
     StepContract("rollback", "Move the champion back to an earlier version and serve it again.",
                  settings=(p.TRACKING_URI, p.MODEL_NAME, p.TARGET_VERSION, p.SERVING_ROOT, p.REASON, p.BY),
                  output_folder=False, image="train"),

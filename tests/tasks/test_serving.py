@@ -73,8 +73,9 @@ def registry(tmp_path_factory):
 
 
 def promote(store, step: str, *args: str):
+    output = ["--output", str(store["root"] / f"deploy-{args[-1]}")] if step == "deploy" else []
     return call_step(step, "--tracking-uri", store["uri"], "--model-name", MODEL, "--serving-root",
-                     str(store["serving"]), "--reason", "serving test", *args)
+                     str(store["serving"]), "--reason", "serving test", *output, *args)
 
 
 def get(url: str, body: dict | None = None) -> tuple[int, dict, dict]:
