@@ -20,7 +20,7 @@ export DO_NOT_TRACK := true
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install tools airflow-db demo test test-fast test-integration test-e2e test-images images lint ui mlflow-ui rollback bench clean
+.PHONY: install tools airflow-db demo test test-fast test-integration test-e2e test-images images lint ui mlflow-ui serve rollback bench clean
 
 install: $(VENV)/.installed
 
@@ -84,6 +84,13 @@ ui: airflow-db
 mlflow-ui: install
 	mkdir -p $(STATE)/mlflow
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(STATE)/mlflow/mlflow.db --port 5000
+
+## serve: the deployed champion over HTTP on http://$(HOST):$(PORT) (TF Serving's REST API: POST
+## /v1/models/fashion_mnist:predict); follows deploy and rollback without a restart. e.g. make serve PORT=9000
+PORT ?= 8501
+HOST ?= 127.0.0.1
+serve: install
+	$(BIN)/python -m tasks.serve --host $(HOST) --port $(PORT)
 
 ## rollback: move the champion back (default: to the previous champion), e.g. CONF='{"reason": "..."}'
 rollback: airflow-db

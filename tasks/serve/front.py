@@ -38,6 +38,10 @@ def _mlflow_error(body: bytes) -> str:
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: clients reuse their connection
+    # Headers and body leave in one write, with Nagle off: written apart, the body waited for the client's
+    # delayed ACK, 40 ms a request (measured: p50 48 ms -> see benchmarks/serving.py).
+    wbufsize = 1 << 16
+    disable_nagle_algorithm = True
     served: ServedModel
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - BaseHTTPRequestHandler's signature
