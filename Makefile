@@ -23,7 +23,7 @@ export DO_NOT_TRACK := true
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install tools airflow-db demo test test-fast test-integration test-e2e test-images images lint ui mlflow-ui rollback bench clean
+.PHONY: install tools airflow-db demo test test-fast test-integration test-e2e test-images images lint ui mlflow-ui serve rollback bench clean
 
 install: $(VENV)/.installed
 
@@ -90,6 +90,12 @@ ui: airflow-db
 mlflow-ui: install
 	mkdir -p $(STATE)/mlflow
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(STATE)/mlflow/mlflow.db --port 5000
+
+## serve: the deployed champion over HTTP on http://127.0.0.1:8501 (TF Serving's REST API: POST
+## /v1/models/<model>:predict); follows deploy and rollback without a restart. e.g. make serve PORT=9000
+serve: PORT = 8501
+serve: install
+	$(BIN)/python -m tasks.serve --host $(HOST) --port $(PORT)
 
 ## rollback: move a model's champion back (default: to the previous one), e.g. CONF='{"model_name": "fashion_mnist_8x8", "reason": "..."}'
 rollback: airflow-db

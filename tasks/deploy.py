@@ -8,6 +8,12 @@ label encoding) is checked against the served champion's: a version that takes o
 input, or a champion whose signature or registry entry cannot be read, is refused
 with one line (exit 2, nothing touched) unless ``replace_incompatible_champion`` is set,
 which the promotion history then records.
+
+The step's output folder gets the version's serving manifest (``serving.yaml``, see
+``tasks/model/manifest.py``): TF Serving pinned to this version, served from a copy of its
+SavedModel in the same folder; with ``canary_percent`` > 0 the previous champion keeps the
+rest of the traffic, and ``serving-complete.yaml`` / ``serving-rollback.yaml`` end the canary
+(``tasks/model/canary.py`` decides which).
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from tasks.core.common import StepError
 from tasks.core.contract import run_step
 from tasks.model.champion import champion_status, version_signature
 from tasks.model.comparison import OTHER_INPUT_HINT, signature_mismatch
+from tasks.model.manifest import SERVING_IMAGE, keep_previous, write_manifests
 from tasks.model.naming import required_model_name
 from tasks.model.promotion import promote
 from tasks.model.registry import client, get_version
@@ -47,7 +54,8 @@ def incompatibility(mlflow_client: Any, model_name: str, version: int) -> tuple[
 
 
 def deploy(tracking_uri: str, model_name: str | None, version: int, serving_root: str, reason: str, by: str,
-           replace_incompatible_champion: bool = False) -> dict:
+           output: Path | None = None, replace_incompatible_champion: bool = False, canary_percent: int = 0,
+           serving_image: str = SERVING_IMAGE) -> dict:
     """Promote ``version`` to champion and serve it, if its input matches what is served (or that is forced)."""
     model_name = required_model_name(model_name, "deploy")
     mlflow_client = client(tracking_uri)
@@ -56,8 +64,17 @@ def deploy(tracking_uri: str, model_name: str | None, version: int, serving_root
         raise StepError(f"not deploying {model_name} v{version}: {problem}; {hint}")
     # Recorded whenever it is set: the gate may have forced past a champion it could not score (its reason says so).
     forced = {"replace_incompatible_champion": True, "forced_over": problem} if replace_incompatible_champion else None
-    return promote(mlflow_client, tracking_uri, model_name, version, Path(serving_root), "deploy", reason, by,
-                   forced=forced)
+    previous = champion_status(mlflow_client, model_name).version
+    canary = bool(canary_percent and output) and keep_previous(output, Path(serving_root), model_name, previous,
+                                                               version)
+    result = promote(mlflow_client, tracking_uri, model_name, version, Path(serving_root), "deploy", reason, by,
+                     forced=forced)
+    if output is None:  # called in process without an output folder: no manifest
+        return result
+    manifests = write_manifests(output, model_name, version, previous, Path(serving_root),
+                                canary_percent if canary else 0, serving_image)
+    return {**result, "canary_percent": canary_percent if canary else 0, "manifest": manifests["serving"],
+            "manifests": manifests}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -147,6 +147,17 @@ REASON = _deployment("reason", str, "manual rollback", "Reason", "Why: recorded 
                      min_length=3, max_length=500)
 BY = _deployment("by", str, "unknown", "By", "Who or what made the change (e.g. the Airflow run).", form=False)
 TRACKING_URI = _deployment("tracking_uri", str, "", "Tracking URI", "MLflow tracking and registry URI.", form=False)
+CANARY_PERCENT = _deployment("canary_percent", int, 0, "Canary share (%)",
+                             "Share of the cluster's requests the new version gets first, beside the previous "
+                             "champion (Gateway API HTTPRoute weights in deploy's serving.yaml); 0 = switch all at "
+                             "once.", minimum=0, maximum=99)
+SERVING_IMAGE = _deployment("serving_image", str, "docker.io/tensorflow/serving:2.21.0", "Serving image",
+                            "TF Serving image of the rendered serving manifest; pin it by digest "
+                            "(image@sha256:...).", form=False)
+ENDPOINT = _deployment("endpoint", str, "", "Endpoint",
+                       "Model server base URL speaking TF Serving's REST API (make serve, or the cluster's "
+                       "TF Serving), e.g. http://127.0.0.1:8501; empty: load the model in process.",
+                       pattern=r"(https?://[^\s/?#]+(/[^\s?#]*)?)?", form=False)
 SERVING_ROOT = _deployment("serving_root", str, None, "Serving root", "Base folder of served models.", form=False)
 RUN_PARAMS = _deployment("run_params", str, "{}", "Run parameters", "The run's parameters as a JSON object.",
                          form=False)

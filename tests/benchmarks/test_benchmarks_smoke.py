@@ -17,7 +17,7 @@ import pytest
 
 from tests.support.steps import ROOT
 
-SMOKED = ("dag_parse", "data_path", "training")  # scale: test_scale_and_records.py
+SMOKED = ("dag_parse", "data_path", "training", "serving")  # scale: test_scale_and_records.py
 PIPELINES = ("orchestration", "quality")
 
 

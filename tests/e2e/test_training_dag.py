@@ -130,7 +130,8 @@ def test_rollback_moves_the_champion_back_and_the_serving_folder_follows(first_r
 
     state = Path(os.environ["PIPELINE_STATE_DIR"])  # a person promotes it by hand, with the deploy step
     by_hand = run_step("deploy", "--tracking-uri", f"sqlite:///{state / 'mlflow' / 'mlflow.db'}", "--model-name",
-                       MODEL, "--version", promoted, "--serving-root", str(state / "serving"), "--reason", "by hand")
+                       MODEL, "--version", promoted, "--serving-root", str(state / "serving"), "--reason", "by hand",
+                       "--output", str(state / "deployed-by-hand"))
     assert by_hand.returncode == 0, by_hand.stderr
     assert champion() == promoted and served() == [promoted]
 

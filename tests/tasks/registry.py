@@ -21,8 +21,9 @@ def register(store, *extra: str):
 
 
 def promote(store, step: str, *args: str):
+    output = ["--output", str(store["root"] / f"{step}-{len(list(store['root'].glob(f'{step}-*')))}")]
     return call_step(step, "--tracking-uri", store["uri"], "--model-name", MODEL, "--serving-root",
-                    str(store["serving"]), *args)
+                     str(store["serving"]), *(output if step == "deploy" else []), *args)
 
 
 def served(store) -> list[str]:

@@ -81,7 +81,7 @@ REQUIRED = {
     "split": lambda tmp: ["--input", str(tmp / "f.npz"), "--output", str(tmp / "o")],
     "build_model": lambda tmp: ["--output", str(tmp / "o")],
     "train": lambda tmp: ["--model", "m", "--train", "t", "--validation", "v", "--output", str(tmp / "o")],
-    "deploy": lambda tmp: ["--version=1", f"--serving-root={tmp}"],
+    "deploy": lambda tmp: ["--version=1", f"--serving-root={tmp}", "--output", str(tmp / "o")],
 }
 
 

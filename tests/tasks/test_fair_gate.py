@@ -83,7 +83,7 @@ def retraining(tmp_path_factory):
     uri, serving = f"sqlite:///{root / 'mlflow.db'}", root / "serving"
     x, y = sample()
     a = train_and_register(root, "a", bundles(root / "data_a", x, y, A_ROWS), uri, 28)
-    deploy(uri, MODEL, a["version"], str(serving), "first champion", "test")
+    deploy(uri, MODEL, a["version"], str(serving), "first champion", "test", root / "deploy")
     b = train_and_register(root, "b", bundles(root / "data_b", x, y, B_ROWS), uri, 28)
     return {"root": root, "uri": uri, "serving": serving, "x": x, "y": y, "a": a, "b": b}
 
@@ -171,7 +171,7 @@ def digits_after_fashion(retraining, name: str) -> dict:
 
     root, uri, serving = retraining["root"], retraining["uri"], retraining["serving"]
     champion = register_again(root, "a", "data_a", uri, name)
-    deploy(uri, name, champion["version"], str(serving), "28x28 champion", "test")
+    deploy(uri, name, champion["version"], str(serving), "28x28 champion", "test", root / f"deploy-{name}")
     before = served(serving, name)
     challenger = register_again(root, "digits", "data_digits", uri, name)
     return {**retraining, "name": name, "champion": champion, "challenger": challenger, "before": before}
@@ -196,7 +196,8 @@ def test_a_digits_run_after_a_fashion_champion_is_blocked_and_serving_is_untouch
     # and deploy itself refuses the version (exit 2, one line), touching nothing
     version = str(run["challenger"]["version"])
     refused = call_step("deploy", "--tracking-uri", run["uri"], "--model-name", name, "--version", version,
-                       "--serving-root", str(serving), "--reason", "scheduled", "--by", "test")
+                       "--serving-root", str(serving), "--reason", "scheduled", "--by", "test", "--output",
+                       str(serving.parent / "deploy"))
     assert refused.returncode == 2 and "takes other input" in refused.stderr
     assert refused.stderr.strip().endswith("image shape 8x8 vs served 28x28; set model_name to register a separate "
                                            "model, or replace_incompatible_champion=true to replace it")
