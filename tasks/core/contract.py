@@ -229,11 +229,3 @@ def _write_targets(contract: StepContract, arguments: Mapping[str, Any]) -> list
     return targets
 
 
-def by_name(settings: tuple[Setting, ...]) -> Mapping[str, Setting]:
-    """Settings keyed by name, refusing a name declared twice."""
-    table: dict[str, Setting] = {}
-    for s in settings:
-        if s.name in table:
-            raise ValueError(f"setting {s.name!r} is declared twice")
-        table[s.name] = s
-    return table

@@ -19,13 +19,6 @@ IMAGES_MAGIC = 0x00000803
 LABELS_MAGIC = 0x00000801
 
 
-def labels_uri_for(images_uri: str) -> str:
-    """The labels file that belongs to an images file, by Fashion-MNIST's naming."""
-    if "images-idx3-ubyte" not in images_uri:
-        raise StepError(f"{images_uri}: not an IDX images file (expected '*-images-idx3-ubyte[.gz]')")
-    return images_uri.replace("images-idx3-ubyte", "labels-idx1-ubyte")
-
-
 def _decompress(uri: str, payload: bytes) -> bytes:
     if not (uri.endswith(".gz") or payload[:2] == b"\x1f\x8b"):  # by content too: a folder's files may have any name
         return payload

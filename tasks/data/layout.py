@@ -24,11 +24,6 @@ FASHION_MNIST_CATEGORIES: tuple[str, ...] = (
 THESIS_INVALID_LABELS: tuple[str, ...] = ("tshirt", "hat", "jacket", "accessoire", "facemask")
 
 
-def category_index(categories: tuple[str, ...] = FASHION_MNIST_CATEGORIES) -> dict[str, int]:
-    """Map each category name to its label code."""
-    return {name: code for code, name in enumerate(categories)}
-
-
 def categories_problem(text: str) -> str | None:
     """Why ``text`` is not ten distinct, non-empty, comma-separated category names (``None`` if it is)."""
     names = [name.strip() for name in str(text).split(",")]

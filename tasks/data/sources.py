@@ -28,8 +28,6 @@ EMBEDDED_DIGITS = "embedded://digits"
 EMBEDDED_FASHION_SAMPLE = "embedded://fashion-mnist-sample"
 EMBEDDED_SOURCES = (EMBEDDED_DIGITS, EMBEDDED_FASHION_SAMPLE)
 # Image shape of each embedded source, so a message can say which shape to set.
-EMBEDDED_SHAPES = {EMBEDDED_DIGITS: (DIGITS_HEIGHT, DIGITS_WIDTH),
-                   EMBEDDED_FASHION_SAMPLE: (FASHION_SAMPLE_SIDE, FASHION_SAMPLE_SIDE)}
 
 
 def _check_rate(name: str, value: float) -> None:

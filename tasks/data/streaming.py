@@ -12,8 +12,6 @@ hold); ``split`` draws the same stratified train/val/test membership as
 
 from __future__ import annotations
 
-import contextlib
-import json
 from pathlib import Path
 
 import numpy as np
@@ -103,113 +101,6 @@ def _prepared(uri: str, height: int, width: int):
     if missing:
         raise StepError(f"{path}: missing columns {', '.join(missing[:3])} for {height}x{width} images")
     return path, reader
-
-
-def features_columnar(prepared_uri: str, output: Path, height: int, width: int, loss: str,
-                      categories: tuple[str, ...] = FASHION_MNIST_CATEGORIES) -> dict:
-    """Write ``<output>/codes.npy`` (one label code per row) and ``label_map.json``; pixels are not touched."""
-    from tasks.data.encoding import encoding_for_loss
-
-    path, reader = _prepared(prepared_uri, height, width)
-    try:
-        encoding = encoding_for_loss(loss)
-    except ValueError as err:
-        raise StepError(f"{path}: {err}") from err
-    labels = reader.column("label")
-    codes = _label_codes(labels, raw=False, categories=categories)
-    if (codes < 0).any():
-        unknown = sorted(set(labels.filter(codes < 0).to_pylist()), key=str)
-        raise StepError(f"{path}: unknown labels {unknown[:3]}; run prepare first")
-    with atomic_file(output / "codes.npy") as tmp, tmp.open("wb") as handle:  # a path would gain ".npy"
-        np.save(handle, codes.astype(np.int64), allow_pickle=False)
-    label_map = {"encoding": encoding, "classes": list(categories)}
-    write_json(output / "label_map.json", label_map)
-    counts = np.bincount(codes, minlength=len(categories))
-    return {"codes": str(output / "codes.npy"), "label_map": str(output / "label_map.json"), "rows": len(codes),
-            "encoding": encoding, "class_counts": dict(zip(categories, counts.tolist(), strict=True))}
-
-
-def split_membership(codes: np.ndarray, test_size: float, validation_size: float, seed: int) -> np.ndarray:
-    """Which part (0 train, 1 val, 2 test) each row falls in: the same draws as ``tasks/split.py``."""
-    from tasks.data.stratified import stratified_split
-
-    rest, test = stratified_split(codes, test_size, seed)
-    keep, held = stratified_split(codes[rest], validation_size / (1 - test_size), seed)
-    part = np.zeros(len(codes), dtype=np.int8)
-    part[rest[held]], part[test] = 1, 2
-    return part
-
-
-def _npy_writer(path: Path, rows: int, shape: tuple[int, ...], dtype: str):
-    """An open ``.npy`` file for ``rows`` rows of ``shape``, header written; rows are appended in order."""
-    handle = path.open("wb")
-    np.lib.format.write_array_header_1_0(handle, {"descr": np.dtype(dtype).str, "fortran_order": False,
-                                                  "shape": (rows, *shape)})
-    return handle
-
-
-def split_columnar(prepared_uri: str, codes_uri: str, output: Path, height: int, width: int, test_size: float,
-                   validation_size: float, random_state: int, encoding: str = "integer",
-                   categories: tuple[str, ...] = FASHION_MNIST_CATEGORIES) -> dict:
-    """Write ``<part>_x.npy`` (uint8, rows x height x width), ``<part>_y.npy`` and ``split.json`` per part.
-
-    Rows keep the prepared file's order within each part (today's bundles hold them in
-    the order the stratified draw gave them; training shuffles either way), so the copy is one
-    sequential pass. Memory: one batch plus one code per row.
-    """
-    from tasks.data.encoding import encode
-
-    if not (0 < test_size < 1 and 0 < validation_size < 1 and test_size + validation_size < 1):
-        raise StepError(f"test_size {test_size} and validation_size {validation_size} must be in (0, 1) "
-                        "and sum to less than 1")
-    path, reader = _prepared(prepared_uri, height, width)
-    codes = np.load(require_file(codes_uri, "label codes"), allow_pickle=False)
-    if len(codes) != reader.num_rows:
-        raise StepError(f"{codes_uri}: {len(codes)} label codes for {reader.num_rows} rows of {path}")
-    try:
-        part = split_membership(codes, test_size, validation_size, random_state)
-    except ValueError as err:
-        raise StepError(f"{prepared_uri}: cannot stratify ({err})") from err
-    classes = len(categories)
-    result: dict = {}
-    with contextlib.ExitStack() as stack:
-        files = {}
-        for i, name in enumerate(PARTS):
-            tmp = stack.enter_context(atomic_file(output / f"{name}_x.npy"))
-            files[i] = stack.enter_context(_npy_writer(tmp, int((part == i).sum()), (height, width), "uint8"))
-        done = 0
-        for batch in reader.batches(pixel_columns(height, width)):
-            pixels = np.empty((batch.num_rows, batch.num_columns), dtype=np.uint8)
-            for j, column in enumerate(batch.columns):
-                pixels[:, j] = column.to_numpy(zero_copy_only=False)
-            where = part[done:done + batch.num_rows]
-            for i, handle in files.items():
-                handle.write(pixels[where == i].tobytes())
-            done += batch.num_rows
-        for handle in files.values():
-            handle.close()
-    for i, name in enumerate(PARTS):
-        with atomic_file(output / f"{name}_y.npy") as tmp, tmp.open("wb") as handle:
-            np.save(handle, encode(codes[part == i], encoding, classes), allow_pickle=False)
-        result[name] = {"x": str(output / f"{name}_x.npy"), "y": str(output / f"{name}_y.npy"),
-                        "rows": int((part == i).sum())}
-    manifest = {"classes": list(categories), "encoding": encoding, "pixels": "uint8, divide by 255",
-                "parts": result}
-    write_json(output / "split.json", manifest)
-    return {"split": str(output / "split.json"), **{f"{n}_rows": result[n]["rows"] for n in PARTS}}
-
-
-def open_part(manifest_uri: str, part: str):
-    """A part of a split as (x, y, classes, encoding); x is a read-only uint8 memory map, never loaded whole."""
-    path = require_file(manifest_uri, "split manifest")
-    try:
-        manifest = json.loads(path.read_text())
-        files = manifest["parts"][part]
-        x = np.load(path.with_name(Path(files["x"]).name), mmap_mode="r", allow_pickle=False)
-        y = np.load(path.with_name(Path(files["y"]).name), allow_pickle=False)
-    except (ValueError, KeyError, OSError) as err:
-        raise StepError(f"{path}: no readable part {part!r} ({err})") from err
-    return x, y, tuple(manifest["classes"]), manifest["encoding"]
 
 
 def prepared_frames_columnar(uri: str, categories: list[str]) -> dict:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 from html import escape
-from pathlib import Path
 from typing import Any
 
 STYLE = """body{font-family:system-ui,sans-serif;margin:16px;color:#222}h1{font-size:20px}
@@ -66,12 +65,3 @@ def render_validation_page(report: dict[str, Any], title: str = "Data validation
             + (f"<h2>Parameters</h2><table>{params}</table>" if params else "") + "</body></html>")
 
 
-def write_validation_page(validation_json: Path, target: Path) -> Path:
-    """Render ``validation_json`` into ``target`` (e.g. ``<output>/data_docs/index.html``); returns ``target``.
-
-    The caller owns atomicity: ``validate`` writes it inside its ``atomic_dir`` for ``data_docs``.
-    """
-    report = json.loads(Path(validation_json).read_text())
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(render_validation_page(report), encoding="utf-8")
-    return target

@@ -12,21 +12,14 @@ import pyarrow.feather as feather
 import pytest
 
 from tasks.core.common import StepError
-from tasks.data.arrays import load_bundle
 from tasks.data.column_profile import profile_raw
 from tasks.data.columnar import raw_frames, write_columnar
 from tasks.data.layout import FASHION_MNIST_CATEGORIES
 from tasks.data.raw_csv import read_header, read_table
 from tasks.data.streaming import (
-    features_columnar,
-    open_part,
     prepare_columnar,
     prepared_frames_columnar,
-    split_columnar,
 )
-from tasks.features import features
-from tasks.prepare import prepare
-from tasks.split import split
 from tasks.validate import prepared_frames
 from tests.tasks.helpers import balanced_rows, write_csv
 
@@ -142,27 +135,6 @@ def test_prepare_fails_on_a_pixel_it_cannot_clean_naming_column_and_row(tmp_path
     csv = write_csv(tmp_path / "raw.csv", rows)
     with pytest.raises(StepError, match=message.replace("(", r"\(").replace(".", r"\.")):
         prepare_columnar(columnar(csv, tmp_path / "c")["profile"], tmp_path / "mine", 2, 2)
-
-
-def test_features_and_split_draw_todays_membership_and_write_uint8_parts(tmp_path):
-    rows = [[name, i % 256, i // 256, code, 7] for i, (code, name) in
-            enumerate((c, FASHION_MNIST_CATEGORIES[c]) for c in np.random.default_rng(0).integers(0, 10, 300))]
-    csv = write_csv(tmp_path / "raw.csv", rows)  # pixel1 + 256 * pixel2 = the row's number: a row id
-    today = prepare(str(csv), tmp_path / "t-prep", 2, 2)
-    features(today["prepared"], tmp_path / "t-feat", 2, 2, "categorical_crossentropy")
-    theirs = split(str(tmp_path / "t-feat" / "features.npz"), tmp_path / "t-split", 0.2, 0.1, 42)
-    mine = prepare_columnar(columnar(csv, tmp_path / "c")["profile"], tmp_path / "prep", 2, 2)
-    coded = features_columnar(mine["prepared"], tmp_path / "feat", 2, 2, "categorical_crossentropy")
-    split_columnar(mine["prepared"], coded["codes"], tmp_path / "split", 2, 2, 0.2, 0.1, 42, coded["encoding"])
-    for part in ("train", "val", "test"):
-        x, y, classes, encoding = open_part(str(tmp_path / "split" / "split.json"), part)
-        bundle = load_bundle(theirs[part])
-        assert x.dtype == np.uint8 and x.shape[1:] == (2, 2) and encoding == "onehot"
-        ids = lambda images: np.round(images[:, 0, 0] * 255) + 256 * np.round(images[:, 0, 1] * 255)  # noqa: E731
-        order = np.argsort(ids(bundle.x))
-        assert ids(x / 255.0).tolist() == sorted(ids(bundle.x).tolist())  # same rows, in file order
-        np.testing.assert_array_equal(x.astype(np.float32) / np.float32(255), bundle.x[order])
-        np.testing.assert_array_equal(y, bundle.y[order])
 
 
 @pytest.mark.skipif(not SAMPLE.is_file(), reason=f"{SAMPLE} (999 real Fashion-MNIST images) is not on this machine")
