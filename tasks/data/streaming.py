@@ -1,13 +1,9 @@
-"""The data steps after the columnar copy, in record batches: prepare, features, split.
+"""``prepare`` after the columnar copy, in record batches, and the prepared suite's one pass over them.
 
 Each reads an Arrow file (:mod:`tasks.data.table_file`) a record batch at a time and
-writes as it goes, so memory does not grow with the dataset (the only per-row state is
-one label code per row). Pixels stay uint8 on disk; training divides by 255 per batch.
-The rules are today's steps':
-``prepare`` drops rows with an empty cell or an unknown label and fails on a
-non-numeric or out-of-range pixel (now also on a fractional one, which uint8 cannot
-hold); ``split`` draws the same stratified train/val/test membership as
-``tasks/split.py`` for the same seed, from the labels alone.
+writes as it goes, so memory does not grow with the dataset. Pixels stay uint8 on disk;
+training divides by 255 per batch. ``prepare`` drops rows with an empty cell or an unknown
+label and fails on a non-numeric, fractional or out-of-range pixel.
 """
 
 from __future__ import annotations
@@ -22,7 +18,6 @@ from tasks.data.layout import FASHION_MNIST_CATEGORIES, pixel_columns
 from tasks.data.raw_csv import check_layout
 from tasks.data.table_file import TableFile, table_writer
 
-PARTS = ("train", "val", "test")
 
 
 def _label_codes(labels, raw: bool = True, categories: tuple[str, ...] = FASHION_MNIST_CATEGORIES) -> np.ndarray:
