@@ -19,7 +19,6 @@ from tasks.data.raw_csv import check_layout
 from tasks.data.table_file import TableFile, table_writer
 
 
-
 def _label_codes(labels, raw: bool = True, categories: tuple[str, ...] = FASHION_MNIST_CATEGORIES) -> np.ndarray:
     """Label codes 0..9 (the position in ``categories``), -1 for anything else; ``raw`` also takes codes "0".."9"
     and ignores surrounding spaces."""
