@@ -22,6 +22,7 @@ from airflow.sdk import CronTriggerTimetable, dag, task
 
 from mlops_pipeline.contract_wiring import form_params, step_spec
 from mlops_pipeline.operations import default_args
+from mlops_pipeline.run_keys import run_key
 from mlops_pipeline.runners import step_operator
 from mlops_pipeline.settings import load_settings
 
@@ -44,6 +45,7 @@ FORM = form_params([MONITOR])
     tags=["ml", "monitoring", "feedback"],
     default_args=default_args(timedelta(minutes=30)),
     params=FORM,
+    user_defined_filters={"run_key": run_key},
 )
 def model_monitoring() -> None:
     @task(task_id="check_conf")
