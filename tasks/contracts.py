@@ -102,6 +102,13 @@ _CONTRACTS = (
                  settings=(p.TRACKING_URI, *SHAPE, p.MODEL_NAME, p.ENDPOINT,
                            p.Setting("limit", int, 20, "Limit", "Rows to predict.", minimum=1, form=False)),
                  output_folder=False, image="train"),
+    StepContract("monitor", "Live accuracy and drift per served version; land feedback as data when they fall short.",
+                 inputs=(Input("landing", "landing folder the extended dataset is dropped into"),
+                         Input("store", "dataset store whose latest version is the current dataset"),
+                         Input("dataset", "the current dataset file instead of the store's latest", required=False)),
+                 settings=(p.FEEDBACK_DB, p.MODEL_NAME, p.MIN_LABELLED, p.MIN_LIVE_ACCURACY, p.MAX_DRIFT),
+                 outputs=(Output("report", "monitoring.json", "figures per version, alerts, the landed file"),),
+                 image="train"),  # SQLAlchemy comes with MLflow there; the data image has no database client
     # Airflow tasks that are not steps, for the form settings they decide on.
     StepContract("resolve_dataset", "Pick the dataset version a run trains on.", settings=(p.DATASET_URI,),
                  output_folder=False),

@@ -5,7 +5,8 @@ try, reason) and hands it to a pluggable hook named by ``PIPELINE_ALERT_HOOK`` a
 ``package.module:function``; the hook is called as ``hook(summary, context)`` and can post
 to Slack, open an incident, send mail. A broken hook is logged, never raised: an alert must
 not hide the failure it reports. It also leaves the reason beside the task's outputs
-(``<run folder>/<task_id>/failure.json``), where the run report shows it first.
+(``<run folder>/<task_id>/failure.json``), where the run report shows it first. ``notify``
+hands other alert lines to the same hook: the ``model_monitoring`` DAG's live accuracy and drift.
 """
 
 from __future__ import annotations
@@ -79,6 +80,11 @@ def on_failure(context: Mapping[str, Any]) -> str:
     summary = failure_summary(context)
     log.error("%s", summary)
     record_failure(context)
+    return notify(summary, context)
+
+
+def notify(summary: str, context: Mapping[str, Any]) -> str:
+    """Hand one alert line to the configured hook (a failure, or the monitor's live accuracy or drift)."""
     try:
         hook = load_hook(os.environ.get(HOOK_ENV))
         if hook is not None:

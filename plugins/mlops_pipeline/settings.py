@@ -24,6 +24,8 @@ DEFAULT_IMAGE_TAG = "0.1.0"
 # where MLflow tracks, and which S3-compatible store serves datasets. Keys and passwords
 # never travel this way; they come from the step Secret (``env_from``).
 DEFAULT_RETRAIN_CRON = "0 3 * * 1"  # Mondays 03:00 UTC
+DEFAULT_MONITOR_CRON = "17 * * * *"  # hourly
+DEFAULT_SERVING_URL = "http://127.0.0.1:8501"  # make serve
 FORWARDED_STEP_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_S3_ENDPOINT_URL", "AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION",
                       "PIPELINE_MLFLOW_TIMEOUT_S")
 
@@ -114,6 +116,11 @@ class PipelineSettings:
     # What a run may read (tasks/data/uri_policy.py): local folders and remote prefixes, and remote schemes.
     allowed_data_roots: tuple[str, ...] = ()
     allowed_data_schemes: tuple[str, ...] = ()
+    # The model server the feedback page asks (TF Serving's REST API), and the feedback database
+    # (SQLAlchemy URL; SQLite under the state folder by default, PostgreSQL in the cluster and compose).
+    serving_url: str = DEFAULT_SERVING_URL
+    feedback_db_url: str = ""
+    monitor_cron: str = DEFAULT_MONITOR_CRON
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> PipelineSettings:
@@ -155,7 +162,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> PipelineSettings:
                             env.get("MLFLOW_TRACKING_URI", tracking_default), kubernetes,
                             landing_dir=landing_dir, dataset_store=dataset_store,
                             retrain_cron=env.get("PIPELINE_RETRAIN_CRON", "").strip() or DEFAULT_RETRAIN_CRON,
-                            allowed_data_roots=roots, allowed_data_schemes=schemes)
+                            allowed_data_roots=roots, allowed_data_schemes=schemes,
+                            serving_url=env.get("PIPELINE_SERVING_URL", "").strip().rstrip("/") or DEFAULT_SERVING_URL,
+                            feedback_db_url=env.get("PIPELINE_FEEDBACK_DB_URL", "").strip()
+                            or f"sqlite:///{state_dir / 'feedback' / 'feedback.db'}",
+                            monitor_cron=env.get("PIPELINE_MONITOR_CRON", "").strip() or DEFAULT_MONITOR_CRON)
 
 
 def data_allowlist(env: Mapping[str, str], own: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:

@@ -40,6 +40,14 @@ async def require_dag_read(request: Request, dag_id: str) -> None:
         raise HTTPException(status_code=403, detail="Forbidden: you may not read this DAG's runs")
 
 
+async def current_user(request: Request) -> str:
+    """The logged-in caller's name (recorded with each prediction and label); 401 when nobody is logged in."""
+    from airflow.api_fastapi.core_api.security import bearer_scheme, get_user
+
+    user = await get_user(request, _oauth_token=None, bearer_credentials=await bearer_scheme(request))
+    return str(user.get_name())
+
+
 def wants_html(request: Request) -> bool:
     """A browser navigating (it accepts HTML), not an API client asking for JSON."""
     return "text/html" in request.headers.get("accept", "")

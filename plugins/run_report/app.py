@@ -33,11 +33,13 @@ from run_report.access import dag_models, owns_model, refusal, require_dag_read
 from run_report.artifacts import UnsafePath, file_in, load_model_card, load_run, run_folder
 from run_report.compare import compare_page
 from run_report.facts import facts_reader, failures, history_reader, models_reader, run_facts
+from run_report.feedback import live_reader
+from run_report.feedback import router as feedback_router
 from run_report.header import effective_params, failure_section, form_defaults, lineage_section, params_section
 from run_report.ingest_page import ingest_page
 from run_report.mlflow_ui import local_ui_down, start_hint_page
 from run_report.model_card_page import model_card_page
-from run_report.models import history_page, models_page, superseded_note
+from run_report.models import history_page, live_cell, models_page, superseded_note
 from run_report.page import absent, render
 from run_report.pictures import load_test_predictions, picture_grid
 from tasks.core.common import StepError
@@ -128,13 +130,15 @@ RUN = "/dags/{dag_id}/runs/{run_id}"
 
 
 app.add_exception_handler(StarletteHTTPException, refusal)  # a logged-out browser goes to the login page
+app.include_router(feedback_router)  # under /dags/{dag_id}/models/{model_name}/feedback: the same access check
 
 
 @app.middleware("http")
 async def security_headers(request: Request, call_next):
     """Every response (pages, images, errors) is sandboxed and never content-sniffed."""
     response = await call_next(request)
-    response.headers.update(SECURITY_HEADERS)
+    for name, value in SECURITY_HEADERS.items():  # the feedback pages set their own policy (forms to 'self')
+        response.headers.setdefault(name, value)
     return response
 
 
@@ -197,7 +201,8 @@ def models_index_page(dag_id: str, models: Annotated[Callable, Depends(models_re
 
 @app.get("/dags/{dag_id}/models/{model_name}/", response_class=HTMLResponse)
 def model_history_page(dag_id: str, model_name: str, history: Annotated[Callable, Depends(history_reader)],
-                       defaults: Annotated[set[str] | None, Depends(dag_models)]) -> str:
+                       defaults: Annotated[set[str] | None, Depends(dag_models)],
+                       live: Annotated[Callable, Depends(live_reader)]) -> str:
     """Every version of a registered model: run, accuracy, gate decision, promotions and rollbacks, champion.
 
     Only under a DAG that trains the model (its default model name, or a version one of its runs
@@ -213,16 +218,19 @@ def model_history_page(dag_id: str, model_name: str, history: Annotated[Callable
     if not owns_model(dag_id, defaults, model_name, data):
         raise HTTPException(status_code=404, detail="this DAG trains no model of that name")
     own = [v for v in data.get("versions", []) if v.get("dag_id") in (None, dag_id)]
-    return history_page(data, version_gates(dag_id, own))
+    return history_page(data, version_gates(dag_id, own), live(model_name))
 
 
 @app.get(RUN + "/model-card", response_class=HTMLResponse)
-def model_card(folder: RunDir) -> str:
-    """The model card of the version this run registered (the same card register stored in MLflow)."""
+def model_card(folder: RunDir, live: Annotated[Callable, Depends(live_reader)]) -> str:
+    """The model card of the version this run registered (the same card register stored in MLflow), and how
+    the version does on users' labels since it was served."""
     card = load_model_card(folder)
     if not card:
         raise HTTPException(status_code=404, detail="this run has registered no model (yet)")
-    return model_card_page(card)
+    model = card.get("model") or {}
+    figures = live(str(model.get("name", ""))).get(str(model.get("version"))) if model.get("name") else None
+    return model_card_page(card, live_cell(figures))
 
 
 def run_checker() -> Callable[[str, str], bool]:

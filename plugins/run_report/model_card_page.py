@@ -25,8 +25,11 @@ def _number(value: Any, digits: int = 3, count: bool = False) -> str:
     return f"{value:.{digits}f}"
 
 
-def model_card_page(card: dict[str, Any]) -> str:
-    """Intended use and limits first (what a reader must know before using it), then data, metrics, settings."""
+def model_card_page(card: dict[str, Any], live: str = "") -> str:
+    """Intended use and limits first (what a reader must know before using it), then data, metrics, settings.
+
+    ``live`` is the version's live figures, already escaped (``run_report.models.live_cell``).
+    """
     model = card.get("model", {})
     title = f"Model card: {escape(str(model.get('name', '?')))} v{escape(str(model.get('version', '?')))}"
     per_class = "".join(
@@ -39,7 +42,9 @@ def model_card_page(card: dict[str, Any]) -> str:
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title><style>{STYLE}"
             "td.text{text-align:left}</style></head><body>"
             f"<h1>{title}</h1><h2>Intended use</h2><p id='intended-use'>{escape(str(card.get('intended_use', '')))}</p>"
-            f"<h2>Limits</h2><ul id='limits'>{limits}</ul><h2>Data</h2><table>" + _rows(data)
+            f"<h2>Limits</h2><ul id='limits'>{limits}</ul>"
+            + (f"<h2>Live monitoring</h2><p id='live'>{live}</p>" if live else "")
+            + "<h2>Data</h2><table>" + _rows(data)
             + "</table><h2>Metrics</h2><table>"
             + _rows({key: _number(value, 4, count=key in COUNTS) for key, value in card.get("metrics", {}).items()})
             + "</table><h2>Per-class results</h2><table id='card-per-class'><tr><th>class</th><th>precision</th>"

@@ -35,8 +35,30 @@ def _run_link(version: dict[str, Any]) -> str:
     return f'<a href="{escape(url)}" target="_blank">{escape(str(version["airflow_run_id"]))}</a>'
 
 
-def history_page(data: dict[str, Any], gates: dict[str, dict[str, Any]]) -> str:
-    """One page per registered model; ``gates`` maps an Airflow run id to its gate outcome."""
+def live_cell(figures: dict[str, Any] | None) -> str:
+    """Live accuracy on users' labels (count, Wilson 95% interval) and the last monitoring run's drift."""
+    if not figures or not figures.get("predictions"):
+        return '<span class="muted">no feedback yet</span>'
+    accuracy = figures.get("accuracy")
+    text = (f"<b>{accuracy:.4f}</b> on {int(figures['labelled'])} labelled (95% CI "
+            f"{figures['interval'][0]:.3f}-{figures['interval'][1]:.3f})" if isinstance(accuracy, int | float)
+            else f"{int(figures['labelled'])} labelled")
+    text += f" of {int(figures['predictions'])} answered"
+    check = figures.get("check") or {}
+    drift = [f"{name} PSI {check[key]:.3f}" for name, key in (("class", "class_psi"), ("input", "intensity_psi"))
+             if isinstance(check.get(key), int | float)]
+    if drift:
+        text += f"<br>drift at {escape(str(check.get('checked_at', '?'))[:16])}: {escape(', '.join(drift))}"
+    if check.get("reasons"):
+        text += f"<br><span class='bad'>{escape('; '.join(map(str, check['reasons'])))}</span>"
+    return text
+
+
+def history_page(data: dict[str, Any], gates: dict[str, dict[str, Any]],
+                 live: dict[str, dict[str, Any]] | None = None) -> str:
+    """One page per registered model; ``gates`` maps an Airflow run id to its gate outcome, ``live`` a version
+    to its live figures (``run_report.feedback.live_reader``)."""
+    live = live or {}
     name = escape(str(data.get("model_name", "")))
     champion = data.get("champion")
     rows = []
@@ -46,13 +68,15 @@ def history_page(data: dict[str, Any], gates: dict[str, dict[str, Any]]) -> str:
         promotions = "<br>".join(_promotion(e) for e in v.get("promotions", [])) or '<span class="muted">never</span>'
         rows.append(f'<tr class="{"champion" if is_champion else "version"}" id="v{int(v["version"])}">'
                     f"<td>v{int(v['version'])}{' &#9733; champion' if is_champion else ''}</td><td>{accuracy}</td>"
+                    f"<td class='text live'>{live_cell(live.get(str(int(v['version']))))}</td>"
                     f"<td class='text'>{_decision(gates.get(str(v.get('airflow_run_id'))))}</td>"
                     f"<td class='text'>{promotions}</td><td class='text'>{_run_link(v)}</td>"
                     f"<td class='text'><code>{escape(str(v.get('run_id') or ''))}</code></td></tr>")
     if not rows:
         body = "<p class='muted'>No registered versions of this model (yet).</p>"
     else:
-        body = ("<table id='versions'><tr><th>version</th><th>test accuracy</th><th>gate decision</th>"
+        body = ("<table id='versions'><tr><th>version</th><th>test accuracy</th><th>live accuracy and drift</th>"
+                "<th>gate decision</th>"
                 "<th>promotions and rollbacks (who, when, why)</th><th>run report</th><th>MLflow run</th></tr>"
                 + "".join(rows) + "</table>")
     events = "".join(f"<li>v{escape(str(e.get('version')))} (champion before: "
@@ -61,7 +85,9 @@ def history_page(data: dict[str, Any], gates: dict[str, dict[str, Any]]) -> str:
     current = f"v{int(champion)}" if champion is not None else "none"
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>Model history: {name}</title>"
             f"<style>{STYLE}{PAGE_STYLE}</style></head><body><h1>Model history: {name}</h1>"
-            f"<p>Current champion: <b id='champion'>{current}</b></p>{body}"
+            f"<p>Current champion: <b id='champion'>{current}</b> &middot; <a id='feedback' href='feedback' "
+            "target='_blank'>Send an image and its label</a></p>"
+            f"{body}"
             f"<h2>Promotions and rollbacks, oldest first</h2><ol id='events'>{events}</ol></body></html>")
 
 

@@ -158,6 +158,26 @@ ENDPOINT = _deployment("endpoint", str, "", "Endpoint",
                        "Model server base URL speaking TF Serving's REST API (make serve, or the cluster's "
                        "TF Serving), e.g. http://127.0.0.1:8501; empty: load the model in process.",
                        pattern=r"(https?://[^\s/?#]+(/[^\s?#]*)?)?", form=False)
+MONITOR = "Monitoring"
+
+
+def _monitoring(name: str, kind: type, default: object, title: str, description: str, **rules: object) -> Setting:
+    return Setting(name, kind, default, title, description, MONITOR, **rules)
+
+
+MIN_LABELLED = _monitoring("min_labelled", int, 100, "Minimum labelled rows",
+                           "Labelled feedback rows (or served predictions, for drift) a version needs before its "
+                           "live figures can act: fewer are noise.", minimum=1)
+MIN_LIVE_ACCURACY = _monitoring("min_live_accuracy", float, 0.8, "Minimum live accuracy",
+                                "Below this accuracy on labelled feedback, the feedback becomes a new dataset "
+                                "version (retraining).", minimum=0, maximum=1)
+MAX_DRIFT = _monitoring("max_drift", float, 0.25, "Drift bound (PSI)",
+                        "Population stability index above which the predicted classes or the pixel intensities "
+                        "have drifted from the training rows (0.1 small, 0.25 large).", minimum=0)
+FEEDBACK_DB = _monitoring("feedback_db", str, "", "Feedback database",
+                          "SQLAlchemy URL of the feedback store; empty: $PIPELINE_FEEDBACK_DB_URL, else SQLite "
+                          "under the state folder (never passed on a command line: a URL may hold a password).",
+                          form=False)
 SERVING_ROOT = _deployment("serving_root", str, None, "Serving root", "Base folder of served models.", form=False)
 RUN_PARAMS = _deployment("run_params", str, "{}", "Run parameters", "The run's parameters as a JSON object.",
                          form=False)

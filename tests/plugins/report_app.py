@@ -1,7 +1,7 @@
 """The run report app's shared test setup: a finished run's artifacts, an auth manager, logged-in clients.
 
 Not a test module: ``conftest.py`` exposes its fixtures and the test modules read its
-constants. Tests change ``KNOWN_RUNS``, ``HISTORY``, ``RUN_FACTS`` or ``DAG_MODELS`` with
+constants. Tests change ``KNOWN_RUNS``, ``HISTORY``, ``LIVE``, ``RUN_FACTS`` or ``DAG_MODELS`` with
 ``monkeypatch.setattr`` on this module; the client's overrides read them per request.
 Tokens are minted by the simple auth manager's own JWT signer, exactly what the UI's
 login puts in the ``_token`` cookie.
@@ -23,6 +23,7 @@ RUN_URL = f"/dags/{DAG}/runs/manual__2026-11-24T20%3A39%3A17.712456%2B00%3A00/"
 PNG = b"\x89PNG\r\n\x1a\nfake"
 KNOWN_RUNS = {RUN}  # what Airflow's database holds in these tests
 DAG_MODELS: dict = {DAG: {"fashion_mnist"}}  # the DAGs Airflow knows in these tests, and their model_name default
+LIVE: dict = {}  # model version -> live figures (run_report.feedback.live_reader)
 HISTORY: dict = {"model_name": "fashion_mnist", "champion": None, "versions": [], "history": []}
 RUN_FACTS: dict = {"conf": {"epochs": 3}, "defaults": {"epochs": 100, "model_type": "mlp"}, "failed": [],
                    "xcoms": {"fetch": {"source": "embedded://digits", "sha256": "ab12", "rows": 1797},
@@ -90,6 +91,7 @@ def client(artifact_root: Path, auth_manager):
     report_app.app.dependency_overrides[report_app.dag_models] = lambda dag_id: DAG_MODELS.get(dag_id)
     report_app.app.dependency_overrides[report_app.run_checker] = lambda: lambda dag_id, run_id: run_id in KNOWN_RUNS
     report_app.app.dependency_overrides[report_app.facts_reader] = lambda: lambda dag_id, run_id: RUN_FACTS
+    report_app.app.dependency_overrides[report_app.live_reader] = lambda: lambda name: LIVE
     yield TestClient(report_app.app)
     report_app.app.dependency_overrides.clear()
 

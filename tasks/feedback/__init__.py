@@ -1,0 +1,1 @@
+"""Feedback from users becomes data: the store, the bounded image inputs and the monitoring statistics."""

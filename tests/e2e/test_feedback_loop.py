@@ -1,0 +1,196 @@
+"""End to end: users' feedback on the served champion becomes a new dataset version, which the ingest DAG
+versions and publishes (the training DAG's Asset event); a monitoring run within bounds changes nothing.
+
+Given a champion trained on the shipped real Fashion-MNIST sample (step CLIs, 3 epochs), deployed and served
+(``python -m tasks.serve``), and the sample as the store's current dataset; when 200 of its images go through
+the feedback API (150 PNG, 50 CSV rows) and 150 get their true label (some correcting the model), then the
+monitoring DAG with a bound that the live accuracy breaks lands the dataset plus those 150 rows, and alerts;
+the ingest DAG stores that file as a new version and publishes it; the model history page shows the live
+accuracy; a second monitoring run with bounds it keeps lands nothing. (The training DAG run that the Asset
+event starts is not run here: tests/e2e/test_training_dag.py covers training, and the event is checked.)
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from tasks.data.arrays import Bundle, save_bundle
+from tasks.data.layout import FASHION_MNIST_CATEGORIES
+from tasks.serve.backends import free_port
+from tests.support.steps import ROOT, call_step
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
+MODEL, DAG = "fashion_mnist", "fashion_mnist_training"
+SAMPLE = ROOT / "tasks" / "data" / "samples" / "fashion-mnist-sample.csv.gz"
+
+
+def ok(done) -> dict:
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def run_dag(dag_id: str, conf: dict, sink: Path) -> dict:
+    env = {**os.environ, "PIPELINE_ALERT_HOOK": "tests.support.alert_sink:record", "ALERT_SINK": str(sink)}
+    done = subprocess.run([sys.executable, "scripts/run_dag.py", dag_id, "--json", "--conf", json.dumps(conf)],
+                          cwd=ROOT, capture_output=True, text=True, env=env, timeout=600)
+    lines = done.stdout.strip().splitlines()
+    assert lines, done.stderr[-3000:]
+    return json.loads(lines[-1])
+
+
+@pytest.fixture(scope="module")
+def champion(airflow_db, module_state_dir):
+    """The sample as the store's current dataset, and a model trained on it, registered and deployed as v1."""
+    state = module_state_dir
+    (state / "landing").mkdir()
+    shutil.copy(SAMPLE, state / "landing" / SAMPLE.name)
+    stored = ok(call_step("ingest", "--landing", str(state / "landing"), "--store", str(state / "datasets"),
+                          "--min-age", "0", "--max-wait", "0"))
+    frame = pd.read_csv(SAMPLE)
+    x = frame.drop(columns="label").to_numpy(np.uint8).reshape(-1, 28, 28)
+    y = frame["label"].to_numpy(np.int64)
+    for name, rows in (("train", slice(0, 700)), ("val", slice(700, 800)), ("test", slice(800, None))):
+        save_bundle(state / f"{name}.npz", Bundle(x[rows], y[rows], FASHION_MNIST_CATEGORIES, "integer"))
+    built = ok(call_step("build_model", "--output", str(state / "b"), "--image-height", "28", "--image-width", "28",
+                         "--units", "32", "--learning-rate", "0.005"))
+    trained = ok(call_step("train", "--model", built["model"], "--train", str(state / "train.npz"), "--validation",
+                           str(state / "val.npz"), "--output", str(state / "t"), "--epochs", "3"))
+    ok(call_step("evaluate", "--model", trained["model"], "--test", str(state / "test.npz"), "--output",
+                 str(state / "e")))
+    uri = f"sqlite:///{state / 'mlflow' / 'mlflow.db'}"
+    ok(call_step("register", "--tracking-uri", uri, "--model-name", MODEL, "--model", trained["model"], "--history",
+                 trained["history"], "--metrics", str(state / "e" / "metrics.json"), "--test", str(state / "test.npz"),
+                 "--output", str(state / "r")))
+    ok(call_step("deploy", "--tracking-uri", uri, "--model-name", MODEL, "--version", "1", "--serving-root",
+                 str(state / "serving"), "--reason", "feedback loop test", "--output", str(state / "d")))
+    return {"state": state, "frame": frame, "dataset": stored}
+
+
+@pytest.fixture(scope="module")
+def server(champion):
+    port, state = free_port(), champion["state"]
+    log = (state / "serve.log").open("wb")
+    process = subprocess.Popen([sys.executable, "-m", "tasks.serve", "--port", str(port), "--serving-root",
+                                str(state / "serving"), "--model-name", MODEL], cwd=ROOT, stdout=log, stderr=log)
+    base, deadline = f"http://127.0.0.1:{port}", time.monotonic() + 240
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            with urllib.request.urlopen(f"{base}/ping", timeout=5) as answer:
+                if answer.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        process.kill()
+        pytest.fail(f"the server did not come up: {(state / 'serve.log').read_text()[-2000:]}")
+    yield base
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=60)
+
+
+@pytest.fixture(scope="module")
+def user(server):
+    """A logged-in viewer of the training DAG, through the run-report app as the API server mounts it."""
+    from airflow.api_fastapi.app import create_auth_manager
+    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+    from fastapi.testclient import TestClient
+
+    from run_report import app as report_app
+    from run_report import feedback
+
+    manager = create_auth_manager()
+    manager.init()
+    report_app.app.dependency_overrides[report_app.dag_models] = lambda dag_id: {MODEL} if dag_id == DAG else None
+    report_app.app.dependency_overrides[feedback.serving_url] = lambda: server
+    client = TestClient(report_app.app)
+    client.cookies.set("_token", manager.generate_jwt(SimpleAuthManagerUser(username="tester", role="VIEWER")))
+    yield client
+    report_app.app.dependency_overrides.clear()
+
+
+def png(pixels: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels.reshape(28, 28).astype(np.uint8)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_feedback_becomes_a_new_dataset_version_and_bounds_kept_change_nothing(champion, user):
+    state, frame = champion["state"], champion["frame"]
+    base = f"/dags/{DAG}/models/{MODEL}/feedback/api/predictions"
+    pixels = frame.drop(columns="label").to_numpy(np.uint8)
+    answers = []
+    for i in range(200):  # when 200 images are sent, 150 as PNG and 50 as CSV rows
+        body, kind = ((png(pixels[i]), "image/png") if i < 150 else
+                      (",".join(map(str, frame.iloc[i].tolist())), "text/csv"))
+        response = user.post(base, content=body, headers={"Content-Type": kind})
+        assert response.status_code == 200, response.text
+        answers.append(response.json())
+    assert {a["model_version"] for a in answers} == {"1"}
+    truth = frame["label"].to_numpy()
+    for i, answer in enumerate(answers[:150]):  # and 150 get their true label
+        response = user.post(f"{base}/{answer['prediction_id']}/label", json={"label": int(truth[i])})
+        assert response.status_code == 200, response.text
+    corrected = sum(a["predicted_code"] != truth[i] for i, a in enumerate(answers[:150]))
+    assert 0 < corrected < 150  # some labels correct the model
+
+    sink = state / "alerts.log"
+    fired = run_dag("model_monitoring", {"min_labelled": 100, "min_live_accuracy": 0.99, "max_drift": 100}, sink)
+
+    assert fired["state"] == "success" and fired["tasks"]["alert"] == "success", fired
+    landed = sorted((state / "landing").glob("feedback-*.csv.gz"))
+    assert len(landed) == 1
+    digest = hashlib.sha256(landed[0].read_bytes()).hexdigest()
+    lines = gzip.decompress(landed[0].read_bytes()).decode().splitlines()
+    old = gzip.decompress(SAMPLE.read_bytes()).decode().splitlines()
+    assert lines[:len(old)] == old and len(lines) == len(old) + 150
+    added = [line.split(",") for line in lines[len(old):]]
+    assert [int(row[0]) for row in added] == truth[:150].tolist()
+    assert np.array_equal(np.array([row[1:] for row in added], dtype=int), pixels[:150])
+    alerts = sink.read_text()
+    assert f"{MODEL} v1: live accuracy {1 - corrected / 150:.4f}" in alerts and landed[0].name in alerts
+
+    os.utime(landed[0], (time.time() - 120, time.time() - 120))  # settled, as after the ingest DAG's wait
+    ingested = run_dag("dataset_ingest", {}, sink)
+
+    assert ingested["state"] == "success" and ingested["tasks"]["publish"] == "success", ingested
+    index = [json.loads(line) for line in (state / "datasets" / "index.jsonl").read_text().splitlines()]
+    assert index[-1]["status"] == "new" and index[-1]["sha256"] == digest
+    assert digest.startswith(landed[0].name.removeprefix("feedback-").removesuffix(".csv.gz"))
+    assert dataset_event_shas()[-1] == digest  # the training DAG's Asset event
+
+    history = user.get(f"/dags/{DAG}/models/{MODEL}/")
+    assert history.status_code == 200
+    assert "on 150 labelled (95% CI" in history.text and "of 200 answered" in history.text
+
+    kept = run_dag("model_monitoring", {"min_labelled": 100, "min_live_accuracy": 0.0, "max_drift": 100}, sink)
+
+    assert kept["state"] == "success", kept
+    assert sorted(p.name for p in (state / "landing").iterdir() if p.is_file()) == []
+    assert [json.loads(line) for line in (state / "datasets" / "index.jsonl").read_text().splitlines()] == index
+
+
+def dataset_event_shas() -> list[str]:
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        query = (select(AssetEvent).join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+                 .where(AssetModel.name == "fashion_mnist_dataset").order_by(AssetEvent.id))
+        return [(event.extra or {}).get("sha256") for event in session.scalars(query)]
