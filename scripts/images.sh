@@ -60,7 +60,10 @@ python_stand_in() {
   ln -sf /usr/bin/pip3 "$root/usr/local/bin/pip"
   rm -f "$root/usr/lib/python3.11/EXTERNALLY-MANAGED"
   rm -rf "$root/var/cache/apt/archives/"*.deb "$root/var/lib/apt/lists/"*
-  tar -C "$root" -c . | podman import --change 'CMD ["python3"]' --change 'ENV LANG=C.UTF-8' - "$PYTHON_BASE" >/dev/null
+  # PATH as the real image sets it: `podman import` sets none, and `podman kube play` (unlike `podman run`)
+  # adds no default, so a pod's `sh -c` (the xcom sidecar) or `python` (the ENTRYPOINT) would not be found.
+  tar -C "$root" -c . | podman import --change 'CMD ["python3"]' --change 'ENV LANG=C.UTF-8' \
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' - "$PYTHON_BASE" >/dev/null
   rm -rf "$root"
 }
 

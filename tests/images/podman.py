@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "images.sh"
 TAG = "ci"
-IMAGE_NAMES = {"data": "step-data", "train": "step-train", "airflow": "airflow"}
+IMAGE_NAMES = {"data": "step-data", "train": "step-train", "airflow": "airflow", "mlflow": "mlflow"}
 STEP_IMAGES = ("data", "train")
 PYTHON_BASE = "docker.io/library/python:3.11.13-slim-bookworm"
 # runc and explicit ulimits: crun and podman's default ulimits fail on our machines (scripts/images.sh).

@@ -62,7 +62,7 @@ def test_services_are_the_official_airflow_3_shape_plus_mlflow_on_postgres():
 
     assert AIRFLOW_SERVICES | {"postgres", "mlflow", "mlflow-postgres"} == set(services)
     assert mlflow["build"]["dockerfile"] == "images/mlflow/Dockerfile"
-    assert mlflow["environment"]["MLFLOW_BACKEND_STORE_URI"].startswith("postgresql://mlflow:")
+    assert mlflow["environment"]["MLFLOW_BACKEND_STORE_URI"].startswith("postgresql+psycopg2://mlflow:")
     assert "@mlflow-postgres:5432/mlflow" in mlflow["environment"]["MLFLOW_BACKEND_STORE_URI"]
     assert "--artifacts-destination=/mlflow/artifacts" in mlflow["command"]
     assert mlflow["depends_on"]["mlflow-postgres"]["condition"] == "service_healthy"

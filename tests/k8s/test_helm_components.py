@@ -93,7 +93,7 @@ def test_the_tracking_uri_is_the_mlflow_service_of_k8s():
     assert any(a.startswith("--allowed-hosts=") and f"{host}:{port}" in a.split("=", 1)[1].split(",")
                for a in server["args"])
     uri = next(e["value"] for e in server["env"] if e["name"] == "MLFLOW_BACKEND_STORE_URI")
-    assert uri.startswith("postgresql://mlflow:$(MLFLOW_DB_PASSWORD)@mlflow-postgres:5432/")
+    assert uri.startswith("postgresql+psycopg2://mlflow:$(MLFLOW_DB_PASSWORD)@mlflow-postgres:5432/")
     assert "--artifacts-destination=/mlflow/artifacts" in server["args"]
 
 

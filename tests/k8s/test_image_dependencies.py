@@ -22,7 +22,8 @@ EXECUTOR_PROVIDERS = {"LocalExecutor": None, "SequentialExecutor": None,
                       "CeleryExecutor": "apache-airflow-providers-celery",
                       "CeleryKubernetesExecutor": "apache-airflow-providers-celery"}
 # SQLAlchemy's dialect[+driver] -> the distributions that serve it (for Airflow: the provider as well).
-DRIVERS = {"postgresql": ("psycopg2-binary",), "postgresql+psycopg2": ("psycopg2-binary",),
+# A bare "postgresql://" means psycopg (3) since SQLAlchemy 2.1 (our lock), not psycopg2.
+DRIVERS = {"postgresql": ("psycopg-binary",), "postgresql+psycopg2": ("psycopg2-binary",),
            "postgresql+psycopg": ("psycopg-binary",), "mysql+mysqldb": ("mysqlclient",), "sqlite": ()}
 SQL_PROVIDERS = {"postgresql": "apache-airflow-providers-postgres", "mysql": "apache-airflow-providers-mysql"}
 
@@ -130,6 +131,14 @@ def test_the_check_names_what_an_image_lacks():
         "mysqlclient: not in images/mlflow/requirements.txt",
         "mysqlclient: not pinned in constraints.txt",
     ]
+
+
+def test_a_bare_postgresql_url_needs_the_driver_sqlalchemy_picks_by_default():
+    from sqlalchemy.engine import make_url
+
+    default = make_url("postgresql://u@h/db").get_dialect().driver
+
+    assert drivers_of("postgresql://u@h/db", airflow=False) == {f"{default}-binary"}
 
 
 @pytest.mark.parametrize("unknown", ["oracle+cx_oracle://u@h/db", "mssql+pyodbc://u@h/db"])
