@@ -1,7 +1,7 @@
 """The training DAG's steps as plain subprocesses, back to back, with no Airflow around them.
 
 This is the baseline the orchestration and quality benchmarks compare against. It is
-the pipeline's own runner code (:mod:`mlops_pipeline.step_plan`, which the image test
+the pipeline's own runner code (:mod:`benchmarks.step_plan`, which the image test
 uses too), not a copy of the DAG's wiring: the DAG file is loaded with this run's state
 folder and each step's arguments are rendered with the DAG's own templates.
 """
@@ -23,6 +23,6 @@ def run_pipeline(state_dir: Path, conf: dict, steps: tuple[str, ...]) -> dict:
     plugins = str(ROOT / "plugins")
     if plugins not in sys.path:
         sys.path.insert(0, plugins)
-    from mlops_pipeline.step_plan import run_steps
+    from benchmarks.step_plan import run_steps
 
     return run_steps(conf, state_dir, task_ids=steps)

@@ -54,7 +54,7 @@ class StepPodTask(BaseOperator):
 
     def __init__(self, *, spec: StepSpec, settings: PipelineSettings, **kwargs: Any) -> None:
         super().__init__(task_id=spec.task_id, **kwargs)
-        self.spec, self.settings = spec, settings
+        self.spec, self.settings, self.step = spec, settings, spec.step
         self.arguments = spec.pod_arguments()
         self.gpu_count = spec.gpus
         self.image = settings.kubernetes.train_image if spec.image == "train" else settings.kubernetes.data_image

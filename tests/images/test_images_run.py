@@ -82,7 +82,7 @@ def test_the_root_filesystem_is_read_only_to_a_step(built, volume):
 
 
 def test_the_whole_training_run_runs_step_by_step_in_the_images(built, volume, monkeypatch):
-    from mlops_pipeline.step_plan import run_steps
+    from benchmarks.step_plan import run_steps
 
     for name in ("PIPELINE_ARTIFACT_ROOT", "PIPELINE_SERVING_ROOT", "MLFLOW_TRACKING_URI", "PIPELINE_DATASET_STORE",
                  "PIPELINE_LANDING_DIR"):

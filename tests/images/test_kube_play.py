@@ -250,7 +250,7 @@ def play(env: dict[str, str], pod: dict, folder: Path, network: str = "none") ->
 
 
 def _params(dag: Any) -> dict:
-    from mlops_pipeline.step_plan import resolve_params
+    from benchmarks.step_plan import resolve_params
 
     return resolve_params(dag, CONF)
 
@@ -289,9 +289,9 @@ def _prepare_pod() -> dict:
 
 def test_every_step_pod_runs_in_order_on_the_prepared_volume(env, registry, dag, mlflow_server, postgres, volume,
                                                             tmp_path):
+    from benchmarks.step_plan import pipeline_task_ids
     from mlops_pipeline.decisions import gate_for
     from mlops_pipeline.settings import load_settings
-    from mlops_pipeline.step_plan import pipeline_task_ids
     from mlops_pipeline.triggers import MANUAL, resolve_for_run
 
     started = time.perf_counter()
@@ -302,7 +302,7 @@ def test_every_step_pod_runs_in_order_on_the_prepared_volume(env, registry, dag,
     params = _params(dag)
     results: dict[str, dict] = {"resolve_dataset": resolve_for_run(MANUAL, [], load_settings().dataset_store, params)}
     seconds, images = {}, set()
-    for task_id in pipeline_task_ids(False):
+    for task_id in pipeline_task_ids(dag, False):
         if task_id == "deploy":
             deploy, reason, _ = gate_for(params, results["register"])
             assert deploy, reason

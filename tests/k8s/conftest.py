@@ -8,6 +8,7 @@ arguments and the local runner's command line can be compared word for word.
 from __future__ import annotations
 
 import copy
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,26 @@ def load_dag(monkeypatch: pytest.MonkeyPatch, mode: str) -> Any:
     bag = DagBag(dag_folder=str(ROOT / "dags"))
     assert not bag.import_errors, bag.import_errors
     return bag.dags[DAG_ID]
+
+
+@functools.cache
+def step_cases() -> tuple[tuple[str, str], ...]:
+    """``(branch, task_id)`` for every step task of a run on each branch, in the DAG's own order."""
+    from benchmarks.step_plan import pipeline_task_ids
+
+    with pytest.MonkeyPatch.context() as mp:
+        dag = load_dag(mp, "kubernetes")
+    return tuple((branch, task_id) for branch in BRANCHES
+                 for task_id in pipeline_task_ids(dag, branch == "load_pretrained"))
+
+
+def build_pod(dag: Any, task_id: str, branch: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The rendered pod as a plain dict, and the context it was rendered in."""
+    from kubernetes.client import ApiClient
+
+    op, context = render(dag, task_id, branch)
+    pod = op.build_pod_request_obj(context=context, dry_run=True)
+    return ApiClient().sanitize_for_serialization(pod), context
 
 
 def render(dag: Any, task_id: str, branch: str) -> Any:

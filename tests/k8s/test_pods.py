@@ -12,24 +12,12 @@ from typing import Any
 
 import pytest
 
-from tests.k8s.conftest import BRANCHES, render
+from tests.k8s.conftest import BRANCHES, build_pod, render, step_cases
 from tests.k8s.pss import restricted_violations
 
 K8S_VERSION = "1.35.0"
-STEP_TASKS = ("fetch", "validate_raw", "prepare", "validate_prepared", "features", "split", "build_model",
-              "load_pretrained", "train", "evaluate", "register", "deploy")
 GPU_TASKS = {"train"}
-CASES = [(branch, task_id) for branch in BRANCHES for task_id in STEP_TASKS
-         if task_id not in set(BRANCHES) - {branch}]
-
-
-def build_pod(dag: Any, task_id: str, branch: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The rendered pod as a plain dict, and the context it was rendered in."""
-    from kubernetes.client import ApiClient
-
-    op, context = render(dag, task_id, branch)
-    pod = op.build_pod_request_obj(context=context, dry_run=True)
-    return ApiClient().sanitize_for_serialization(pod), context
+CASES = step_cases()  # the DAG's own steps and order, on each branch
 
 
 def _base(pod: dict[str, Any]) -> dict[str, Any]:
@@ -43,7 +31,7 @@ def test_every_step_task_is_a_pod(kubernetes_dag):
 
     pods = {t.task_id for t in kubernetes_dag.tasks if isinstance(t, StepPodTask)}
 
-    assert pods == set(STEP_TASKS)
+    assert pods == {task_id for _, task_id in CASES} and len(pods) == 12  # 11 a run + the other branch
     assert all(isinstance(kubernetes_dag.get_task(task_id).pod(), KubernetesPodOperator) for task_id in pods)
 
 

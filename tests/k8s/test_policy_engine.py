@@ -22,9 +22,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.k8s.conftest import BRANCHES, PRIVILEGED_ONE_OFF
+from tests.k8s.conftest import PRIVILEGED_ONE_OFF, build_pod, step_cases
 from tests.k8s.pss import restricted_violations
-from tests.k8s.test_pods import STEP_TASKS, build_pod
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECKOV = ROOT / ".state" / "tools" / "checkov" / "bin" / "checkov"
@@ -61,12 +60,9 @@ def run_checkov(folder: Path) -> dict[str, list[dict[str, Any]]]:
 def _our_objects(kubernetes_dag: Any) -> dict[str, dict[str, Any]]:
     objects = {f"{p.stem}-{i}": doc for p in sorted((ROOT / "k8s").glob("*.yaml")) if p.name not in PRIVILEGED_ONE_OFF
                for i, doc in enumerate(yaml.safe_load_all(p.read_text()))}
-    for branch in BRANCHES:
-        for task_id in STEP_TASKS:
-            if task_id in set(BRANCHES) - {branch}:
-                continue
-            pod, _ = build_pod(kubernetes_dag, task_id, branch)
-            objects[f"pod-{branch}-{task_id}"] = pod
+    for branch, task_id in step_cases():
+        pod, _ = build_pod(kubernetes_dag, task_id, branch)
+        objects[f"pod-{branch}-{task_id}"] = pod
     return objects
 
 

@@ -1,7 +1,8 @@
 """The training DAG's steps run back to back, without a scheduler, by any executor.
 
-The benchmarks (a baseline without Airflow) and the image test (each step in its
-container) need the DAG's exact command lines, not a copy of its wiring. This module
+The benchmarks (a baseline without Airflow) and the image tests (each step in its
+container) need the DAG's exact command lines and order, not a copy of its wiring; it is
+tooling, not part of what the scheduler loads, so it lives beside the benchmarks. This module
 loads the DAG file with a given state folder, answers the tasks that are not steps
 (``resolve_dataset``, the branch, the gate) with the same functions the DAG calls,
 renders each step's templated arguments with the DAG's own Jinja environment and
@@ -53,12 +54,14 @@ def load_dag_module(state_dir: Path) -> Any:
     return module
 
 
-def pipeline_task_ids(use_pretrained_model: bool = False) -> tuple[str, ...]:
-    """The steps of one run in order, on the branch ``use_pretrained_model`` picks."""
-    from mlops_pipeline.decisions import choose_model_source
+def pipeline_task_ids(dag: Any, use_pretrained_model: bool = False) -> tuple[str, ...]:
+    """The step tasks of one run in the DAG's own order (its topological sort), on the branch the DAG would take."""
+    from mlops_pipeline.decisions import BUILD_MODEL, LOAD_PRETRAINED, choose_model_source
+    from tasks.contracts import STEP_NAMES
 
-    data = ("fetch", "validate_raw", "prepare", "validate_prepared", "features", "split")
-    return (*data, choose_model_source(use_pretrained_model), "train", "evaluate", "register", "deploy")
+    skipped = {BUILD_MODEL, LOAD_PRETRAINED} - {choose_model_source(use_pretrained_model)}
+    return tuple(task.task_id for task in dag.topological_sort()  # a step task, local or pod, names its step
+                 if getattr(task, "step", None) in STEP_NAMES and task.task_id not in skipped)
 
 
 def execute_local(spec: StepSpec, argv: list[str]) -> dict:
@@ -96,7 +99,7 @@ def run_steps(conf: Mapping[str, Any], state_dir: Path, execute: Executor = exec
     context = {"params": params, "ti": ti, "run_id": RUN_ID, "dag": dag}
     seconds: dict[str, float] = {}
     gate_reason = ""
-    for task_id in task_ids or pipeline_task_ids(bool(params["use_pretrained_model"])):
+    for task_id in task_ids or pipeline_task_ids(dag, bool(params["use_pretrained_model"])):
         if task_id == "deploy":
             deploy, gate_reason, table = gate_for(params, results.get("register") or {})
             results["gate"] = {"reason": gate_reason, "comparison": table}
