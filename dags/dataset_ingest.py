@@ -31,11 +31,9 @@ from mlops_pipeline.triggers import dataset_asset
 
 SETTINGS = load_settings()
 DATASET = dataset_asset()
-SETTLE_SECONDS = 30
-
+# The settle time (min_age, max_wait) is the ingest contract's default (tasks/contracts.py), applied by the step.
 INGEST = step_spec("ingest", "ingest", SETTINGS.artifact_root,
-                   inputs={"landing": SETTINGS.landing_dir, "store": SETTINGS.dataset_store},
-                   fixed={"min_age": str(SETTLE_SECONDS), "max_wait": str(2 * SETTLE_SECONDS)})
+                   inputs={"landing": SETTINGS.landing_dir, "store": SETTINGS.dataset_store})
 
 
 @dag(

@@ -13,7 +13,7 @@ from typing import Any
 
 from airflow.plugins_manager import AirflowPlugin
 
-URL_PREFIX = "/run-report"  # the same as mlops_pipeline.links.URL_PREFIX (asserted by a test)
+from mlops_pipeline.links import URL_PREFIX  # where the task buttons point is where the app is mounted
 
 
 class RunReportPlugin(AirflowPlugin):

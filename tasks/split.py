@@ -27,9 +27,9 @@ def _divide(bundle: Bundle, share: float, seed: int) -> tuple[Bundle, Bundle]:
 def split(input: str, output: Path, test_size: float, validation_size: float, random_state: int) -> dict:
     """Write ``train.npz``, ``val.npz`` and ``test.npz``; shares are of the whole dataset."""
     input_uri = input
-    if not (0 < test_size < 1 and 0 < validation_size < 1 and test_size + validation_size < 1):
-        raise StepError(f"test_size {test_size} and validation_size {validation_size} must be in (0, 1) "
-                        "and sum to less than 1")
+    # The declared bounds (tasks/core/parameters.py: test <= 0.5, validation <= 0.4) leave training rows.
+    CONTRACT.setting("test_size").check(test_size)
+    CONTRACT.setting("validation_size").check(validation_size)
     bundle = load_bundle(input_uri, scaled=False)  # pixels stay as features wrote them (uint8)
     try:
         rest, test = _divide(bundle, test_size, random_state)

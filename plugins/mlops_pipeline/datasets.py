@@ -14,12 +14,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit
 
-from tasks.data.uri_policy import masked
+from tasks.core.common import StepError
+from tasks.data.uri_policy import local_path, masked
 
 EMBEDDED_PREFIX = "embedded://"
-REMOTE_SCHEMES = ("http", "https", "s3")
 WAIT_PARAM = "data_wait_timeout_minutes"
 log = logging.getLogger(__name__)
 
@@ -31,16 +30,15 @@ def _fail(message: str) -> Exception:
 
 
 def _local_path(uri: str) -> str | None:
-    """The local path ``uri`` names, ``None`` for a remote URI; fails for one no reader understands."""
-    if uri.startswith("file://"):
-        return urlsplit(uri).path or uri[len("file://"):]
-    scheme = uri.split("://", 1)[0].lower() if "://" in uri else ""
-    if not scheme:
-        return uri
-    if scheme not in REMOTE_SCHEMES or not urlsplit(uri).netloc:
-        raise _fail(f"{uri!r}: not a dataset URI this pipeline can read; use a path, file://, s3://bucket/key or "
-                    "https://host/path")
-    return None
+    """The local path ``uri`` names, ``None`` for a remote URI; fails for one no reader understands.
+
+    The allowlist's own reading of the URI (``uri_policy.local_path``), so the sensor and the
+    policy never disagree on what is local, remote or malformed.
+    """
+    try:
+        return local_path(uri)
+    except StepError as err:
+        raise _fail(str(err)) from None
 
 
 def dataset_available(uri: str, *, waiting_since: datetime | None = None, timeout: timedelta | None = None,

@@ -30,7 +30,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from mlops_pipeline.links import URL_PREFIX, VALIDATION_STEPS, mlflow_ui_url
 from mlops_pipeline.settings import load_settings
 from run_report.access import dag_models, owns_model, refusal, require_dag_read
-from run_report.artifacts import UnsafePath, file_in, load_model_card, load_run, run_folder
+from run_report.artifacts import CONFUSION_MATRIX, UnsafePath, file_in, load_model_card, load_run, run_folder
 from run_report.compare import compare_page
 from run_report.facts import facts_reader, failures, history_reader, models_reader, run_facts
 from run_report.feedback import live_reader
@@ -160,7 +160,7 @@ def report(dag_id: str, run_id: str, folder: RunDir, gate: Annotated[dict, Depen
         return ingest_page(dag_id, run_id, facts, found, Path(settings.dataset_store), Path(settings.landing_dir))
     if not folder.is_dir():
         raise HTTPException(status_code=404, detail=f"no artifacts for run {run_id!r} of {dag_id!r}")
-    matrix = _inline_png(folder / "evaluate" / "confusion_matrix.png")
+    matrix = _inline_png(folder / CONFUSION_MATRIX)
     defaults = facts.get("defaults") or form_defaults()
     xcoms = facts.get("xcoms") or {}
     artifacts = load_run(folder)
@@ -245,7 +245,7 @@ def _compared(dag_id: str, run_id: str, root: str, facts: dict[str, Any], note: 
     fetched = (facts.get("xcoms") or {}).get("fetch") or {}
     return {"run_id": run_id, "note": note, "params": effective_params(facts.get("conf"), defaults),
             "metrics": artifacts.get("evaluate"), "history": artifacts.get("train"), "dataset": fetched.get("sha256"),
-            "matrix": _inline_png(folder / "evaluate" / "confusion_matrix.png")}
+            "matrix": _inline_png(folder / CONFUSION_MATRIX)}
 
 
 @app.get("/dags/{dag_id}/compare", response_class=HTMLResponse)
@@ -274,7 +274,7 @@ def compare(dag_id: str, a: str, root: Annotated[str, Depends(artifact_root)],
 
 @app.get(RUN + "/confusion_matrix.png")
 def confusion_matrix(folder: RunDir) -> FileResponse:
-    return _file(folder, "evaluate/confusion_matrix.png")
+    return _file(folder, CONFUSION_MATRIX)
 
 
 @app.get(RUN + "/data-docs/{step}/{file_path:path}", response_model=None)

@@ -23,6 +23,8 @@ DAG_ID = re.compile(r"^[A-Za-z0-9_.-]+$")  # what Airflow allows in a dag id
 REPORT_OUTPUTS = {"validate_raw": ("validate", "validation"), "validate_prepared": ("validate", "validation"),
                   "prepare": ("prepare", "report"), "train": ("train", "history"), "evaluate": ("evaluate", "metrics"),
                   "register": ("register", "registration")}
+# The evaluate step's confusion matrix, relative to the run folder (the contract names the file)
+CONFUSION_MATRIX = CONTRACTS["evaluate"].output_path("evaluate", "confusion_matrix").as_posix()
 
 
 class UnsafePath(ValueError):

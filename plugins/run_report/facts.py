@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from mlops_pipeline.alerts import FAILURE_FILE
 from mlops_pipeline.settings import load_settings
 
 # Tasks whose result the report shows: the training run's data lineage, the ingest run's outcome
@@ -63,7 +64,7 @@ def failures(folder: Path, failed: list[dict[str, Any]]) -> list[dict[str, Any]]
 
 def _read_failure(folder: Path, task_id: str) -> dict[str, Any]:
     try:
-        recorded = json.loads((folder / task_id / "failure.json").read_text())
+        recorded = json.loads((folder / task_id / FAILURE_FILE).read_text())
     except (OSError, ValueError):
         return {}
     return recorded if isinstance(recorded, dict) else {}

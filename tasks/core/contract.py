@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -93,6 +94,8 @@ class Setting:
             return f"must be at least {self.min_length} characters"
         if self.max_length is not None and len(value) > self.max_length:
             return f"must be at most {self.max_length} characters"
+        if self.kind is float and not math.isfinite(value):
+            return "must be a finite number"
         if self.minimum is not None and (value <= self.minimum if self.exclusive_minimum else value < self.minimum):
             return f"must be {'>' if self.exclusive_minimum else '>='} {self.minimum}"
         if self.maximum is not None and value > self.maximum:

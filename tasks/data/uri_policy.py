@@ -129,14 +129,29 @@ def check_source_uri(uri: str, allowed_roots: Iterable[str], allowed_schemes: It
         if EMBEDDED.match(text):
             return text
         raise _refuse(uri, "not an embedded dataset name", "use embedded://digits")
+    local = local_path(text)
+    return _check_remote(text, roots, allowed_schemes) if local is None else _check_local(uri, local, roots)
+
+
+def local_path(uri: str) -> str | None:
+    """The local path a source URI names (a path or ``file://``), ``None`` for a remote one.
+
+    The one reading of what kind of source a URI is, shared by the allowlist above and the
+    training DAG's wait-for-data sensor (``plugins/mlops_pipeline/datasets.py``). Raises
+    :class:`StepError` for a scheme no reader understands (``embedded://`` included: callers
+    take it first) or a remote URI without a host or bucket.
+    """
+    text = uri.strip()
     if text.startswith("file://"):
-        return _check_local(uri, unquote(urlsplit(text).path) if text.startswith("file:///") else text[7:], roots)
+        return unquote(urlsplit(text).path) if text.startswith("file:///") else text[7:]
     scheme = text.split("://", 1)[0].lower() if "://" in text else ""
     if not scheme:
-        return _check_local(uri, text, roots)
+        return text
     if scheme not in REMOTE_SCHEMES:
         raise _refuse(uri, f"{scheme}:// is not a supported source", "use a path, file://, s3:// or https://")
-    return _check_remote(text, roots, allowed_schemes)
+    if not urlsplit(text).netloc:
+        raise _refuse(uri, "no host or bucket in the URI", "write it as s3://bucket/key or https://host/path")
+    return None
 
 
 def check_model_uri(uri: str, allowed_roots: Iterable[str], allowed_schemes: Iterable[str]) -> str:

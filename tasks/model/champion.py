@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from tasks.core.common import StepError
+from tasks.model.registry import CHAMPION, download_model
 
-CHAMPION = "champion"
 _ABSENT_CODES = ("RESOURCE_DOES_NOT_EXIST",)
 
 
@@ -148,7 +148,6 @@ def _scored(version: int, mlflow_client: Any, tracking_uri: str, model_name: str
     from tasks.data.encoding import class_indices
     from tasks.model.comparison import ChampionState, compare, row_fingerprints, signature_mismatch, unseen_rows
     from tasks.model.model_io import image_shape, load_model
-    from tasks.model.registry import download_model
     from tasks.model.scoring import predicted_classes
 
     registered = mlflow_client.get_model_version(model_name, str(version))

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from tasks.core.common import StepError
+from tasks.core.parameters import MIN_COMPARISON_ROWS, MIN_IMPROVEMENT, SIGNIFICANCE
 
 FINGERPRINT_BYTES = 16
 FINGERPRINT_DTYPE = np.dtype(f"S{FINGERPRINT_BYTES}")
@@ -196,12 +197,10 @@ def _one_line(text: str | None, limit: int) -> str:
 
 
 def _check_rule(min_comparison_rows: int, min_improvement: float, significance: float) -> None:
-    if min_comparison_rows < 1:
-        raise StepError(f"min_comparison_rows must be at least 1, got {min_comparison_rows}")
-    if not (math.isfinite(min_improvement) and 0 <= min_improvement < 1):
-        raise StepError(f"min_improvement must lie in [0, 1), got {min_improvement}")
-    if not (0 < significance <= 1):
-        raise StepError(f"significance must lie in (0, 1], got {significance}")
+    """The gate's settings by their declared bounds (``tasks/core/parameters.py``), whoever calls the rule."""
+    MIN_COMPARISON_ROWS.check(min_comparison_rows)
+    MIN_IMPROVEMENT.check(min_improvement)
+    SIGNIFICANCE.check(significance)
 
 
 def decide_promotion(accuracy: float | None, accuracy_threshold: float, champion: ChampionState, *,

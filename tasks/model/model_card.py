@@ -9,10 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from tasks.contracts import CONTRACTS
+from tasks.core.parameters import MODEL, TRAINING
+
 CARD_DIR = "model_card"
-TRAINING_SETTINGS = ("model_type", "units", "hidden_activation", "output_activation", "optimizer", "loss",
-                     "learning_rate", "epochs", "batch_size", "early_stopping_patience", "random_state", "test_size",
-                     "validation_size", "use_pretrained_model", "base_model_uri")
+MODEL_STEPS = ("split", "choose_model", "build_model", "load_pretrained", "train")
+# The form settings of the steps that make the model, from their contracts: the split's shares and seed, and
+# every Model or Training setting (the image shape and categories are the card's data section).
+TRAINING_SETTINGS = tuple(dict.fromkeys(
+    s.name for step in MODEL_STEPS for s in CONTRACTS[step].settings
+    if s.form and (step == "split" or s.section in (MODEL, TRAINING))))
 DATA_TAGS = ("dataset_uri", "dataset_sha256", "dataset_version", "dataset_trigger")
 
 

@@ -42,6 +42,16 @@ def test_a_present_local_file_and_embedded_data_are_available(tmp_path):
     assert dataset_available("embedded://digits")
 
 
+def test_the_sensor_reads_a_file_uri_as_the_allowlist_does(tmp_path):
+    # given a file whose name has a space, named as resolve_dataset's policy accepts it (percent-encoded)
+    (tmp_path / "a b.csv").write_text("label\n")
+    uri = f"file://{tmp_path}/a%20b.csv"
+    settings = load_settings({"PIPELINE_ALLOWED_DATA_ROOTS": str(tmp_path)})
+    assert check_dataset_uri(uri, settings) == str(tmp_path / "a b.csv")
+    # then the wait-for-data sensor finds that same file instead of failing the run "no such file"
+    assert dataset_available(uri)
+
+
 def test_a_remote_dataset_is_waited_for_with_a_log_line_then_fails_after_the_timeout(monkeypatch, caplog):
     import fsspec
 

@@ -279,6 +279,8 @@ def test_a_champion_the_registry_cannot_read_is_not_advised_a_new_model_name():
     ({**RULE, "min_comparison_rows": 0}, "min_comparison_rows"),
     ({**RULE, "significance": 0.0}, "significance"),
     ({**RULE, "min_improvement": -0.1}, "min_improvement"),
+    ({**RULE, "min_improvement": 0.995}, "min_improvement=0.995: must be <= 0.99"),  # the form's bound, one rule
+    ({**RULE, "min_improvement": float("nan")}, "min_improvement=nan: must be a finite number"),
 ])
 def test_a_rule_that_could_never_or_always_pass_is_refused(rule, message):
     with pytest.raises(StepError, match=message):

@@ -30,6 +30,20 @@ def test_the_card_holds_data_metrics_per_class_settings_use_and_limits():
     assert "| Bag | 0.900 | 0.950 | 0.920 | 20 |" in card_markdown(card)
 
 
+def test_the_card_records_every_setting_that_shaped_the_model_and_no_other():
+    # given a run's params: every form setting, as the training DAG records them
+    from tasks.contracts import CONTRACTS
+
+    params = {s.name: s.default for c in CONTRACTS.values() for s in c.settings if s.form}
+    # when its card is built
+    training = build_model_card("m", 1, "r1", params, TAGS, METRICS, {}, None)["training"]
+    # then it holds the split, model and training settings (the GPU count too), not data faults or deployment
+    assert set(training) == {"test_size", "validation_size", "random_state", "use_pretrained_model", "model_type",
+                             "units", "hidden_activation", "optimizer", "loss", "learning_rate", "output_activation",
+                             "base_model_uri", "epochs", "batch_size", "early_stopping_patience", "gpu_count",
+                             "epochs_run"}
+
+
 def test_log_model_card_stores_json_and_markdown_with_the_versions_run():
     logged = {}
 
