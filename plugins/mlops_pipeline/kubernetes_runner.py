@@ -57,7 +57,7 @@ class StepPodTask(BaseOperator):
         self.spec, self.settings, self.step = spec, settings, spec.step
         self.arguments = spec.pod_arguments()
         self.gpu_count = spec.gpus
-        self.image = settings.kubernetes.train_image if spec.image == "train" else settings.kubernetes.data_image
+        self.image = settings.kubernetes.image_for(spec.image)
         self._pod: Any = None
 
     def pod(self) -> StepPodOperator:

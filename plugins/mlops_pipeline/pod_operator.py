@@ -41,6 +41,7 @@ from mlops_pipeline.pod_launch import launch_timeout_message
 from mlops_pipeline.settings import PipelineSettings
 from mlops_pipeline.steps import StepSpec
 from mlops_pipeline.uri_check import allowlist_env
+from tasks.core.common import BAD_INPUT_EXIT_CODE
 
 XCOM_RESULT_PATH = "/airflow/xcom/return.json"
 ARTIFACT_VOLUME = "artifacts"
@@ -50,8 +51,6 @@ GPU_RESOURCE = "nvidia.com/gpu"
 STEP_UID = 50000
 # Its group: the pods' fsGroup, and the group k8s/prepare-artifacts-volume.yaml gives the volume's root.
 STEP_GID = 0
-# run_cli exits 2 on a StepError: bad input that a retry cannot mend.
-BAD_INPUT_EXIT_CODE = 2
 
 
 def base_exit_code(remote_pod: Any, container: str = "base") -> int | None:
@@ -160,8 +159,7 @@ def pull_policy(image: str) -> str:
 
 
 def _image(spec: StepSpec, settings: PipelineSettings) -> str:
-    kube = settings.kubernetes
-    return kube.train_image if spec.image == "train" else kube.data_image
+    return settings.kubernetes.image_for(spec.image)
 
 
 def _env(spec: StepSpec, settings: PipelineSettings) -> list[k8s.V1EnvVar]:

@@ -56,6 +56,10 @@ class KubernetesSettings:
     # true: step images must be pinned by digest (name@sha256:...), so a moved tag cannot change a run.
     require_image_digest: bool = False
 
+    def image_for(self, step_image: str) -> str:
+        """The image reference a step's contract names by kind (``"train"`` or ``"data"``)."""
+        return self.train_image if step_image == "train" else self.data_image
+
 
 IMAGE_DIGEST = re.compile(r"^[^\s@]+@sha256:[0-9a-f]{64}$")
 
