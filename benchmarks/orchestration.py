@@ -74,7 +74,7 @@ def run(quick: bool = False) -> list[Figure]:
             os.environ.update(saved)
         return plains[-1]["total_s"]
 
-    pair = interleaved(dag_side, plain_side, value_first=True)
+    pair = interleaved(dag_side, plain_side, value_first=True, smoke=quick)
     summary, ran, plain = dags[-1][0], _ran(dags[-1][0]), plains[-1]
     notes = {**pair.notes(), "conf": conf, "steps": ran,
              "step_seconds": {k: round(v, 2) for k, v in plain["seconds"].items()},

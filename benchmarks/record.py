@@ -126,13 +126,14 @@ class Pair:
 
 
 def interleaved(value: Callable[[], float], baseline: Callable[[], float], repeat: int = 3,
-                value_first: bool = False) -> Pair:
+                value_first: bool = False, smoke: bool = False) -> Pair:
     """Run baseline, value, baseline, value... (or value first) ``repeat`` times each; medians of each side.
 
     Each callable returns its own measurement (seconds, samples/s...), so start-up it
-    should not count can be left out by the callable itself.
+    should not count can be left out by the callable itself. A figure takes at least three
+    rounds; a ``smoke`` run (``--quick``: does the benchmark still work?) takes one.
     """
-    repeat = max(repeat, 3)
+    repeat = 1 if smoke else max(repeat, 3)
     values, baselines, loads, others = [], [], [], []
     sides = ((value, values), (baseline, baselines)) if value_first else ((baseline, baselines), (value, values))
     for _ in range(repeat):

@@ -34,6 +34,14 @@ def test_interleaved_alternates_the_sides_and_reports_medians(monkeypatch):
     assert pair.load["under_load"] is False and pair.load["max_1m"] == 0.5
 
 
+def test_a_smoke_run_takes_one_round_of_each_side(monkeypatch):
+    order: list[str] = []
+    monkeypatch.setattr(record.os, "getloadavg", lambda: (0.5, 0.4, 0.3))
+    pair = record.interleaved(lambda: order.append("value") or 2.0, lambda: order.append("baseline") or 1.0,
+                              smoke=True)
+    assert order == ["baseline", "value"] and (pair.value, pair.baseline) == (2.0, 1.0)
+
+
 def test_a_figure_taken_with_load_above_the_cores_is_marked(monkeypatch):
     monkeypatch.setattr(record.os, "getloadavg", lambda: (9.0, 5.0, 2.0))
     monkeypatch.setattr(record.os, "cpu_count", lambda: 2)
