@@ -26,7 +26,6 @@ import socket
 import subprocess
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,11 +34,11 @@ import pytest
 import yaml
 
 from tests.images import podman
+from tests.support.services import PG_BIN, free_port, throwaway_postgres, wait_http
 
 pytestmark = [pytest.mark.images, pytest.mark.slow, pytest.mark.timeout(3600)]
 ROOT = Path(__file__).resolve().parents[2]
 REGISTRY = "127.0.0.1:5000"
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
 CLAIM = "pipeline-artifacts"
 CONF = {"epochs": 3, "model_type": "mlp"}
 RUN_ID = "manual__kube_play"
@@ -59,24 +58,6 @@ def _unusable() -> str | None:
         if probe.connect_ex(("127.0.0.1", 5000)) == 0:
             return "127.0.0.1:5000 is taken: the test's registry needs it"
     return None
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait_http(url: str, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=5).close()  # noqa: S310 - a local test server
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(1)
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +96,7 @@ def registry(env, tmp_path_factory) -> Iterator[dict[str, float]]:
     server = subprocess.Popen(["docker-registry", "serve", str(folder / "config.yml")], stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
     try:
-        _wait_http(f"http://{REGISTRY}/v2/", 30)
+        wait_http(f"http://{REGISTRY}/v2/", 30)
         started = time.perf_counter()
         for image in ("data", "train", "mlflow"):
             _podman(env, "tag", podman.image_ref(image), pushed(image))
@@ -130,29 +111,15 @@ def registry(env, tmp_path_factory) -> Iterator[dict[str, float]]:
 
 @pytest.fixture(scope="module")
 def postgres() -> Iterator[str]:
-    """A throwaway PostgreSQL 15 cluster on 127.0.0.1 (run as the postgres user: it refuses root)."""
-    folder = Path(tempfile.mkdtemp(prefix="pg-kube-play-", dir="/var/tmp"))
-    shutil.chown(folder, "postgres")
-    port = _free_port()
-    as_postgres = ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups"]
-    subprocess.run([*as_postgres, str(PG_BIN / "initdb"), "-D", f"{folder}/data", "--auth=trust", "-U", "postgres"],
-                   check=True, capture_output=True, timeout=300)
-    subprocess.run([*as_postgres, str(PG_BIN / "pg_ctl"), "-D", f"{folder}/data", "-l", f"{folder}/log", "-w",
-                    "-o", f"-k {folder} -p {port} -h 127.0.0.1", "start"], check=True, capture_output=True, timeout=120)
-    try:
-        subprocess.run([*as_postgres, str(PG_BIN / "psql"), "-h", "127.0.0.1", "-p", str(port),
-                        "-U", "postgres", "-c", "CREATE DATABASE mlflow"], check=True, capture_output=True, timeout=60)
-        yield f"postgresql+psycopg2://postgres@127.0.0.1:{port}/mlflow"
-    finally:
-        subprocess.run([*as_postgres, str(PG_BIN / "pg_ctl"), "-D", f"{folder}/data", "-m", "fast", "stop"],
-                       capture_output=True, timeout=120)
-        shutil.rmtree(folder, ignore_errors=True)
+    """A throwaway PostgreSQL 15 cluster on 127.0.0.1 with MLflow's database."""
+    with throwaway_postgres("mlflow") as server:
+        yield f"{server}/mlflow"
 
 
 @pytest.fixture(scope="module")
 def mlflow_server(env, registry, postgres) -> Iterator[str]:
     """Our MLflow image, pulled from the registry, serving artifacts, on the PostgreSQL backend store."""
-    port = _free_port()
+    port = free_port()
     name = f"mlflow-kube-play-{port}"
     _podman(env, "run", "-d", "--name", name, "--network", "host", "--pull", "always", "--tls-verify=false",
             "--env", f"MLFLOW_BACKEND_STORE_URI={postgres}", pushed("mlflow"), "--host=127.0.0.1", f"--port={port}",
@@ -161,7 +128,7 @@ def mlflow_server(env, registry, postgres) -> Iterator[str]:
     uri = f"http://127.0.0.1:{port}"
     try:
         try:
-            _wait_http(f"{uri}/health", 300)
+            wait_http(f"{uri}/health", 300)
         except OSError as err:
             logs = _podman(env, "logs", name, check=False)
             raise AssertionError(f"MLflow did not start ({err}):\n{logs.stderr[-3000:]}") from err

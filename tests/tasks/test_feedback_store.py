@@ -32,9 +32,27 @@ def bomb(width: int, height: int) -> bytes:
             + chunk(b"IDAT", rows) + chunk(b"IEND", b""))
 
 
-@pytest.fixture()
-def store(tmp_path) -> FeedbackStore:
-    return FeedbackStore(f"sqlite:///{tmp_path / 'feedback.db'}")
+@pytest.fixture(scope="module")
+def postgres_server():
+    """A throwaway PostgreSQL 15 on loopback (the cluster's and compose's backend), started by the test."""
+    from tests.support.services import postgres_missing, throwaway_postgres
+
+    reason = postgres_missing()
+    if reason:
+        pytest.skip(reason)
+    with throwaway_postgres() as server:
+        yield server
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
+def store(request, tmp_path) -> FeedbackStore:
+    """The store on SQLite (embedded) and on a real PostgreSQL, each test on a fresh database."""
+    if request.param == "sqlite":
+        return FeedbackStore(f"sqlite:///{tmp_path / 'feedback.db'}")
+    from tests.support.services import create_database
+
+    server = request.getfixturevalue("postgres_server")
+    return FeedbackStore(f"{server}/{create_database(server, f'feedback_{tmp_path.name[-12:]}')}")
 
 
 def test_a_grey_28x28_png_decodes_to_its_pixels_and_a_colour_one_to_grey():
@@ -115,7 +133,7 @@ def test_the_database_refuses_to_change_or_remove_a_row(store):
 
 
 def test_feedback_must_name_a_stored_prediction(store):
-    with pytest.raises(Exception, match="FOREIGN KEY"):
+    with pytest.raises(Exception, match="FOREIGN KEY|foreign key"):
         store.record_feedback(prediction_id=12345, label=0, user="ann")
 
 
