@@ -104,3 +104,13 @@ def code_commit() -> str | None:
 def provenance() -> dict[str, str | None]:
     """What a step's result records: its code's commit and its DAG's (``None`` where unknown)."""
     return {"code_commit": code_commit(), "dag_commit": os.environ.get(DAG_COMMIT_ENV, "").strip() or None}
+
+
+def dag_commit_env(dag_file: str | Path | None) -> dict[str, str]:
+    """What a runner adds to a step's environment: the commit of the checkout its DAG file lies in.
+
+    Runners call it when the task runs (never at parse: it reads files); nothing when the DAG
+    is not in a git checkout, so the step records ``dag_commit`` as unknown rather than a guess.
+    """
+    commit = git_commit(Path(dag_file).parent) if dag_file else None
+    return {DAG_COMMIT_ENV: commit} if commit else {}
