@@ -21,6 +21,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from mlops_pipeline.settings import PipelineSettings
 from mlops_pipeline.steps import StepSpec
+from tasks.core.provenance import DAG_COMMIT_ENV, dag_commit_env
 
 if TYPE_CHECKING:
     from mlops_pipeline.pod_operator import StepPodOperator
@@ -61,10 +62,15 @@ class StepPodTask(BaseOperator):
         self._pod: Any = None
 
     def pod(self) -> StepPodOperator:
-        """The ``KubernetesPodOperator`` for this task's (rendered) arguments and GPU count."""
+        """The ``KubernetesPodOperator`` for this task's (rendered) arguments and GPU count.
+
+        Built when the task runs, so it may read the DAG file's checkout: the pod's
+        ``PIPELINE_DAG_COMMIT`` is the commit the worker's (git-synced) DAG came from.
+        """
         rendered = replace(self.spec, arguments=tuple(str(a) for a in self.arguments[1:]),
                            gpus=None if self.spec.gpus is None else str(self.gpu_count))
-        self._pod = pod_operator(rendered, self.settings)
+        commit = dag_commit_env(self.dag.fileloc if self.has_dag() else None).get(DAG_COMMIT_ENV)
+        self._pod = pod_operator(rendered, self.settings, dag_commit=commit)
         return self._pod
 
     def build_pod_request_obj(self, context: Any = None, *, dry_run: bool = False) -> Any:

@@ -22,6 +22,7 @@ from mlops_pipeline.settings import PROJECT_ROOT
 from mlops_pipeline.steps import result_line
 from mlops_pipeline.uri_check import allowlist_env
 from tasks.core.common import BAD_INPUT_EXIT_CODE
+from tasks.core.provenance import DAG_COMMIT_ENV, dag_commit_env
 
 
 def parse_result(stdout: str) -> dict[str, Any]:
@@ -47,13 +48,24 @@ class LocalStepOperator(BaseOperator):
         """The command line as run here (the interpreter of this environment)."""
         return [sys.executable, "-m", "tasks", self.step, *(str(a) for a in self.arguments)]
 
-    def execute(self, context: Any) -> dict[str, Any]:
-        command = self.command()
-        self.log.info("running: %s", " ".join(command))
+    def step_env(self) -> dict[str, str]:
+        """The step's environment: ours, the project on its path, the allowlist and the DAG's commit.
+
+        Built when the task runs (the DAG commit reads the DAG file's checkout); an inherited
+        ``PIPELINE_DAG_COMMIT`` is dropped, so a DAG outside git reads as unknown, not as another's.
+        """
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT),
                                                                          os.environ.get("PYTHONPATH")]))}
         env.pop("STEP_RESULT_PATH", None)
+        env.pop(DAG_COMMIT_ENV, None)
         env.update(allowlist_env())
+        env.update(dag_commit_env(self.dag.fileloc if self.has_dag() else None))
+        return env
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        command = self.command()
+        self.log.info("running: %s", " ".join(command))
+        env = self.step_env()
         proc = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
         errors: list[str] = []

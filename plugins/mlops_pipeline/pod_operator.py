@@ -42,6 +42,7 @@ from mlops_pipeline.settings import PipelineSettings
 from mlops_pipeline.steps import StepSpec
 from mlops_pipeline.uri_check import allowlist_env
 from tasks.core.common import BAD_INPUT_EXIT_CODE
+from tasks.core.provenance import DAG_COMMIT_ENV
 
 XCOM_RESULT_PATH = "/airflow/xcom/return.json"
 ARTIFACT_VOLUME = "artifacts"
@@ -162,12 +163,14 @@ def _image(spec: StepSpec, settings: PipelineSettings) -> str:
     return settings.kubernetes.image_for(spec.image)
 
 
-def _env(spec: StepSpec, settings: PipelineSettings) -> list[k8s.V1EnvVar]:
+def _env(spec: StepSpec, settings: PipelineSettings, dag_commit: str | None = None) -> list[k8s.V1EnvVar]:
     """Plain settings for the step (its image, for lineage; the dataset allowlist, which ``fetch`` applies again
-    inside the pod); secrets come only through ``env_from``."""
+    inside the pod; the DAG's commit, which the step records beside its image's); secrets come only through
+    ``env_from``."""
     values = {"STEP_RESULT_PATH": XCOM_RESULT_PATH, "PIPELINE_ARTIFACT_ROOT": settings.artifact_root,
               "PIPELINE_IMAGE": _image(spec, settings), "GIT_PYTHON_REFRESH": "quiet",
-              "MPLCONFIGDIR": "/tmp/matplotlib", **allowlist_env(settings), **settings.kubernetes.step_env}
+              "MPLCONFIGDIR": "/tmp/matplotlib", **allowlist_env(settings), **settings.kubernetes.step_env,
+              **({DAG_COMMIT_ENV: dag_commit} if dag_commit else {})}
     return [k8s.V1EnvVar(name=name, value=value) for name, value in values.items()]
 
 
@@ -192,8 +195,9 @@ def _volumes(settings: PipelineSettings) -> tuple[list[k8s.V1Volume], list[k8s.V
     return volumes, mounts
 
 
-def pod_operator(spec: StepSpec, settings: PipelineSettings, **kwargs: Any) -> StepPodOperator:
-    """The pod task that runs ``spec`` in the cluster."""
+def pod_operator(spec: StepSpec, settings: PipelineSettings, *, dag_commit: str | None = None,
+                 **kwargs: Any) -> StepPodOperator:
+    """The pod task that runs ``spec`` in the cluster; ``dag_commit``: the commit its DAG file came from."""
     kube = settings.kubernetes
     pod_security, container_security = _security()
     volumes, mounts = _volumes(settings)
@@ -206,7 +210,7 @@ def pod_operator(spec: StepSpec, settings: PipelineSettings, **kwargs: Any) -> S
         image_pull_policy=pull_policy(image),
         image_pull_secrets=[k8s.V1LocalObjectReference(name=name) for name in kube.image_pull_secrets] or None,
         arguments=spec.pod_arguments(),
-        env_vars=_env(spec, settings),
+        env_vars=_env(spec, settings, dag_commit),
         env_from=[k8s.V1EnvFromSource(secret_ref=k8s.V1SecretEnvSource(name=kube.env_secret, optional=True))],
         container_resources=_resources(spec),
         volumes=volumes,

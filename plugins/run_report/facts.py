@@ -13,6 +13,7 @@ from typing import Any
 
 from mlops_pipeline.alerts import FAILURE_FILE
 from mlops_pipeline.settings import load_settings
+from run_report.skew import step_commits
 
 # Tasks whose result the report shows: the training run's data lineage, the ingest run's outcome
 XCOM_TASKS = ("fetch", "resolve_dataset", "ingest", "publish")
@@ -20,7 +21,8 @@ XCOM_TASKS = ("fetch", "resolve_dataset", "ingest", "publish")
 
 def run_facts(dag_id: str, run_id: str) -> dict[str, Any]:
     """What Airflow's database knows of the run: conf, state, the DAG's Param defaults, each task's state and
-    times (``tasks``), the failed ones in the order they ran, and the data XComs."""
+    times (``tasks``), the failed ones in the order they ran, the data XComs, and each step's ``provenance``
+    (the commits its code and its DAG came from, which every step result records)."""
     from airflow.models.dagrun import DagRun
     from airflow.models.serialized_dag import SerializedDagModel
     from airflow.models.taskinstance import TaskInstance
@@ -29,7 +31,8 @@ def run_facts(dag_id: str, run_id: str) -> dict[str, Any]:
     from airflow.utils.state import TaskInstanceState
     from sqlalchemy import select
 
-    facts: dict[str, Any] = {"conf": None, "defaults": None, "failed": [], "xcoms": {}, "tasks": {}}
+    facts: dict[str, Any] = {"conf": None, "defaults": None, "failed": [], "xcoms": {}, "tasks": {},
+                             "provenance": {}}
     with create_session() as session:
         run = session.scalars(select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id)).first()
         if run is None:
@@ -44,9 +47,10 @@ def run_facts(dag_id: str, run_id: str) -> dict[str, Any]:
                           for task_id, _, state, start, end in tasks}
         facts["failed"] = [{"task_id": task_id, "try_number": tries} for task_id, tries, state, *_ in tasks
                            if state == TaskInstanceState.FAILED]
-        rows = session.scalars(XComModel.get_many(run_id=run_id, dag_ids=dag_id, key="return_value",
-                                                  task_ids=list(XCOM_TASKS))).all()
-        facts["xcoms"] = {row.task_id: XComModel.deserialize_value(row) for row in rows}
+        rows = session.scalars(XComModel.get_many(run_id=run_id, dag_ids=dag_id, key="return_value")).all()
+        results = {row.task_id: XComModel.deserialize_value(row) for row in rows}
+        facts["xcoms"] = {task_id: value for task_id, value in results.items() if task_id in XCOM_TASKS}
+        facts["provenance"] = step_commits(results)
         dag = SerializedDagModel.get_dag(dag_id, session=session)
         facts["defaults"] = dict(dag.params.dump()) if dag is not None else None
     return facts

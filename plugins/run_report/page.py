@@ -15,6 +15,7 @@ from typing import Any
 from run_report.curves import history_charts
 from run_report.header import HEADER_STYLE
 from run_report.pictures import GRID_STYLE
+from run_report.skew import SKEW_STYLE
 
 STYLE = """body{font-family:system-ui,sans-serif;margin:16px;color:#222}h1{font-size:20px}
 h2{font-size:16px;border-bottom:1px solid #ddd;padding-bottom:2px;margin-top:22px}
@@ -191,13 +192,13 @@ def render(dag_id: str, run_id: str, artifacts: dict[str, Any], gate: dict[str, 
            failed: Sequence[str] = (), deploy_state: str | None = None) -> str:
     """The whole report page for one run; ``confusion_matrix`` is the image's (``data:``) URL if inlined.
 
-    ``header`` (failure summary, Params, data lineage) and ``pictures`` (the test-image grid)
+    ``header`` (failure summary, Params, data lineage, code version) and ``pictures`` (the test-image grid)
     are already rendered and escaped by ``run_report.header`` and ``run_report.pictures``;
     ``failed`` names the run's failed tasks in the order they ran, ``deploy_state`` the deploy task's state.
     """
     title = f"Run report: {escape(dag_id)} / {escape(run_id)}"
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title>"
-            f"<style>{STYLE}{OUTCOME_STYLE}{HEADER_STYLE}{GRID_STYLE}</style></head><body><h1>{title}</h1>"
+            f"<style>{STYLE}{OUTCOME_STYLE}{HEADER_STYLE}{GRID_STYLE}{SKEW_STYLE}</style></head><body><h1>{title}</h1>"
             + outcome_section(artifacts, gate, deploy_state, failed) + header
             + validation_section(artifacts, failed) + cleaning_section(artifacts.get("prepare"), failed)
             + training_section(artifacts.get("train"), failed)

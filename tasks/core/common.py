@@ -4,7 +4,8 @@ A step fails with :class:`StepError` carrying one line that names the file and
 the problem; :func:`run_cli` turns it into that line on stderr and exit code 2.
 A step's result is one JSON line on stdout (the task's XCom); when
 ``STEP_RESULT_PATH`` is set (the pod sets it to ``/airflow/xcom/return.json``)
-the same JSON is written there as well.
+the same JSON is written there as well. Every result carries ``provenance``: the commits
+of the step's code and of its DAG (:mod:`tasks.core.provenance`), for the run report's skew check.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+from tasks.core.provenance import provenance
 
 log = logging.getLogger("tasks")
 # The exit code of a StepError: bad input that a retry cannot mend. Both runners fail such a task without retrying.
@@ -125,8 +128,11 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
 
 
 def emit_result(result: dict[str, Any]) -> None:
-    """Print the step's result as the last stdout line, and write it where the pod wants it."""
-    line = json.dumps(result, sort_keys=True, default=str)
+    """Print the step's result as the last stdout line, and write it where the pod wants it.
+
+    The line also records which commits the step's code and its DAG came from (``provenance``).
+    """
+    line = json.dumps({**result, "provenance": provenance()}, sort_keys=True, default=str)
     target = os.environ.get("STEP_RESULT_PATH")
     if target:
         Path(target).parent.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.k8s.conftest import BRANCHES, build_pod, render, step_cases
+from tests.k8s.conftest import BRANCHES, ROOT, build_pod, render, step_cases
 from tests.k8s.pss import restricted_violations
 
 K8S_VERSION = "1.35.0"
@@ -71,6 +71,17 @@ def test_pod_has_requests_limits_and_secret_env(kubernetes_dag, branch, task_id)
     assert [e["secretRef"]["name"] for e in base["envFrom"]] == ["pipeline-step-env"]
     assert not any("PASSWORD" in e["name"] or "SECRET" in e["name"] for e in base["env"])
     assert pod["spec"]["volumes"][-1]["persistentVolumeClaim"]["claimName"] == "pipeline-artifacts"
+
+
+@pytest.mark.parametrize("task_id", ["fetch", "train"])
+def test_pod_tells_the_step_which_commit_its_dag_came_from(kubernetes_dag, task_id):
+    from tasks.core.provenance import git_commit
+
+    pod, _ = build_pod(kubernetes_dag, task_id, "build_model")
+    env = {e["name"]: e.get("value") for e in _base(pod)["env"]}
+
+    assert git_commit(ROOT / "dags") is not None  # the DAG is parsed from this checkout
+    assert env["PIPELINE_DAG_COMMIT"] == git_commit(ROOT / "dags")
 
 
 @pytest.mark.parametrize("branch", list(BRANCHES))
