@@ -33,7 +33,7 @@ from run_report.access import dag_models, owns_model, refusal, require_dag_read
 from run_report.artifacts import CONFUSION_MATRIX, UnsafePath, file_in, load_model_card, load_run, run_folder
 from run_report.compare import compare_page
 from run_report.facts import facts_reader, failures, history_reader, models_reader, run_facts
-from run_report.feedback import live_reader
+from run_report.feedback import checked_model, live_reader
 from run_report.feedback import router as feedback_router
 from run_report.header import effective_params, failure_section, form_defaults, lineage_section, params_section
 from run_report.ingest_page import ingest_page
@@ -43,8 +43,6 @@ from run_report.models import history_page, live_cell, models_page, superseded_n
 from run_report.page import absent, render
 from run_report.pictures import load_test_predictions, picture_grid
 from run_report.skew import skew_section
-from tasks.core.common import StepError
-from tasks.core.parameters import MODEL_NAME
 from tasks.data.validation_page import render_validation_page
 
 # No script, no plugin, no form, nothing fetched but this origin's images; links may open new tabs
@@ -210,12 +208,7 @@ def model_history_page(dag_id: str, model_name: str, history: Annotated[Callable
     Only under a DAG that trains the model (its default model name, or a version one of its runs
     registered); gate decisions are read for this DAG's runs only (the user may not read others).
     """
-    try:
-        MODEL_NAME.check(model_name)
-    except StepError as err:
-        raise HTTPException(status_code=400, detail="refused: not a registered model name") from err
-    if defaults is None:
-        raise HTTPException(status_code=404, detail="no such DAG: check the DAG id")
+    checked_model(dag_id, model_name, defaults)
     data = history(model_name)
     if not owns_model(dag_id, defaults, model_name, data):
         raise HTTPException(status_code=404, detail="this DAG trains no model of that name")
