@@ -55,7 +55,7 @@ def _argv(step: str, uri: str, tmp: Path) -> list[str]:
         return ["register", *common, *(f"--{name}={path}" for name, path in files.items()),
                 f"--output={tmp / 'register'}"]
     if step == "deploy":
-        return ["deploy", *common, "--version=1", f"--serving-root={tmp / 'serving'}"]
+        return ["deploy", *common, "--version=1", f"--serving-root={tmp / 'serving'}", f"--output={tmp / 'deploy'}"]
     if step == "rollback":
         return ["rollback", *common, "--target-version=1", f"--serving-root={tmp / 'serving'}"]
     return ["load_pretrained", *common, "--base-model-uri=", f"--output={tmp / 'load_pretrained'}"]
