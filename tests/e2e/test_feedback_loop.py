@@ -18,11 +18,9 @@ import io
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +30,7 @@ from PIL import Image
 
 from tasks.data.arrays import Bundle, save_bundle
 from tasks.data.layout import FASHION_MNIST_CATEGORIES
-from tasks.serve.backends import free_port
+from tests.support.serving import local_server
 from tests.support.steps import ROOT, call_step
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
@@ -84,24 +82,8 @@ def champion(airflow_db, module_state_dir):
 
 @pytest.fixture(scope="module")
 def server(champion):
-    port, state = free_port(), champion["state"]
-    log = (state / "serve.log").open("wb")
-    process = subprocess.Popen([sys.executable, "-m", "tasks.serve", "--port", str(port), "--serving-root",
-                                str(state / "serving"), "--model-name", MODEL], cwd=ROOT, stdout=log, stderr=log)
-    base, deadline = f"http://127.0.0.1:{port}", time.monotonic() + 240
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            with urllib.request.urlopen(f"{base}/ping", timeout=5) as answer:
-                if answer.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        process.kill()
-        pytest.fail(f"the server did not come up: {(state / 'serve.log').read_text()[-2000:]}")
-    yield base
-    process.send_signal(signal.SIGTERM)
-    process.wait(timeout=60)
+    with local_server(champion["state"] / "serving", MODEL, champion["state"] / "serve.log") as base:
+        yield base
 
 
 @pytest.fixture(scope="module")

@@ -10,10 +10,6 @@ failed request and every response names the version that answered.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -25,7 +21,7 @@ import pytest
 
 from tasks.data.arrays import Bundle, save_bundle
 from tasks.data.layout import FASHION_MNIST_CATEGORIES
-from tasks.serve.backends import free_port
+from tests.support.serving import local_server
 from tests.support.steps import ROOT, call_step
 from tests.tasks.helpers import result_of
 
@@ -91,26 +87,8 @@ def get(url: str, body: dict | None = None) -> tuple[int, dict, dict]:
 @pytest.fixture(scope="module")
 def server(registry):
     """``python -m tasks.serve`` on a free loopback port, ready (v1 loaded); stopped with SIGTERM after."""
-    port = free_port()
-    log = (registry["root"] / "serve.log").open("wb")
-    process = subprocess.Popen([sys.executable, "-m", "tasks.serve", "--port", str(port), "--serving-root",
-                                str(registry["serving"]), "--model-name", MODEL], cwd=ROOT, stdout=log, stderr=log,
-                               env=os.environ.copy())
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            if get(f"{base}/ping")[0] == 200:
-                break
-        except OSError:
-            pass
-        time.sleep(0.5)
-    else:
-        process.kill()
-        pytest.fail(f"the server did not come up: {(registry['root'] / 'serve.log').read_text()[-2000:]}")
-    yield base
-    process.send_signal(signal.SIGTERM)
-    assert process.wait(timeout=60) == 0
+    with local_server(registry["serving"], MODEL, registry["root"] / "serve.log") as base:
+        yield base
 
 
 def test_the_champion_answers_in_tf_servings_protocol_and_names_its_version(registry, server):
