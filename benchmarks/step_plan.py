@@ -5,8 +5,9 @@ container) need the DAG's exact command lines and order, not a copy of its wirin
 tooling, not part of what the scheduler loads, so it lives beside the benchmarks. This module
 loads the DAG file with a given state folder, answers the tasks that are not steps
 (``resolve_dataset``, the branch, the gate) with the same functions the DAG calls,
-renders each step's templated arguments with the DAG's own Jinja environment and
-hands ``(spec, argv)`` to an executor, which returns the step's JSON result.
+renders each step task's arguments as Airflow does (Jinja with the DAG's own environment,
+upstream outputs resolved from the results of the tasks already run) and hands
+``(spec, argv)`` to an executor, which returns the step's JSON result.
 """
 
 from __future__ import annotations
@@ -29,17 +30,46 @@ RUN_ID = "manual__step_plan"
 Executor = Callable[[StepSpec, list[str]], dict]
 
 
-class _TaskInstance:
-    """Answers ``ti.xcom_pull`` from the results of the tasks already run."""
+class ResultsTaskInstance:
+    """A task instance for rendering without a scheduler: ``xcom_pull`` answers from earlier results.
 
-    def __init__(self, results: dict[str, dict]) -> None:
+    A step pushes its whole result as ``return_value`` and each field under its own key
+    (``multiple_outputs``), so ``key`` picks a field; a task that did not run (the branch not
+    taken) pushed nothing, and ``default`` comes back, as from Airflow's.
+    """
+
+    def __init__(self, task_id: str, results: Mapping[str, Mapping[str, Any] | None], dag_id: str = DAG_ID) -> None:
+        self.dag_id, self.task_id, self.map_index, self.try_number = dag_id, task_id, -1, 1
         self.results = results
 
-    def xcom_pull(self, task_ids: str, key: str | None = None) -> Any:
-        result = self.results.get(task_ids)
-        if key is None or key == "return_value":
-            return result
-        return (result or {}).get(key)
+    def xcom_pull(self, task_ids: str | None = None, key: str | None = "return_value", default: Any = None,
+                  **_: Any) -> Any:
+        import copy
+
+        result = self.results.get(task_ids or self.task_id)
+        if result is None:
+            return default
+        if key in (None, "return_value"):
+            return copy.deepcopy(result)
+        return copy.deepcopy(result[key]) if key in result else default
+
+
+def render_task(dag: Any, task_id: str, params: Mapping[str, Any], results: Mapping[str, Mapping[str, Any] | None],
+                run_id: str = RUN_ID) -> tuple[Any, dict[str, Any]]:
+    """A copy of the DAG's task with its templates rendered as Airflow would, and the context it used."""
+    import copy
+
+    task = copy.deepcopy(dag.get_task(task_id))
+    context = {"params": params, "run_id": run_id, "dag": dag, "task": task,
+               "ti": ResultsTaskInstance(task_id, results, dag.dag_id)}
+    task.render_template_fields(context, jinja_env=dag.get_template_env())
+    return task, context
+
+
+def step_argv(task: Any) -> list[str]:
+    """``<step> <arguments...>`` of a rendered step task, local or pod (a pod's arguments start with the step)."""
+    arguments = [str(a) for a in task.arguments]
+    return arguments if hasattr(task, "spec") else [task.step, *arguments]
 
 
 def load_dag_module(state_dir: Path) -> Any:
@@ -94,9 +124,6 @@ def run_steps(conf: Mapping[str, Any], state_dir: Path, execute: Executor = exec
     from mlops_pipeline.triggers import MANUAL, resolve_for_run
 
     results: dict[str, dict] = {"resolve_dataset": resolve_for_run(MANUAL, [], module.SETTINGS.dataset_store, params)}
-    ti = _TaskInstance(results)
-    env = dag.get_template_env()
-    context = {"params": params, "ti": ti, "run_id": RUN_ID, "dag": dag}
     seconds: dict[str, float] = {}
     gate_reason = ""
     for task_id in task_ids or pipeline_task_ids(dag, bool(params["use_pretrained_model"])):
@@ -106,7 +133,7 @@ def run_steps(conf: Mapping[str, Any], state_dir: Path, execute: Executor = exec
             if not deploy:
                 continue
         spec = module.STEPS[task_id]
-        argv = [spec.step, *(env.from_string(str(arg)).render(**context) for arg in spec.arguments)]
+        argv = step_argv(render_task(dag, task_id, params, results)[0])
         started = time.perf_counter()
         results[task_id] = execute(spec, argv)
         seconds[task_id] = time.perf_counter() - started

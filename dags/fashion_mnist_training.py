@@ -30,13 +30,13 @@ from datetime import timedelta
 
 from airflow.sdk import TaskGroup, TriggerRule, dag, task
 
-from mlops_pipeline.contract_wiring import checked, form_params, step_spec
+from mlops_pipeline.contract_wiring import FROM_UPSTREAM, checked, form_params, step_spec
 from mlops_pipeline.decisions import BUILD_MODEL, LOAD_PRETRAINED, choose_model_source, comparison_lines, gate_for
 from mlops_pipeline.operations import IO_RETRIES, default_args
 from mlops_pipeline.run_keys import run_key
 from mlops_pipeline.runners import step_operator
 from mlops_pipeline.settings import load_settings
-from mlops_pipeline.steps import StepSpec, first_xcom, xcom
+from mlops_pipeline.steps import FirstOf, StepSpec
 from mlops_pipeline.triggers import dataset_asset, training_schedule
 from tasks.contracts import DECIDERS
 
@@ -45,40 +45,29 @@ SETTINGS = load_settings()
 ROOT = SETTINGS.artifact_root
 DATASET = dataset_asset()
 TRACKING = {"tracking_uri": SETTINGS.tracking_uri}
-PARENT = "{{ (ti.xcom_pull(task_ids='load_pretrained') or {}).get('parent') or '' }}"
-LINEAGE = ('{{ {"dataset_uri": ti.xcom_pull(task_ids="fetch")["source"], '
-           '"dataset_sha256": ti.xcom_pull(task_ids="fetch")["sha256"], '
-           '"dataset_trigger": ti.xcom_pull(task_ids="resolve_dataset")["trigger"], '
-           '"dataset_version": ti.xcom_pull(task_ids="resolve_dataset")["version"], '
-           '"airflow_dag_id": dag.dag_id, "airflow_run_id": run_id} | tojson }}')
 
 
-def _spec(task_id: str, step: str | None = None, **wiring) -> StepSpec:
-    return step_spec(task_id, step or task_id, ROOT, **wiring)
+def _spec(task_id: str, step: str | None = None, **fixed) -> StepSpec:
+    return step_spec(task_id, step or task_id, ROOT, fixed=fixed)
 
 
+# What each task runs and the settings this DAG fixes; the inputs (and FROM_UPSTREAM settings)
+# are wired to upstream task outputs where the tasks are built, in fashion_mnist_training().
 STEPS = {s.task_id: s for s in (
-    _spec("fetch", inputs={"source": xcom("resolve_dataset", "uri")}),
-    _spec("validate_raw", "validate", inputs={"input": xcom("fetch", "profile")}, fixed={"suite": "raw"}),
-    _spec("prepare", inputs={"input": xcom("fetch", "profile")}),
-    _spec("validate_prepared", "validate", inputs={"input": xcom("prepare", "prepared")}, fixed={"suite": "prepared"}),
-    _spec("features", inputs={"input": xcom("prepare", "prepared")}),
-    _spec("split", inputs={"input": xcom("features", "features")}),
+    _spec("fetch"),
+    _spec("validate_raw", "validate", suite="raw"),
+    _spec("prepare"),
+    _spec("validate_prepared", "validate", suite="prepared"),
+    _spec("features"),
+    _spec("split"),
     _spec(BUILD_MODEL),
-    _spec(LOAD_PRETRAINED, fixed=TRACKING),
-    _spec("train", inputs={"model": first_xcom((BUILD_MODEL, LOAD_PRETRAINED), "model"),
-                           "train": xcom("split", "train"), "validation": xcom("split", "val")},
-          gpus="{{ params.gpu_count }}"),
-    _spec("evaluate", inputs={"model": xcom("train", "model"), "test": xcom("split", "test")}),
-    _spec("register", inputs={"model": xcom("train", "model"), "history": xcom("train", "history"),
-                             "metrics": xcom("evaluate", "metrics"), "test": xcom("split", "test"), "parent": PARENT,
-                             "fingerprints": xcom("train", "fingerprints")},
-         fixed={**TRACKING, "run_params": "{{ params | tojson }}", "lineage": LINEAGE}),
+    _spec(LOAD_PRETRAINED, **TRACKING),
+    _spec("train"),
+    _spec("evaluate"),
+    _spec("register", **TRACKING, run_params="{{ params | tojson }}", lineage=FROM_UPSTREAM),
     # deploy acts on the model register used: model_name as given, or derived from the input when empty.
-    _spec("deploy", fixed={**TRACKING, "model_name": xcom("register", "model_name"),
-                          "version": xcom("register", "version"), "serving_root": SETTINGS.serving_root,
-                          "reason": "{{ ti.xcom_pull(task_ids='gate', key='reason') }}",
-                          "by": "airflow:{{ dag.dag_id }}/{{ run_id }}"}),
+    _spec("deploy", **TRACKING, model_name=FROM_UPSTREAM, version=FROM_UPSTREAM, reason=FROM_UPSTREAM,
+          serving_root=SETTINGS.serving_root, by="airflow:{{ dag.dag_id }}/{{ run_id }}"),
 )}
 
 
@@ -98,7 +87,7 @@ FORM = form_params(STEPS.values(), DECIDERS)
     user_defined_filters={"run_key": run_key},
 )
 def fashion_mnist_training() -> None:
-    @task(task_id="resolve_dataset")
+    @task(task_id="resolve_dataset", multiple_outputs=True)
     def resolve(params: dict, dag_run=None, triggering_asset_events=None) -> dict:
         """Refuse a bad conf as the API server does; pick the dataset: the event's, the latest stored, or the Param."""
         from airflow.sdk.exceptions import AirflowSkipException
@@ -119,13 +108,12 @@ def fashion_mnist_training() -> None:
         return resolved
 
     @task.sensor(task_id="wait_for_data", poke_interval=30, timeout=timedelta(hours=6), mode="reschedule")
-    def wait_for_data(params: dict, ti=None, dag_run=None) -> bool:
+    def wait_for_data(uri: str, params: dict, dag_run=None) -> bool:
         """Succeed once the resolved dataset can be read; a missing local one fails at once, a remote one in time."""
         from mlops_pipeline.datasets import dataset_available
 
         minutes = checked(params, "wait_for_data")["data_wait_timeout_minutes"]
-        return dataset_available(ti.xcom_pull(task_ids="resolve_dataset")["uri"], waiting_since=dag_run.start_date,
-                                 timeout=timedelta(minutes=minutes))
+        return dataset_available(uri, waiting_since=dag_run.start_date, timeout=timedelta(minutes=minutes))
 
     @task.branch(task_id="choose_model")
     def choose_model(params: dict) -> str:
@@ -133,31 +121,58 @@ def fashion_mnist_training() -> None:
         return choose_model_source(checked(params, "choose_model")["use_pretrained_model"])
 
     @task.branch(task_id="gate")
-    def gate(params: dict, ti=None) -> str | None:
+    def gate(registered: dict, params: dict, ti=None) -> str | None:
         """Let deploy run only if the challenger clears the threshold and beats the champion on unseen rows."""
-        deploy, reason, table = gate_for(params, ti.xcom_pull(task_ids="register") or {})
+        deploy, reason, table = gate_for(params, registered or {})
         print("\n".join(["gate: champion/challenger comparison", *comparison_lines(table), f"gate: {reason}"]))
         ti.xcom_push(key="reason", value=reason)
         ti.xcom_push(key="comparison", value=table)
         return "deploy" if deploy else None
 
-    def steps(*names: str) -> dict:
-        return {name: step_operator(STEPS[name], **(IO_RETRIES if name == "fetch" else {})) for name in names}
+    def step(task_id: str, **wiring) -> dict:
+        """The task running ``STEPS[task_id]``, its slots filled with upstream outputs."""
+        retries = IO_RETRIES if task_id == "fetch" else {}
+        return {task_id: step_operator(STEPS[task_id], wiring=wiring, **retries)}
 
+    # Each input is the output of the task that made it: Airflow derives the upstream edges from
+    # these; `>>` adds only the order no data carries (wait, validate before use, branch, gate).
     # The graph reads data → model → delivery; task ids keep no group prefix (links, files and tests use them).
     with TaskGroup("data", prefix_group_id=False, tooltip="find, validate, clean and split the dataset"):
-        ops = {"resolve_dataset": resolve(), "wait_for_data": wait_for_data(),
-               **steps("fetch", "validate_raw", "prepare", "validate_prepared", "features", "split")}
+        ops = {"resolve_dataset": (dataset := resolve())}
+        ops |= {"wait_for_data": wait_for_data(dataset["uri"])}
+        ops |= step("fetch", source=dataset["uri"])
+        ops |= step("validate_raw", input=ops["fetch"].output["profile"])
+        ops |= step("prepare", input=ops["fetch"].output["profile"])
+        ops |= step("validate_prepared", input=ops["prepare"].output["prepared"])
+        ops |= step("features", input=ops["prepare"].output["prepared"])
+        ops |= step("split", input=ops["features"].output["features"])
+    split = ops["split"].output
     with TaskGroup("model", prefix_group_id=False, tooltip="build or fine-tune, train and evaluate"):
-        ops |= {"choose_model": choose_model(), **steps(BUILD_MODEL, LOAD_PRETRAINED, "train", "evaluate")}
+        ops |= {"choose_model": choose_model(), **step(BUILD_MODEL), **step(LOAD_PRETRAINED)}
+        model = FirstOf(ops[BUILD_MODEL].output["model"], ops[LOAD_PRETRAINED].output["model"])
+        ops |= step("train", model=model, train=split["train"], validation=split["val"])
+        trained = ops["train"].output
+        ops |= step("evaluate", model=trained["model"], test=split["test"])
     with TaskGroup("delivery", prefix_group_id=False, tooltip="register, compare with the champion, deploy"):
-        ops |= {**steps("register"), "gate": gate(), **steps("deploy")}
+        lineage = {"dataset_uri": ops["fetch"].output["source"], "dataset_sha256": ops["fetch"].output["sha256"],
+                   "dataset_trigger": dataset["trigger"], "dataset_version": dataset["version"],
+                   "airflow_dag_id": "{{ dag.dag_id }}", "airflow_run_id": "{{ run_id }}"}
+        ops |= step("register", model=trained["model"], history=trained["history"],
+                    fingerprints=trained["fingerprints"], metrics=ops["evaluate"].output["metrics"],
+                    test=split["test"], lineage=lineage,
+                    parent=FirstOf(ops[LOAD_PRETRAINED].output["parent"], default=""))
+        registered = ops["register"].output
+        ops |= {"gate": gate(registered)}
+        ops |= step("deploy", model_name=registered["model_name"], version=registered["version"],
+                    reason=ops["gate"]["reason"])
+    # Both run after whichever branch ran (the other was skipped): train takes its model, register its parent.
     ops["train"].trigger_rule = TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS
+    ops["register"].trigger_rule = TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS
 
-    ops["resolve_dataset"] >> ops["wait_for_data"] >> ops["fetch"] >> ops["validate_raw"] >> ops["prepare"]
-    ops["prepare"] >> ops["validate_prepared"] >> ops["features"] >> ops["split"]
-    ops["split"] >> ops["choose_model"] >> [ops[BUILD_MODEL], ops[LOAD_PRETRAINED]] >> ops["train"]
-    ops["train"] >> ops["evaluate"] >> ops["register"] >> ops["gate"] >> ops["deploy"]
+    ops["wait_for_data"] >> ops["fetch"]
+    ops["validate_raw"] >> ops["prepare"]
+    ops["validate_prepared"] >> ops["features"]
+    ops["split"] >> ops["choose_model"] >> [ops[BUILD_MODEL], ops[LOAD_PRETRAINED]]
 
 
 dag = fashion_mnist_training()

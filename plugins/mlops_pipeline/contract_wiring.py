@@ -1,7 +1,11 @@
 """Turn step contracts into what Airflow needs: a step's templated arguments and the trigger form.
 
 The DAG says only what the contracts cannot know: which upstream result feeds each
-input, and which settings this DAG fixes itself (a tracking URI, a suite name). Every
+input, and which settings this DAG fixes itself (a tracking URI, a suite name). An input
+without a fixed value, and a setting fixed to :data:`FROM_UPSTREAM`, is a slot that the DAG
+fills with a task output when it builds the task (``StepSpec.wire``). A step whose contract
+has the ``gpu_count`` setting is a GPU step: its pod's GPU request is that setting's value in
+the run, checked by the setting's own rule (``kubernetes_runner``). Every
 form setting of a step becomes ``--<setting>={{ params.<setting> }}`` (the others keep
 their declared default, which the step applies itself), and the set of
 those settings, over all the DAG's steps and decision tasks, is the DAG's trigger form.
@@ -14,13 +18,23 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from mlops_pipeline.steps import DATA_RESOURCES, TRAIN_RESOURCES, StepSpec, run_dir
+from mlops_pipeline.steps import DATA_RESOURCES, TRAIN_RESOURCES, StepSpec, Wired, run_dir
 from tasks.contracts import CONTRACTS
 from tasks.core import parameters
 from tasks.core.contract import Setting, StepContract
-from tasks.core.parameters import DATA, DEPLOYMENT, MODEL, TRAINING
+from tasks.core.parameters import DATA, DEPLOYMENT, GPU_COUNT, MODEL, TRAINING
 
 SECTIONS = (DATA, MODEL, TRAINING, DEPLOYMENT)
+
+
+class _FromUpstream:
+    """A fixed setting whose value a task output gives (``StepSpec.wire``), so it is not on the form."""
+
+    def __repr__(self) -> str:
+        return "FROM_UPSTREAM"
+
+
+FROM_UPSTREAM = _FromUpstream()
 
 
 def param_template(setting: Setting) -> str:
@@ -31,32 +45,38 @@ def param_template(setting: Setting) -> str:
 
 
 def step_spec(task_id: str, step: str, artifact_root: str, inputs: Mapping[str, str] | None = None,
-              fixed: Mapping[str, str] | None = None, gpus: str | None = None) -> StepSpec:
-    """The spec of task ``task_id`` running ``step``: inputs wired, fixed settings set, the rest from the form.
+              fixed: Mapping[str, str | _FromUpstream] | None = None) -> StepSpec:
+    """The spec of task ``task_id`` running ``step``: fixed settings set, the rest from the form.
 
-    Raises ValueError at parse time for an input or setting the contract does not have,
-    or a required input left unwired, so a wiring mistake is a DAG import error.
+    ``inputs`` gives fixed values (a folder of this deployment); every other input of the
+    contract is a slot for an upstream output, as is a setting fixed to :data:`FROM_UPSTREAM`.
+    Raises ValueError at parse time for an input or setting the contract does not have, or a
+    setting with no default left off the form, so a wiring mistake is a DAG import error.
     """
     contract = CONTRACTS[step]
     inputs, fixed = dict(inputs or {}), dict(fixed or {})
     declared_inputs = {item.name: item for item in contract.inputs}
     unknown = (set(inputs) - set(declared_inputs)) | (set(fixed) - {s.name for s in contract.settings})
-    missing = {name for name, item in declared_inputs.items() if item.required and name not in inputs}
-    if unknown or missing:
-        raise ValueError(f"{task_id}: {step} contract has no {sorted(unknown)}; unwired inputs {sorted(missing)}")
-    arguments = [f"{declared_inputs[name].flag}={value}" for name, value in inputs.items()]
+    if unknown:
+        raise ValueError(f"{task_id}: {step} contract has no {sorted(unknown)}")
+    arguments: list[str | Wired] = [f"{item.flag}={inputs[item.name]}" if item.name in inputs
+                                    else Wired(item.name, item.flag, required=item.required)
+                                    for item in contract.inputs]
     if contract.output_folder:
         arguments.append(f"--output={run_dir(artifact_root, task_id)}")
     for setting in contract.cli_settings():
-        if setting.name in fixed:
+        if fixed.get(setting.name) is FROM_UPSTREAM:
+            arguments.append(Wired(setting.name, setting.flag))
+        elif setting.name in fixed:
             arguments.append(f"{setting.flag}={fixed[setting.name]}")
         elif setting.form:
             arguments.append(f"{setting.flag}={param_template(setting)}")
         elif setting.default is None:
             raise ValueError(f"{task_id}: setting {setting.name} has no default and is not on the form: fix it")
-    resources = TRAIN_RESOURCES if gpus is not None else DATA_RESOURCES
-    return StepSpec(task_id, step, tuple(arguments), image=contract.image, resources=resources, gpus=gpus,
-                    fixed=frozenset(fixed))
+    gpu_setting = GPU_COUNT.name if any(s.name == GPU_COUNT.name for s in contract.settings) else None
+    resources = TRAIN_RESOURCES if gpu_setting else DATA_RESOURCES
+    return StepSpec(task_id, step, tuple(arguments), image=contract.image, resources=resources,
+                    gpu_setting=gpu_setting, fixed=frozenset(fixed))
 
 
 def form_settings(specs: Iterable[StepSpec], deciders: Iterable[str] = ()) -> list[Setting]:

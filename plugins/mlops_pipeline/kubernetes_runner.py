@@ -3,11 +3,13 @@
 The scheduler parses the DAG file over and over; importing ``KubernetesPodOperator``
 (the provider, the Kubernetes client) costs ~0.5 s, more than the whole parse budget
 (0.3 s). So the DAG holds a :class:`StepPodTask`, a light operator that keeps the step
-spec and the deployment's settings and renders the step's arguments and GPU count
-like any templated field; the ``KubernetesPodOperator`` (:mod:`mlops_pipeline.pod_operator`)
+spec and the deployment's settings and renders the step's arguments like any templated
+field (upstream outputs included); the ``KubernetesPodOperator`` (:mod:`mlops_pipeline.pod_operator`)
 is imported and built from the rendered values only when the task runs, or when a
-test asks for its pod request. The pod, its security contexts, volumes and GPU
-placement are described in :mod:`mlops_pipeline.pod_operator`.
+test asks for its pod request. A GPU step's GPU count is its contract setting's value in
+the run (``params.gpu_count``), checked by that setting's own rule, the one the trigger
+form's Param was made from. The pod, its security contexts, volumes and GPU placement are
+described in :mod:`mlops_pipeline.pod_operator`; this module depends on it, never the reverse.
 """
 
 from __future__ import annotations
@@ -21,19 +23,26 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from mlops_pipeline.settings import PipelineSettings
 from mlops_pipeline.steps import StepSpec
+from tasks.contracts import CONTRACTS
+from tasks.core.common import StepError
 from tasks.core.provenance import DAG_COMMIT_ENV, dag_commit_env
 
 if TYPE_CHECKING:
     from mlops_pipeline.pod_operator import StepPodOperator
 
 
-def gpu_count(rendered: Any) -> int:
-    """The rendered GPU count as a number (``""``/``None`` mean no GPU)."""
-    text = str(rendered if rendered is not None else "").strip()
+def gpu_request(spec: StepSpec, params: Any) -> int | None:
+    """The GPUs the pod asks for in this run: its GPU setting's value, by that setting's rule; ``None``: a CPU step.
+
+    A value outside the rule (a CLI trigger skips the form's check) fails the task without a retry.
+    """
+    if spec.gpu_setting is None:
+        return None
+    setting = next(s for s in CONTRACTS[spec.step].settings if s.name == spec.gpu_setting)
     try:
-        return max(int(float(text)), 0) if text else 0
-    except ValueError as exc:
-        raise AirflowFailException(f"gpu_count must be a whole number, got {text!r}") from exc
+        return setting.check((params or {}).get(setting.name, setting.default))
+    except StepError as exc:
+        raise AirflowFailException(str(exc)) from None
 
 
 def pod_operator(spec: StepSpec, settings: PipelineSettings, **kwargs: Any) -> StepPodOperator:
@@ -50,35 +59,35 @@ class StepPodTask(BaseOperator):
     ``image`` the image it runs in: both readable at parse time without the provider.
     """
 
-    template_fields: Sequence[str] = ("arguments", "gpu_count")
+    template_fields: Sequence[str] = ("arguments",)
     ui_color = "#e6eefa"
 
     def __init__(self, *, spec: StepSpec, settings: PipelineSettings, **kwargs: Any) -> None:
-        super().__init__(task_id=spec.task_id, **kwargs)
+        super().__init__(task_id=spec.task_id, multiple_outputs=True, **kwargs)
         self.spec, self.settings, self.step = spec, settings, spec.step
         self.arguments = spec.pod_arguments()
-        self.gpu_count = spec.gpus
         self.image = settings.kubernetes.image_for(spec.image)
         self._pod: Any = None
 
-    def pod(self) -> StepPodOperator:
-        """The ``KubernetesPodOperator`` for this task's (rendered) arguments and GPU count.
+    def pod(self, context: Any = None) -> StepPodOperator:
+        """The ``KubernetesPodOperator`` for this task's (rendered) arguments and this run's GPU count.
 
         Built when the task runs, so it may read the DAG file's checkout: the pod's
         ``PIPELINE_DAG_COMMIT`` is the commit the worker's (git-synced) DAG came from.
         """
+        params = (context or {}).get("params") or self.params
         rendered = replace(self.spec, arguments=tuple(str(a) for a in self.arguments[1:]),
-                           gpus=None if self.spec.gpus is None else str(self.gpu_count))
+                           gpus=gpu_request(self.spec, params))
         commit = dag_commit_env(self.dag.fileloc if self.has_dag() else None).get(DAG_COMMIT_ENV)
         self._pod = pod_operator(rendered, self.settings, dag_commit=commit)
         return self._pod
 
     def build_pod_request_obj(self, context: Any = None, *, dry_run: bool = False) -> Any:
         """The pod the API server would receive (no cluster needed with ``dry_run``)."""
-        return self.pod().build_pod_request_obj(context, dry_run=dry_run)
+        return self.pod(context).build_pod_request_obj(context, dry_run=dry_run)
 
     def execute(self, context: Any) -> Any:
-        return self.pod().execute(context)
+        return self.pod(context).execute(context)
 
     def on_kill(self) -> None:
         if self._pod is not None:

@@ -9,10 +9,11 @@ timeouts (a cold GPU node pulling a multi-GB image takes minutes). The step writ
 result to ``/airflow/xcom/return.json`` (``STEP_RESULT_PATH``), which the sidecar
 returns as XCom.
 
-GPU placement is decided when the task runs, from the *rendered* GPU count (a Param):
-with ``gpu_count`` > 0 the pod gets an ``nvidia.com/gpu`` limit, the configured node
-selector (none by default: the device plugin's resource is enough), a toleration for the
-usual ``nvidia.com/gpu`` taint and the configured affinity; with 0 it is a plain CPU pod.
+GPU placement follows the spec's GPU count, which ``kubernetes_runner`` took from the
+run's ``gpu_count`` (checked by the setting's rule) when the task ran: with a count > 0
+the pod gets an ``nvidia.com/gpu`` limit, the configured node selector (none by default:
+the device plugin's resource is enough), a toleration for the usual ``nvidia.com/gpu``
+taint and the configured affinity; with 0 it is a plain CPU pod.
 A step that exits 2 (bad input, ``StepError``) fails the task without retrying, as the
 local runner does; so does a pod that no node could take within the schedule timeout
 (one line naming what it asked for, :mod:`mlops_pipeline.pod_launch`), and the pod is deleted.
@@ -23,7 +24,7 @@ group-writable for the step user; the xcom sidecar runs the step's own image (or
 
 This module imports the Kubernetes provider (~0.5 s): only
 ``kubernetes_runner.StepPodTask`` imports it, when it builds the pod (at run time),
-so no DAG parse pays for it, in either mode.
+so no DAG parse pays for it, in either mode. It does not import ``kubernetes_runner``.
 """
 
 from __future__ import annotations
@@ -36,7 +37,6 @@ from airflow.providers.cncf.kubernetes.utils.xcom_sidecar import PodDefaults
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 from kubernetes.client import models as k8s
 
-from mlops_pipeline.kubernetes_runner import gpu_count
 from mlops_pipeline.pod_launch import launch_timeout_message
 from mlops_pipeline.settings import PipelineSettings
 from mlops_pipeline.steps import StepSpec
@@ -63,16 +63,13 @@ def base_exit_code(remote_pod: Any, container: str = "base") -> int | None:
 
 
 class StepPodOperator(KubernetesPodOperator):
-    """A ``KubernetesPodOperator`` whose GPU placement follows the rendered ``gpu_count``.
+    """A ``KubernetesPodOperator`` that asks for ``gpu_count`` GPUs (a checked number) and placement for them.
 
-    ``gpu_count`` is a template (``{{ params.gpu_count }}``), so the pod is completed in
-    ``build_pod_request_obj``, after rendering; ``gpu_placement`` holds the node selector,
-    tolerations and affinity a GPU pod gets.
+    ``gpu_placement`` holds the node selector, tolerations and affinity a GPU pod gets; the
+    pod is completed in ``build_pod_request_obj``.
     """
 
-    template_fields = (*KubernetesPodOperator.template_fields, "gpu_count")
-
-    def __init__(self, *, gpu_count: str | None = None, gpu_placement: dict[str, Any] | None = None,
+    def __init__(self, *, gpu_count: int | None = None, gpu_placement: dict[str, Any] | None = None,
                  xcom_sidecar_image: str = "", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.gpu_count = gpu_count
@@ -82,7 +79,7 @@ class StepPodOperator(KubernetesPodOperator):
 
     def build_pod_request_obj(self, context: Any = None, *, dry_run: bool = False) -> k8s.V1Pod:
         pod = super().build_pod_request_obj(context, dry_run=dry_run)
-        gpus = gpu_count(self.gpu_count)
+        gpus = self.gpu_count or 0
         if gpus > 0:
             base = next(c for c in pod.spec.containers if c.name == self.base_container_name)
             base.resources.limits = {**(base.resources.limits or {}), GPU_RESOURCE: str(gpus)}

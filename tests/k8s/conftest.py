@@ -42,6 +42,7 @@ RESULTS = {
     "evaluate": {"metrics": f"{ARTIFACT_ROOT}/run/evaluate/metrics.json", "accuracy": 0.93},
     "register": {"version": 3, "model_name": "fashion_mnist", "accuracy": 0.93, "champion_version": 2,
                  "champion_accuracy": 0.91},
+    "gate": {"reason": "-0.01 below the champion: not deploying", "comparison": {}},
 }
 # The two branches of choose_model: build a new model, or fine-tune a pretrained one on 2 GPUs.
 BRANCHES = {
@@ -49,17 +50,6 @@ BRANCHES = {
     "load_pretrained": {"use_pretrained_model": True, "base_model_uri": f"{ARTIFACT_ROOT}/base/model.keras",
                         "gpu_count": 2},
 }
-
-
-class TaskInstanceStub:
-    """Enough of a task instance for templates and pod labels; the branch not taken pushed nothing."""
-
-    def __init__(self, task_id: str, skipped: str) -> None:
-        self.dag_id, self.task_id, self.map_index, self.try_number = DAG_ID, task_id, -1, 1
-        self.skipped = skipped
-
-    def xcom_pull(self, task_ids: str | None = None, **_: Any) -> dict[str, Any] | None:
-        return None if task_ids == self.skipped else copy.deepcopy(RESULTS.get(task_ids))
 
 
 def load_dag(monkeypatch: pytest.MonkeyPatch, mode: str) -> Any:
@@ -94,16 +84,15 @@ def build_pod(dag: Any, task_id: str, branch: str) -> tuple[dict[str, Any], dict
 
 
 def render(dag: Any, task_id: str, branch: str) -> Any:
-    """A copy of the task with its templates rendered for a run that took ``branch``."""
+    """A copy of the task with its templates rendered for a run that took ``branch`` (the other pushed nothing)."""
+    from benchmarks.step_plan import render_task
+
     params = copy.deepcopy(dag.params)
     for key, value in BRANCHES[branch].items():
         params[key] = value
     skipped = "load_pretrained" if branch == "build_model" else "build_model"
-    task = copy.deepcopy(dag.get_task(task_id))
-    context = {"params": params.validate(), "run_id": RUN_ID, "dag": dag, "task": task,
-               "ti": TaskInstanceStub(task_id, skipped)}
-    task.render_template_fields(context, jinja_env=dag.get_template_env())
-    return task, context
+    results = {task: result for task, result in RESULTS.items() if task != skipped}
+    return render_task(dag, task_id, params.validate(), results, RUN_ID)
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,7 @@ def _pod(spec: StepSpec, env: dict[str, str]) -> dict:
 
 
 def test_gpu_step_gets_the_configured_affinity():
-    pod = _pod(StepSpec("train", "train", gpus="1", image="train"), ENV)
+    pod = _pod(StepSpec("train", "train", gpus=1, image="train"), ENV)
 
     assert pod["spec"]["affinity"] == AFFINITY
 

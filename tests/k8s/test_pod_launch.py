@@ -23,7 +23,7 @@ from mlops_pipeline.steps import TRAIN_RESOURCES, StepSpec
 KUBE = {"PIPELINE_MODE": "kubernetes"}
 
 
-def _train(env: dict[str, str], gpus: str = "2") -> Any:
+def _train(env: dict[str, str], gpus: int = 2) -> Any:
     return pod_operator(StepSpec("train", "train", image="train", resources=TRAIN_RESOURCES, gpus=gpus),
                         load_settings({**KUBE, **env}))
 
@@ -81,7 +81,7 @@ def test_a_configured_node_selector_is_named_with_the_command_that_finds_its_nod
 
 
 def test_a_cpu_pod_is_not_sent_looking_for_a_device_plugin():
-    op = _train({}, gpus="0")
+    op = _train({}, gpus=0)
 
     message = launch_timeout_message(_request(op), scheduled=False, timeout_s=60)
 

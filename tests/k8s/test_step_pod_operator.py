@@ -14,21 +14,22 @@ from typing import Any
 import pytest
 from kubernetes.client import ApiClient
 
+from benchmarks.step_plan import render_task
 from mlops_pipeline.pod_operator import StepPodOperator, pod_operator
 from mlops_pipeline.settings import load_settings
 from mlops_pipeline.steps import StepSpec
-from tests.k8s.conftest import RUN_ID, TaskInstanceStub
 
+# What train's upstream tasks returned; the branch not taken (load_pretrained) pushed nothing.
+RESULTS = {"build_model": {"model": "/artifacts/run/build_model/model.keras"},
+           "split": {"train": "/artifacts/run/split/train.npz", "val": "/artifacts/run/split/val.npz",
+                     "test": "/artifacts/run/split/test.npz"}}
 DIGEST = "ghcr.io/fashion-mlops/step-train@sha256:" + "a" * 64
 
 
 def _train_pod(dag, gpu_count: int) -> dict:
     params = copy.deepcopy(dag.params)
     params["gpu_count"] = gpu_count
-    task = copy.deepcopy(dag.get_task("train"))
-    context = {"params": params.validate(), "run_id": RUN_ID, "dag": dag, "task": task,
-               "ti": TaskInstanceStub("train", "load_pretrained")}
-    task.render_template_fields(context, jinja_env=dag.get_template_env())
+    task, context = render_task(dag, "train", params.validate(), RESULTS)
     return ApiClient().sanitize_for_serialization(task.build_pod_request_obj(context=context, dry_run=True))
 
 
@@ -104,7 +105,7 @@ def test_timeouts_pull_secrets_and_digests_come_from_settings():
     env = {"PIPELINE_MODE": "kubernetes", "PIPELINE_POD_SCHEDULE_TIMEOUT": "2400",
            "PIPELINE_POD_STARTUP_TIMEOUT": "3600", "PIPELINE_IMAGE_PULL_SECRETS": "regcred, other",
            "PIPELINE_TRAIN_IMAGE": DIGEST}
-    op = pod_operator(StepSpec("train", "train", image="train", gpus="1"), load_settings(env))
+    op = pod_operator(StepSpec("train", "train", image="train", gpus=1), load_settings(env))
     pod = ApiClient().sanitize_for_serialization(op.build_pod_request_obj(dry_run=True))
 
     assert isinstance(op, StepPodOperator)
@@ -115,7 +116,7 @@ def test_timeouts_pull_secrets_and_digests_come_from_settings():
 
 def test_default_timeouts_allow_a_cold_gpu_node():
     settings = load_settings({"PIPELINE_MODE": "kubernetes"})
-    op = pod_operator(StepSpec("train", "train", image="train", gpus="1"), settings)
+    op = pod_operator(StepSpec("train", "train", image="train", gpus=1), settings)
 
     assert op.schedule_timeout_seconds >= 900 and op.startup_timeout_seconds >= 900
 
@@ -143,10 +144,7 @@ def test_the_dag_task_runs_the_pod_operator_built_from_its_rendered_arguments(ku
     monkeypatch.setattr(StepPodOperator, "execute", lambda self, context: ran.update(
         arguments=self.arguments, task_id=self.task_id) or {"model": "m"})
     params = copy.deepcopy(kubernetes_dag.params)
-    task = copy.deepcopy(kubernetes_dag.get_task("train"))
-    context = {"params": params.validate(), "run_id": RUN_ID, "dag": kubernetes_dag, "task": task,
-               "ti": TaskInstanceStub("train", "load_pretrained")}
-    task.render_template_fields(context, jinja_env=kubernetes_dag.get_template_env())
+    task, context = render_task(kubernetes_dag, "train", params.validate(), RESULTS)
 
     assert task.execute(context) == {"model": "m"}
     assert ran["task_id"] == "train" and ran["arguments"][0] == "train"
