@@ -72,20 +72,27 @@ def test_the_demo_runner_refuses_bad_conf_with_one_line():
 def test_the_branch_and_gate_wiring(dagbag):
     dag = dagbag.dags["fashion_mnist_training"]
     assert dag.get_task("choose_model").downstream_task_ids == {"build_model", "load_pretrained"}
-    assert dag.get_task("train").upstream_task_ids == {"build_model", "load_pretrained"}
+    # train takes the model of whichever branch ran, and its data from split
+    assert dag.get_task("train").upstream_task_ids == {"build_model", "load_pretrained", "split"}
     assert dag.get_task("train").trigger_rule == "none_failed_min_one_success"
     assert dag.get_task("gate").downstream_task_ids == {"deploy"}
     assert dag.get_task("evaluate").downstream_task_ids == {"register"}
-    assert dag.get_task("register").downstream_task_ids == {"gate"}
+    # register gets load_pretrained's parent when that branch ran, so it too lets a skipped branch pass
+    assert dag.get_task("register").trigger_rule == "none_failed_min_one_success"
+    assert dag.get_task("register").downstream_task_ids == {"gate", "deploy"}
 
 
 def test_deploy_acts_on_the_model_register_used_not_on_the_form_field():
-    steps = dag_module().STEPS
+    from benchmarks.step_plan import render_task
+
+    dag = dag_module().dag
+    params = {**dag.params.validate(), "model_name": None}
+    results = {"register": {"model_name": "fashion_mnist_8x8", "version": 4}, "gate": {"reason": "better"}}
     # register gets the form's model_name (empty: derived from the input); deploy gets register's answer
-    assert "--model-name={{ params.model_name if params.model_name is not none else '' }}" in steps[
-        "register"].arguments
-    assert "--model-name={{ ti.xcom_pull(task_ids='register')['model_name'] }}" in steps["deploy"].arguments
-    assert "--categories={{ params.categories }}" in steps["load_pretrained"].arguments
+    assert "--model-name=" in render_task(dag, "register", params, {})[0].arguments
+    deploy = render_task(dag, "deploy", params, results)[0].arguments
+    assert {"--model-name=fashion_mnist_8x8", "--version=4", "--reason=better"} <= set(deploy)
+    assert "--categories={{ params.categories }}" in dag_module().STEPS["load_pretrained"].arguments
 
 
 def test_the_graph_reads_data_then_model_then_delivery(dagbag):

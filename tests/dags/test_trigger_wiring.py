@@ -60,9 +60,14 @@ def test_the_ingest_sensor_is_deferrable_on_the_absolute_landing_folder_and_time
 
 def test_fetch_reads_the_resolved_dataset_and_io_steps_retry_with_capped_exponential_backoff(dags):
     training = dags["fashion_mnist_training"]
+    from benchmarks.step_plan import render_task
+
     fetch = training.get_task("fetch")
-    assert fetch.arguments[0] == "--source={{ ti.xcom_pull(task_ids='resolve_dataset')['uri'] }}"
-    assert training.get_task("resolve_dataset").downstream_task_ids == {"wait_for_data"}
+    resolved = {"uri": "/data/new.csv", "trigger": "asset_event", "version": "abc"}
+    rendered = render_task(training, "fetch", training.params.validate(), {"resolve_dataset": resolved})[0]
+    assert rendered.arguments[0] == "--source=/data/new.csv"
+    # the sensor waits for that same dataset, fetch reads it, register records where it came from
+    assert training.get_task("resolve_dataset").downstream_task_ids == {"wait_for_data", "fetch", "register"}
     for task in (fetch, dags["dataset_ingest"].get_task("ingest")):
         assert task.retries >= 3 and task.retry_exponential_backoff == 2.0
         assert task.max_retry_delay == timedelta(minutes=10)

@@ -15,10 +15,11 @@ def load_dag():
 
 def test_validation_steps_guard_prepare_and_features():
     dag = load_dag()
+    # each validation reads the output it guards, and the next step waits for its verdict
     assert dag.get_task("validate_raw").upstream_task_ids == {"fetch"}
-    assert dag.get_task("prepare").upstream_task_ids == {"validate_raw"}
+    assert dag.get_task("prepare").upstream_task_ids == {"fetch", "validate_raw"}
     assert dag.get_task("validate_prepared").upstream_task_ids == {"prepare"}
-    assert dag.get_task("features").upstream_task_ids == {"validate_prepared"}
+    assert dag.get_task("features").upstream_task_ids == {"prepare", "validate_prepared"}
 
 
 def test_threshold_params_have_defaults_that_validate():
