@@ -53,11 +53,11 @@ def dataset_ingest() -> None:
         timeout=timedelta(hours=6).total_seconds(), soft_fail=True, execution_timeout=timedelta(hours=7))
 
     @task(task_id="publish", outlets=[DATASET])
-    def publish(ti=None, outlet_events=None) -> dict:
+    def publish(ingested: dict | None, outlet_events=None) -> dict:
         """Update the dataset Asset for a new version only; skipping emits no event."""
         from airflow.sdk.exceptions import AirflowSkipException
 
-        result = ti.xcom_pull(task_ids="ingest") or {}
+        result = ingested or {}
         if result.get("status") != "new":
             raise AirflowSkipException(f"nothing new to publish ({result.get('status')}: "
                                        f"{result.get('filename') or result.get('pending') or 'no file'})")
@@ -66,7 +66,9 @@ def dataset_ingest() -> None:
         print(f"published dataset version {result['sha256']} at {result['uri']}")
         return result
 
-    wait_for_file >> step_operator(INGEST, **IO_RETRIES) >> publish()
+    ingest = step_operator(INGEST, **IO_RETRIES)
+    wait_for_file >> ingest
+    publish(ingest.output)
 
 
 dataset_ingest()

@@ -14,6 +14,7 @@ described in :mod:`mlops_pipeline.pod_operator`; this module depends on it, neve
 
 from __future__ import annotations
 
+from argparse import ArgumentTypeError
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -32,17 +33,21 @@ if TYPE_CHECKING:
 
 
 def gpu_request(spec: StepSpec, params: Any) -> int | None:
-    """The GPUs the pod asks for in this run: its GPU setting's value, by that setting's rule; ``None``: a CPU step.
+    """The GPUs the pod asks for in this run: its GPU setting's value, read as a step reads it; ``None``: a CPU step.
 
-    A value outside the rule (a CLI trigger skips the form's check) fails the task without a retry.
+    The setting's own ``parse`` and ``check`` (the rules its form Param was made from), so a value
+    a CLI trigger slipped past the form (``9``, ``1.5``) fails the task without a retry.
     """
     if spec.gpu_setting is None:
         return None
-    setting = next(s for s in CONTRACTS[spec.step].settings if s.name == spec.gpu_setting)
+    setting = CONTRACTS[spec.step].setting(spec.gpu_setting)
+    value = (params or {}).get(setting.name, setting.default)
     try:
-        return setting.check((params or {}).get(setting.name, setting.default))
+        return setting.check(setting.parse(str(value)))
     except StepError as exc:
         raise AirflowFailException(str(exc)) from None
+    except ArgumentTypeError as exc:
+        raise AirflowFailException(f"{setting.name}={value!r}: {exc}") from None
 
 
 def pod_operator(spec: StepSpec, settings: PipelineSettings, **kwargs: Any) -> StepPodOperator:

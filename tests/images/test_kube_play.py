@@ -174,24 +174,13 @@ def volume(env) -> Iterator[Path]:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-class _TaskInstance:
-    """What the templates and pod labels read from a task instance; XCom answered from earlier pods."""
-
-    def __init__(self, task_id: str, results: dict[str, dict]) -> None:
-        self.dag_id, self.task_id, self.map_index, self.try_number = DAG_ID, task_id, -1, 1
-        self.results = results
-
-    def xcom_pull(self, task_ids: str | None = None, **_: Any) -> dict | None:
-        return copy.deepcopy(self.results.get(task_ids))
-
-
 def render_pod(dag: Any, task_id: str, params: dict, results: dict[str, dict]) -> dict:
-    """The pod the task would send the API server for this run, as plain data."""
+    """The pod the task would send the API server for this run (earlier pods' results as XCom), as plain data."""
     from kubernetes.client import ApiClient
 
-    task = copy.deepcopy(dag.get_task(task_id))
-    context = {"params": params, "run_id": RUN_ID, "dag": dag, "task": task, "ti": _TaskInstance(task_id, results)}
-    task.render_template_fields(context, jinja_env=dag.get_template_env())
+    from benchmarks.step_plan import render_task
+
+    task, context = render_task(dag, task_id, params, results, RUN_ID)
     return ApiClient().sanitize_for_serialization(task.build_pod_request_obj(context=context, dry_run=True))
 
 
@@ -271,8 +260,9 @@ def test_every_step_pod_runs_in_order_on_the_prepared_volume(env, registry, dag,
     seconds, images = {}, set()
     for task_id in pipeline_task_ids(dag, False):
         if task_id == "deploy":
-            deploy, reason, _ = gate_for(params, results["register"])
+            deploy, reason, table = gate_for(params, results["register"])
             assert deploy, reason
+            results["gate"] = {"reason": reason, "comparison": table}
         pod = render_pod(dag, task_id, params, results)
         images |= {c["image"] for c in pod["spec"]["containers"] + pod["spec"].get("initContainers", [])}
         ran = play(env, pod, tmp_path, _network(pod))

@@ -183,3 +183,16 @@ def test_the_xcom_sidecar_ignores_the_connections_public_default(monkeypatch):
     pod = ApiClient().sanitize_for_serialization(op.build_pod_request_obj(dry_run=True))
 
     assert _sidecar(pod)["image"] == load_settings({}).kubernetes.data_image
+
+
+@pytest.mark.parametrize("gpu_count", [9, -1, 1.5])
+def test_a_gpu_count_outside_the_forms_rule_fails_the_task_without_retry(kubernetes_dag, gpu_count):
+    from airflow.sdk.exceptions import AirflowFailException
+
+    # Given a run whose gpu_count skipped the form's check (a CLI trigger), so it breaks the setting's 0..8 whole rule
+    params = {**copy.deepcopy(kubernetes_dag.params).validate(), "gpu_count": gpu_count}
+    task, context = render_task(kubernetes_dag, "train", params, RESULTS)
+
+    # When its pod is built, then the task fails for good with the setting's own message, asking for no GPU
+    with pytest.raises(AirflowFailException, match=f"gpu_count={gpu_count}: "):
+        task.build_pod_request_obj(context=context, dry_run=True)

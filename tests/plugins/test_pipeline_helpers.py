@@ -125,3 +125,26 @@ def test_the_gate_log_shows_the_comparison_table():
     lines = "\n".join(comparison_lines(table))
     for expected in ("rows", "400", "test_rows", "500", "0.8000", "0.8500", "p_value", "0.0010", "deploy", reason):
         assert expected in lines
+
+
+def test_the_plugin_modules_import_each_other_without_a_cycle():
+    # A cycle (pod_operator <-> kubernetes_runner, once) makes which module loads first decide what works.
+    import ast
+    from pathlib import Path
+
+    import mlops_pipeline
+
+    folder = Path(mlops_pipeline.__file__).parent
+    imports = {}
+    for file in folder.glob("*.py"):
+        found = set()
+        for node in ast.walk(ast.parse(file.read_text())):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else (
+                [a.name for a in node.names] if isinstance(node, ast.Import) else [])
+            found |= {n.split(".")[1] for n in names if n.startswith("mlops_pipeline.")}
+        imports[file.stem] = found
+
+    def reaches(start: str, target: str, seen: set[str]) -> bool:
+        return any(m == target or (m not in seen and reaches(m, target, seen | {m})) for m in imports.get(start, ()))
+
+    assert [m for m in imports if reaches(m, m, {m})] == []
