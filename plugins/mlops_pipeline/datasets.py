@@ -7,6 +7,10 @@ the DAG's single active run for hours. A remote source is waited for until
 ``timeout`` (the ``data_wait_timeout_minutes`` Param) has passed since the wait began,
 and every poke logs what it is waiting for. A URI is quoted with its credentials masked
 (``uri_policy.masked``), in failures and in the log alike.
+
+What kind of source a URI is (embedded, local, remote, malformed) is the allowlist's own
+reading (``tasks/data/uri_policy.py``: ``EMBEDDED``, ``local_path``), the one ``resolve_dataset``
+checked the URI with, so the scheduler parses a dataset URI by one policy.
 """
 
 from __future__ import annotations
@@ -16,9 +20,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from tasks.core.common import StepError
-from tasks.data.uri_policy import local_path, masked
+from tasks.data.uri_policy import EMBEDDED, local_path, masked
 
-EMBEDDED_PREFIX = "embedded://"
 WAIT_PARAM = "data_wait_timeout_minutes"
 log = logging.getLogger(__name__)
 
@@ -49,7 +52,7 @@ def dataset_available(uri: str, *, waiting_since: datetime | None = None, timeou
     malformed URI, and for a remote one once ``timeout`` has passed since ``waiting_since``.
     """
     uri = (uri or "").strip()
-    if uri.startswith(EMBEDDED_PREFIX):
+    if EMBEDDED.match(uri):
         return True
     if not uri:
         raise _fail("dataset_uri is empty; set it to a path, file://, s3:// or https:// URI, or embedded://digits")

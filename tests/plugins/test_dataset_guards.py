@@ -121,3 +121,15 @@ def test_a_skipped_run_does_not_print_the_params_credentials():
     with pytest.raises(NoStoredDataset) as skipped:
         choose_dataset("scheduled", [], None, "https://user:hunter2pw@host/x.csv")
     assert "hunter2pw" not in str(skipped.value)
+
+
+@pytest.mark.parametrize("uri", ["embedded://../../etc/passwd", "embedded://"])
+def test_the_sensor_reads_embedded_names_as_the_allowlist_does(uri):
+    # resolve_dataset's policy refuses these; the sensor, reading URIs by the same policy, never waits on one
+    from tasks.core.common import StepError
+    from tasks.data.uri_policy import check_source_uri
+
+    with pytest.raises(StepError):
+        check_source_uri(uri, [], [])
+    with pytest.raises(AirflowFailException):
+        dataset_available(uri)
