@@ -23,7 +23,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import CronTriggerTimetable, TriggerRule, dag, task
+from airflow.sdk import CronTriggerTimetable, dag, task
 
 from mlops_pipeline.contract_wiring import form_params, step_spec
 from mlops_pipeline.operations import default_args
@@ -63,7 +63,7 @@ def model_monitoring() -> None:
 
         check_conf(DAG_ID, dag_run.conf, FORM)
 
-    @task(task_id="alert", trigger_rule=TriggerRule.ALL_DONE)
+    @task(task_id="alert")
     def alert(ti=None, **context) -> list[str]:
         """Each version out of bounds, and each canary completed or rolled back, is one line to the alert hook."""
         from mlops_pipeline.alerts import notify
