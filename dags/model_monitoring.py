@@ -11,6 +11,11 @@ When live accuracy is below `min_live_accuracy` over at least `min_labelled` lab
 passes `max_drift`, the labelled feedback becomes a new dataset version: the current dataset plus the
 feedback rows, dropped into the landing folder, so `dataset_ingest` validates and versions it like any
 file and its Asset event starts the training DAG (whose gate judges the new model as any other).
+
+Beside it, `canary` judges each roll-out that a deploy with `canary_percent` > 0 left in progress: with at
+least `min_labelled` labelled answers from the canary and from the stable version, the canary is rolled
+back when even the top of its live accuracy's Wilson interval is below the stable's (minus 0.02), and
+completed otherwise; with fewer it waits. Its verdicts go to the alert hook too.
 """
 
 from __future__ import annotations
@@ -31,7 +36,10 @@ DAG_ID = "model_monitoring"
 
 MONITOR = step_spec("monitor", "monitor", SETTINGS.artifact_root,
                     inputs={"landing": SETTINGS.landing_dir, "store": SETTINGS.dataset_store})
-FORM = form_params([MONITOR])
+CANARY = step_spec("canary", "canary", SETTINGS.artifact_root, fixed={
+    "tracking_uri": SETTINGS.tracking_uri, "serving_root": SETTINGS.serving_root,
+    "by": "airflow:{{ dag.dag_id }}/{{ run_id }}"})
+FORM = form_params([MONITOR, CANARY])
 
 
 @dag(
@@ -57,16 +65,18 @@ def model_monitoring() -> None:
 
     @task(task_id="alert")
     def alert(ti=None, **context) -> list[str]:
-        """Each version out of bounds is one line to the alert hook."""
+        """Each version out of bounds, and each canary completed or rolled back, is one line to the alert hook."""
         from mlops_pipeline.alerts import notify
 
         result = ti.xcom_pull(task_ids="monitor") or {}
         lines = [f"model monitoring: {line}" for line in result.get("alerts", [])]
         if result.get("landed"):
             lines.append(f"model monitoring: feedback landed as a new dataset file {result['landed']}")
+        decisions = (ti.xcom_pull(task_ids="canary") or {}).get("decisions", {})
+        lines += [f"canary of {model}: {line}" for model, line in decisions.items() if not line.startswith("wait")]
         return [notify(line, {"ti": ti, **context}) for line in lines]
 
-    check() >> step_operator(MONITOR) >> alert()
+    check() >> [step_operator(MONITOR), step_operator(CANARY)] >> alert()
 
 
 dag = model_monitoring()

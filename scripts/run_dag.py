@@ -5,12 +5,15 @@ optional conf (validated against the DAG's Params first), then prints the run's
 state, each task's state, the test accuracy, where the report is, which model the run
 registered and the gate's decision. It exits
 non-zero unless the run succeeded. ``--json`` prints the summary as one JSON line
-(the end-to-end tests read it).
+(the end-to-end tests read it). ``--asset-triggered`` runs it as the scheduler runs a DAG whose
+Asset was updated: an ``asset_triggered`` run consuming the Asset events queued for it (refused when
+none is queued), so the run sees ``triggering_asset_events`` exactly as in production.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import json
 import os
@@ -43,6 +46,68 @@ def gate_reason(dag_id: str, run_id: str) -> str | None:
         return XComModel.deserialize_value(row) if row is not None else None
 
 
+def queued_asset_events(dag_id: str, session) -> list:
+    """The events the scheduler hands an asset-triggered run of ``dag_id``; its queue is emptied as it does.
+
+    Same window as ``SchedulerJobRunner._create_dag_runs_asset_triggered``: events of the DAG's Assets
+    after its previous asset-triggered run (or after it started scheduling on them) up to the newest queued update.
+    """
+    from airflow.models.asset import AssetDagRunQueue, AssetEvent, DagScheduleAssetReference
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.types import DagRunType
+    from sqlalchemy import delete, func, select
+
+    queued = session.scalars(select(AssetDagRunQueue).where(AssetDagRunQueue.target_dag_id == dag_id)).all()
+    if not queued:
+        raise SystemExit(f"error: no Asset update is queued for {dag_id} (paused, or nothing published?)")
+    previous = session.scalar(select(func.max(DagRun.run_after)).where(
+        DagRun.dag_id == dag_id, DagRun.run_type == DagRunType.ASSET_TRIGGERED))
+    assets = select(DagScheduleAssetReference.asset_id).where(DagScheduleAssetReference.dag_id == dag_id)
+    floor = previous or session.scalar(select(func.min(DagScheduleAssetReference.created_at))
+                                       .where(DagScheduleAssetReference.dag_id == dag_id))
+    events = session.scalars(select(AssetEvent).where(
+        AssetEvent.asset_id.in_(assets), AssetEvent.timestamp <= max(q.created_at for q in queued),
+        AssetEvent.timestamp > floor).order_by(AssetEvent.timestamp, AssetEvent.id)).all()
+    session.execute(delete(AssetDagRunQueue).where(AssetDagRunQueue.target_dag_id == dag_id))
+    return list(events)
+
+
+@contextlib.contextmanager
+def asset_triggered():
+    """Make ``dag.test()`` create an asset-triggered run that consumed the queued events (it creates a manual one)."""
+    from unittest import mock
+
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.state import DagRunState
+    from airflow.utils.types import DagRunTriggeredByType, DagRunType
+
+    def create(*, dag, run_after, conf, start_date, session, **_unused):
+        events = queued_asset_events(dag.dag_id, session)
+        run = dag.create_dagrun(
+            run_id=DagRun.generate_run_id(run_type=DagRunType.ASSET_TRIGGERED, logical_date=None,
+                                          run_after=run_after),
+            logical_date=None, data_interval=None, run_after=run_after, conf=conf,
+            run_type=DagRunType.ASSET_TRIGGERED, triggered_by=DagRunTriggeredByType.ASSET,
+            state=DagRunState.RUNNING, start_date=start_date, session=session)
+        run.consumed_asset_events.extend(events)
+        session.commit()
+        return run
+
+    with mock.patch("airflow.models.dagrun.get_or_create_dagrun", create):
+        yield
+
+
+def task_result(dag_id: str, run_id: str, task_id: str):
+    """A task's return value (XCom), or None."""
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        row = session.scalars(XComModel.get_many(run_id=run_id, dag_ids=dag_id, task_ids=task_id,
+                                                 key="return_value")).first()
+        return XComModel.deserialize_value(row) if row is not None else None
+
+
 def summarise(dag, run) -> dict:
     from mlops_pipeline.run_keys import run_key
     from mlops_pipeline.settings import load_settings
@@ -52,7 +117,8 @@ def summarise(dag, run) -> dict:
     states = {ti.task_id: str(ti.state.value if hasattr(ti.state, "value") else ti.state)
               for ti in run.get_task_instances()}
     summary = {"dag_id": dag.dag_id, "run_id": run.run_id, "state": str(getattr(run.state, "value", run.state)),
-               "tasks": states, "artifacts": str(run_root)}
+               "run_type": str(getattr(run.run_type, "value", run.run_type)), "tasks": states,
+               "artifacts": str(run_root)}
     metrics = CONTRACTS["evaluate"].output_path(run_root / "evaluate", "metrics")
     if metrics.is_file():
         summary["accuracy"] = json.loads(metrics.read_text())["accuracy"]
@@ -65,6 +131,8 @@ def summarise(dag, run) -> dict:
         summary["cleaning"] = json.loads(prepared.read_text())
     if (reason := gate_reason(dag.dag_id, run.run_id)) is not None:
         summary["gate_reason"] = reason
+    if (dataset := task_result(dag.dag_id, run.run_id, "resolve_dataset")) is not None:
+        summary["dataset"] = dataset
     return summary
 
 
@@ -73,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("dag_id")
     parser.add_argument("--conf", default="{}", help="JSON conf for the run (the trigger form's fields)")
     parser.add_argument("--json", action="store_true", help="print the summary as one JSON line")
+    parser.add_argument("--asset-triggered", action="store_true",
+                        help="run as the scheduler does on the DAG's queued Asset events (asset_triggered)")
     args = parser.parse_args(argv)
     try:
         conf = json.loads(args.conf)
@@ -91,7 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as err:  # ParamValidationError names the field and the rule
         print(f"error: invalid conf for {args.dag_id}: {str(err).splitlines()[0]}", file=sys.stderr)
         return 2
-    run = dag.test(run_conf=conf)
+    with asset_triggered() if args.asset_triggered else contextlib.nullcontext():
+        run = dag.test(run_conf=conf)
     summary = summarise(dag, run)
     if args.json:
         print(json.dumps(summary, sort_keys=True))

@@ -109,6 +109,11 @@ _CONTRACTS = (
                  settings=(p.FEEDBACK_DB, p.MODEL_NAME, p.MIN_LABELLED, p.MIN_LIVE_ACCURACY, p.MAX_DRIFT),
                  outputs=(Output("report", "monitoring.json", "figures per version, alerts, the landed file"),),
                  image="train"),  # SQLAlchemy comes with MLflow there; the data image has no database client
+    StepContract("canary", "Complete or roll back each canary in progress from its live feedback accuracy.",
+                 settings=(p.TRACKING_URI, p.SERVING_ROOT, p.MODEL_NAME, p.FEEDBACK_DB, p.MIN_LABELLED,
+                           p.CANARY_MAX_DROP, p.BY),
+                 outputs=(Output("report", "canary.json", "each canary's verdict and the manifest written"),),
+                 image="train"),
     # Airflow tasks that are not steps, for the form settings they decide on.
     StepContract("resolve_dataset", "Pick the dataset version a run trains on.", settings=(p.DATASET_URI,),
                  output_folder=False),

@@ -13,7 +13,8 @@ The step's output folder gets the version's serving manifest (``serving.yaml``, 
 ``tasks/model/manifest.py``): TF Serving pinned to this version, served from a copy of its
 SavedModel in the same folder; with ``canary_percent`` > 0 the previous champion keeps the
 rest of the traffic, and ``serving-complete.yaml`` / ``serving-rollback.yaml`` end the canary
-(``tasks/model/canary.py`` decides which).
+(the ``canary`` step decides which, from live feedback accuracy). The canary is recorded on the
+registered model (``tasks/model/canary.py``'s ``record``); a deploy without one ends any recorded before.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any
 from tasks.contracts import CONTRACTS
 from tasks.core.common import StepError
 from tasks.core.contract import run_step
+from tasks.model.canary import record
 from tasks.model.champion import champion_status, version_signature
 from tasks.model.comparison import OTHER_INPUT_HINT, signature_mismatch
 from tasks.model.manifest import SERVING_IMAGE, keep_previous, write_manifests
@@ -70,9 +72,12 @@ def deploy(tracking_uri: str, model_name: str | None, version: int, serving_root
     result = promote(mlflow_client, tracking_uri, model_name, version, Path(serving_root), "deploy", reason, by,
                      forced=forced)
     if output is None:  # called in process without an output folder: no manifest
+        record(mlflow_client, model_name, None)
         return result
     manifests = write_manifests(output, model_name, version, previous, Path(serving_root),
                                 canary_percent if canary else 0, serving_image)
+    record(mlflow_client, model_name, {"version": int(version), "stable": previous, "percent": canary_percent,
+                                       "folder": str(output), "at": result["at"]} if canary else None)
     return {**result, "canary_percent": canary_percent if canary else 0, "manifest": manifests["serving"],
             "manifests": manifests}
 

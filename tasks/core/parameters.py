@@ -174,6 +174,10 @@ MIN_LIVE_ACCURACY = _monitoring("min_live_accuracy", float, 0.8, "Minimum live a
 MAX_DRIFT = _monitoring("max_drift", float, 0.25, "Drift bound (PSI)",
                         "Population stability index above which the predicted classes or the pixel intensities "
                         "have drifted from the training rows (0.1 small, 0.25 large).", minimum=0)
+CANARY_MAX_DROP = _monitoring("max_drop", float, 0.02, "Largest live-accuracy drop of a canary",
+                              "The canary step rolls a canary back when even the top of its live accuracy's 95% "
+                              "interval is below the stable version's minus this.", minimum=0, maximum=0.99,
+                              form=False)
 FEEDBACK_DB = _monitoring("feedback_db", str, "", "Feedback database",
                           "SQLAlchemy URL of the feedback store; empty: $PIPELINE_FEEDBACK_DB_URL, else SQLite "
                           "under the state folder (never passed on a command line: a URL may hold a password).",

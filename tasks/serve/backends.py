@@ -94,11 +94,27 @@ class Backend:
         return False
 
     def request(self, method: str, path: str, body: bytes | None, timeout: float = 60) -> tuple[int, bytes, str]:
-        """One HTTP exchange on a pooled keep-alive connection: (status, body, content type)."""
+        """One HTTP exchange on a pooled keep-alive connection: (status, body, content type).
+
+        The scoring server (uvicorn) closes a connection idle for its keep-alive timeout (5 s): a pooled
+        connection it closed fails at once (broken pipe, reset, no status line) and is replaced by a fresh
+        one, once. Every call here (ping, status, predict) is safe to send again; a timeout is not retried.
+        """
         try:
             conn = self._idle.get_nowait()
         except queue.Empty:
-            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+            return self._exchange(self._connect(timeout), method, path, body)
+        try:
+            return self._exchange(conn, method, path, body)
+        except (ConnectionError, http.client.BadStatusLine):
+            return self._exchange(self._connect(timeout), method, path, body)
+
+    def _connect(self, timeout: float) -> http.client.HTTPConnection:
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+
+    def _exchange(self, conn: http.client.HTTPConnection, method: str, path: str,
+                  body: bytes | None) -> tuple[int, bytes, str]:
+        """Send, read the whole answer and give the connection back to the pool (closed on any failure)."""
         try:
             conn.request(method, path, body=body, headers={"Content-Type": "application/json"} if body else {})
             response = conn.getresponse()

@@ -8,19 +8,25 @@ test accuracy, the confusion matrix, the Params the form changed, the pictures a
 decision the gate actually took; the comparison with the champion shows the epochs that
 differ and draws both runs' curves on one epoch axis; a logged-out browser opening a report page
 is sent to the login page; the model history marks the champion the gate left; the model card opens.
+Then, with ``make serve``'s server serving that champion, the person sends two of the sample's images
+through the feedback page, confirms the first answer and corrects the second, and the champion's live
+accuracy on the model history page goes from "no feedback yet" to 1 of 1 to 1 of 2 labelled, with the
+Wilson interval of exactly those labels.
 Screenshots go to ``$PIPELINE_UI_SCREENSHOTS`` (default ``tests/artifacts/``, git-ignored;
 ``docs/screenshots/`` holds the README's copies).
 """
 
 from __future__ import annotations
 
+import io
 import time
 from urllib.parse import quote
 
 import pytest
 
-from tests.support.airflow_server import Standalone
+from tests.support.airflow_server import ROOT, Standalone, free_port
 from tests.support.browser import CHROMIUM, CHROMIUM_FLAGS, SHOTS, log_in
+from tests.support.serving import local_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -30,11 +36,21 @@ FASHION = {"dataset_uri": "embedded://fashion-mnist-sample", "image_height": 28,
            "empty_cell_rate": 0.0001}
 
 
+SAMPLE = ROOT / "tasks" / "data" / "samples" / "fashion-mnist-sample.csv.gz"
+
+
 @pytest.fixture(scope="module")
-def airflow(tmp_path_factory):
+def serving_port() -> int:
+    """The port ``make serve``'s server will use; the API server's feedback page is told it up front."""
+    return free_port()
+
+
+@pytest.fixture(scope="module")
+def airflow(tmp_path_factory, serving_port):
     if not CHROMIUM.exists():
         pytest.skip("Debian's Chromium is not installed at /usr/bin/chromium (apt-get install chromium)")
-    server = Standalone(tmp_path_factory.mktemp("standalone")).start()
+    server = Standalone(tmp_path_factory.mktemp("standalone"),
+                        env={"PIPELINE_SERVING_URL": f"http://127.0.0.1:{serving_port}"}).start()
     try:
         server.wait_healthy()
         yield server
@@ -130,7 +146,67 @@ def assert_one_epoch_axis(page) -> None:
     assert abs(short[-1] - expected) < 0.5, (short[-1], expected)
 
 
-def test_trigger_from_the_form_and_read_the_run_report(airflow, page):
+def live_cell(page, airflow: Standalone, version: str) -> str:
+    page.goto(f"{airflow.base}/run-report/dags/{DAG}/models/fashion_mnist/")
+    return page.locator(f"#v{version} td.live").inner_text()
+
+
+def send_image(page, airflow: Standalone, png: bytes, label_for) -> tuple[int, int, str]:
+    """Upload ``png`` on the feedback page, read the answer, send ``label_for(predicted code)`` as its label.
+
+    Returns the predicted code, the label sent and the version that answered.
+    """
+    from tasks.data.layout import FASHION_MNIST_CATEGORIES
+
+    page.goto(f"{airflow.base}/run-report/dags/{DAG}/models/fashion_mnist/feedback")
+    page.locator("input[name=image]").set_input_files({"name": "sent.png", "mimeType": "image/png", "buffer": png})
+    page.locator("#send").click()
+    predicted = FASHION_MNIST_CATEGORIES.index(page.locator("#predicted").inner_text())
+    version = page.locator("#model-version").inner_text()
+    assert page.locator("#top3 tr").count() == 4  # a header and the three likeliest classes
+    label = label_for(predicted)
+    page.locator("#label-choice").select_option(str(label))
+    page.locator("#send-label").click()
+    stored = page.locator("#stored").inner_text()
+    assert ("corrects" if label != predicted else "confirms") in stored, stored
+    return predicted, label, version
+
+
+def sample_pngs(count: int) -> list[bytes]:
+    import pandas as pd
+    from PIL import Image
+
+    pixels = pd.read_csv(SAMPLE, nrows=count).drop(columns="label").to_numpy("uint8").reshape(-1, 28, 28)
+    images = []
+    for image in pixels:
+        buffer = io.BytesIO()
+        Image.fromarray(image).save(buffer, format="PNG")
+        images.append(buffer.getvalue())
+    return images
+
+
+def feedback_moves_live_accuracy(page, airflow: Standalone, serving_port: int, champion: str) -> None:
+    """Confirm one served answer and correct another: the champion's live accuracy is 1/1, then 1/2."""
+    from tasks.feedback.stats import wilson_interval
+
+    serving = airflow.home / "state" / "serving"
+    with local_server(serving, "fashion_mnist", airflow.home / "serve.log", port=serving_port):
+        assert live_cell(page, airflow, champion) == "no feedback yet"
+        first, second = sample_pngs(2)
+        _, _, version = send_image(page, airflow, first, lambda predicted: predicted)  # confirms
+        assert version == champion  # the served champion answered
+        low, high = wilson_interval(1, 1)
+        assert live_cell(page, airflow, champion) == (
+            f"1.0000 on 1 labelled (95% CI {low:.3f}-{high:.3f}) of 1 answered")
+        predicted, label, version = send_image(page, airflow, second, lambda p: (p + 1) % 10)  # corrects
+        assert version == champion and label != predicted
+        low, high = wilson_interval(1, 2)
+        assert live_cell(page, airflow, champion) == (
+            f"0.5000 on 2 labelled (95% CI {low:.3f}-{high:.3f}) of 2 answered")
+        page.screenshot(path=SHOTS / "model-history-live.png", full_page=True)
+
+
+def test_trigger_from_the_form_and_read_the_run_report(airflow, page, serving_port):
     SHOTS.mkdir(parents=True, exist_ok=True)
     token = airflow.token()
     _poll("the DAG was not parsed", lambda: _dag_ready(airflow, token), timeout=180)
@@ -189,3 +265,5 @@ def test_trigger_from_the_form_and_read_the_run_report(airflow, page):
     page.goto(f"{airflow.base}/run-report/dags/{DAG}/runs/{quote(run['dag_run_id'], safe='')}/model-card")
     assert "held-out images" in page.locator("#limits").inner_text()
     page.screenshot(path=SHOTS / "model-card.png", full_page=True)
+
+    feedback_moves_live_accuracy(page, airflow, serving_port, champion.removeprefix("v"))

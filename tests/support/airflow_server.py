@@ -48,8 +48,9 @@ def server_env(home: Path, port: int) -> dict[str, str]:
 class Standalone:
     """``airflow standalone`` as a context: started on enter, its whole process group killed on exit."""
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, env: dict[str, str] | None = None) -> None:
         self.home = home
+        self.env = env or {}
         self.port = free_port()
         self.base = f"http://localhost:{self.port}"
         self.log = home / "standalone.log"
@@ -59,7 +60,7 @@ class Standalone:
         self.home.mkdir(parents=True, exist_ok=True)
         with self.log.open("wb") as log:
             self.proc = subprocess.Popen([str(Path(sys.executable).with_name("airflow")), "standalone"], cwd=ROOT,
-                                         env=server_env(self.home, self.port), stdout=log,
+                                         env={**server_env(self.home, self.port), **self.env}, stdout=log,
                                          stderr=subprocess.STDOUT, start_new_session=True)
         return self
 

@@ -19,9 +19,13 @@ from tests.support.steps import ROOT
 
 
 @contextlib.contextmanager
-def local_server(serving_root: Path, model_name: str, log: Path, ready_within: float = 240) -> Iterator[str]:
-    """Yield the server's base URL once ``/ping`` answers 200; SIGTERM after, which must end it cleanly (exit 0)."""
-    port = free_port()
+def local_server(serving_root: Path, model_name: str, log: Path, ready_within: float = 240,
+                 port: int | None = None) -> Iterator[str]:
+    """Yield the server's base URL once ``/ping`` answers 200; SIGTERM after, which must end it cleanly (exit 0).
+
+    ``port``: one chosen earlier (a server told to use it, such as the browser test's API server); default a free one.
+    """
+    port = port or free_port()
     with log.open("wb") as out:
         process = subprocess.Popen([sys.executable, "-m", "tasks.serve", "--port", str(port), "--serving-root",
                                     str(serving_root), "--model-name", model_name], cwd=ROOT, stdout=out, stderr=out,

@@ -1,27 +1,49 @@
-"""The serving manifest deploy writes (pinned, canary stages) and the canary's promote/rollback seam."""
+"""The serving manifest deploy writes (pinned, canary stages) and the canary's complete/rollback decision."""
 
 from __future__ import annotations
 
 import pytest
 import yaml
 
-from tasks.model.canary import decide
+from tasks.feedback.stats import wilson_interval
+from tasks.model.canary import Live, decide
 from tasks.model.manifest import app_name, keep_previous, write_manifests
 
 
-@pytest.mark.parametrize("live,requests,action", [
-    (None, 0, "wait"), (0.95, 50, "wait"), (0.91, 500, "promote"), (0.89, 500, "promote"), (0.87, 500, "rollback")])
-def test_the_canary_is_promoted_unless_live_accuracy_drops_below_the_champions(live, requests, action):
-    verdict = decide(live, requests, champion_accuracy=0.90, max_drop=0.02, min_requests=200)
+@pytest.mark.parametrize("canary,stable,action", [
+    ((0, 0), (95, 100), "wait"),  # nothing labelled on the canary yet
+    ((50, 99), (95, 100), "wait"),  # one label short
+    ((95, 100), (40, 99), "wait"),  # the stable has too few to compare with
+    ((90, 100), (95, 100), "promote"),  # 0.90 is below 0.95 - 0.02, but inside the noise of 100 labels
+    ((96, 100), (95, 100), "promote"),
+    ((80, 100), (95, 100), "rollback"),  # even its interval's top (0.87) is below 0.93
+    ((180, 200), (950, 1000), "promote"),  # 0.90 on 200: its top 0.934 is still above 0.93
+    ((170, 200), (950, 1000), "rollback"),  # 0.85 on 200: top 0.891
+])
+def test_the_canary_is_rolled_back_only_when_its_live_accuracy_is_worse_beyond_its_interval(canary, stable, action):
+    verdict = decide(Live(*canary), Live(*stable), max_drop=0.02, min_labelled=100)
     assert verdict.action == action and "\n" not in verdict.reason
 
 
+def test_the_verdict_states_both_figures_and_what_is_missing():
+    rolled = decide(Live(50, 100), Live(95, 100))
+    low, high = wilson_interval(50, 100)
+    assert rolled.reason.startswith(f"canary 0.5000 (95% CI {low:.3f}-{high:.3f}) on 100 labelled vs stable 0.9500")
+    waiting = decide(Live(3, 10), Live(95, 100), min_labelled=100)
+    assert waiting.reason == "too few labelled answers to judge: canary has 10, 100 needed each"
+
+
 def test_each_verdict_names_the_manifest_to_apply(tmp_path):
-    assert decide(0.99, 500, 0.9).manifest(tmp_path) == tmp_path / "serving-complete.yaml"
-    assert decide(0.10, 500, 0.9).manifest(tmp_path) == tmp_path / "serving-rollback.yaml"
-    assert decide(0.99, 5, 0.9).manifest(tmp_path) is None
+    assert decide(Live(99, 100), Live(90, 100)).manifest(tmp_path) == tmp_path / "serving-complete.yaml"
+    assert decide(Live(10, 100), Live(90, 100)).manifest(tmp_path) == tmp_path / "serving-rollback.yaml"
+    assert decide(Live(1, 5), Live(90, 100)).manifest(tmp_path) is None
+
+
+def test_counts_that_are_not_counts_and_drops_that_are_not_shares_are_refused():
+    with pytest.raises(ValueError, match="not a count"):
+        Live(11, 10)
     with pytest.raises(ValueError, match="share"):
-        decide(93.0, 500, 0.9)
+        decide(Live(9, 10), Live(9, 10), max_drop=2)
 
 
 def served_folder(root, model, *versions):
