@@ -19,6 +19,7 @@ from tasks.contracts import CONTRACTS
 from tasks.core import parameters
 from tasks.core.contract import Setting, StepContract
 from tasks.core.parameters import DATA, DEPLOYMENT, MODEL, TRAINING
+from tasks.core.reuse import INDEX_FOLDER
 
 SECTIONS = (DATA, MODEL, TRAINING, DEPLOYMENT)
 
@@ -50,6 +51,8 @@ def step_spec(task_id: str, step: str, artifact_root: str, inputs: Mapping[str, 
     for setting in contract.cli_settings():
         if setting.name in fixed:
             arguments.append(f"{setting.flag}={fixed[setting.name]}")
+        elif setting is parameters.REUSE_INDEX:  # the data steps' content-keyed index lies in the artifact root
+            arguments.append(f"{setting.flag}={artifact_root}/{INDEX_FOLDER}")
         elif setting.form:
             arguments.append(f"{setting.flag}={param_template(setting)}")
         elif setting.default is None:
