@@ -17,6 +17,9 @@ Triggers: a cron (`PIPELINE_RETRAIN_CRON`, default Mondays 03:00 UTC) retrains o
 latest stored dataset version; a new version published by `dataset_ingest` (the
 `fashion_mnist_dataset` Asset) trains on exactly that version; a manual run uses its
 `dataset_uri` Param. `resolve_dataset` logs which, and `register` tags the MLflow run with it.
+`fetch` to `split` reuse an earlier run's outputs when the dataset's bytes and the settings
+each reads are the same (`reuse_data_steps`); the task log, the run report and the MLflow
+run's `data_reused_from` tag name that run.
 
 The model: `model_name` as given, or, left empty (the default), named after the run's
 input, so that a run on other images never meets a champion it cannot be compared with:
@@ -50,6 +53,7 @@ LINEAGE = ('{{ {"dataset_uri": ti.xcom_pull(task_ids="fetch")["source"], '
            '"dataset_sha256": ti.xcom_pull(task_ids="fetch")["sha256"], '
            '"dataset_trigger": ti.xcom_pull(task_ids="resolve_dataset")["trigger"], '
            '"dataset_version": ti.xcom_pull(task_ids="resolve_dataset")["version"], '
+           '"data_reused_from": (ti.xcom_pull(task_ids="split").get("reused_from") or {}).get("run", ""), '
            '"airflow_dag_id": dag.dag_id, "airflow_run_id": run_id} | tojson }}')
 
 

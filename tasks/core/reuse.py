@@ -82,8 +82,9 @@ def origin(output: Path, index: Path) -> dict[str, Any]:
         dag_id, run_folder, task_id = Path(output).resolve().relative_to(index.resolve().parent).parts
     except ValueError:
         dag_id, run_folder, task_id = None, str(output), Path(output).name
-    return {"dag_id": dag_id, "run_id": os.environ.get("AIRFLOW_CTX_DAG_RUN_ID") or None,
-            "run_folder": run_folder, "task_id": task_id}
+    run_id = os.environ.get("AIRFLOW_CTX_DAG_RUN_ID") or None
+    return {"dag_id": dag_id, "run_id": run_id, "run_folder": run_folder, "task_id": task_id,
+            "run": f"{dag_id}/{run_id or run_folder}" if dag_id else run_folder}
 
 
 def files_of(folder: Path) -> dict[str, int]:
@@ -92,15 +93,24 @@ def files_of(folder: Path) -> dict[str, int]:
 
 
 def lookup(index: Path, step: str, key: str) -> dict[str, Any] | None:
-    """The index entry of ``key`` if every file it lists is still there with its size; else ``None``."""
+    """The index entry of ``key`` if every file it lists is still there with its size; else ``None``.
+
+    The earlier folder must lie in the artifact root the index lies in, and a listed file
+    must stay inside that folder (no ``..``): a hit links only files the pipeline wrote.
+    """
     try:
         entry = json.loads((index / step / f"{key}.json").read_text())
         earlier = Path(entry["output"])
         files = dict(entry["files"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
+    if not earlier.resolve().is_relative_to(index.resolve().parent):  # an entry never leads out of the artifact root
+        log.warning("reuse entry %s points outside the artifact root (%s): ignored", key[:12], earlier)
+        return None
     for relative, size in files.items():
         path = earlier / relative
+        if not path.resolve().is_relative_to(earlier.resolve()):
+            return None
         if not path.is_file() or path.stat().st_size != size:
             log.info("earlier %s outputs of key %s are gone or changed (%s): computing", step, key[:12], path)
             return None
