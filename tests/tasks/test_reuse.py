@@ -46,7 +46,7 @@ def _computed(folder: Path) -> dict:
 
 
 def test_a_recorded_step_is_found_and_its_files_are_linked_into_the_next_run(tmp_path):
-    index, first, second = tmp_path / "reuse", tmp_path / "dag" / "run1" / "prepare", tmp_path / "dag" / "run2" / "prepare"
+    index, first, second = tmp_path / "reuse", tmp_path / "dag" / "run1" / "prepare", tmp_path / "dag/run2/prepare"
     reuse.record(index, "prepare", "k1", first, _computed(first))
     entry = reuse.lookup(index, "prepare", "k1")
     assert entry is not None
