@@ -17,6 +17,9 @@ Triggers: a cron (`PIPELINE_RETRAIN_CRON`, default Mondays 03:00 UTC) retrains o
 latest stored dataset version; a new version published by `dataset_ingest` (the
 `fashion_mnist_dataset` Asset) trains on exactly that version; a manual run uses its
 `dataset_uri` Param. `resolve_dataset` logs which, and `register` tags the MLflow run with it.
+`fetch` to `split` reuse an earlier run's outputs when the dataset's bytes and the settings
+each reads are the same (`reuse_data_steps`); the task log, the run report and the MLflow
+run's `data_reused_from` tag name that run.
 
 The model: `model_name` as given, or, left empty (the default), named after the run's
 input, so that a run on other images never meets a champion it cannot be compared with:
@@ -156,6 +159,7 @@ def fashion_mnist_training() -> None:
     with TaskGroup("delivery", prefix_group_id=False, tooltip="register, compare with the champion, deploy"):
         lineage = {"dataset_uri": ops["fetch"].output["source"], "dataset_sha256": ops["fetch"].output["sha256"],
                    "dataset_trigger": dataset["trigger"], "dataset_version": dataset["version"],
+                   "data_reused_from": split["reused_from"],
                    "airflow_dag_id": "{{ dag.dag_id }}", "airflow_run_id": "{{ run_id }}"}
         ops |= step("register", model=trained["model"], history=trained["history"],
                     fingerprints=trained["fingerprints"], metrics=ops["evaluate"].output["metrics"],

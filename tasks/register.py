@@ -175,10 +175,17 @@ def _json_object(name: str, text: str) -> dict:
     return value
 
 
+def _tag(value: object) -> str:
+    """A lineage value as an MLflow tag: a reuse origin (split's ``reused_from``) by the run it names."""
+    if isinstance(value, dict):
+        return str(value.get("run", ""))
+    return "" if value is None else str(value)
+
+
 def register_step(model: str, history: str, metrics: str, test: str, parent: str, fingerprints: str, output: Path,
                   tracking_uri: str, model_name: str | None, run_params: str, lineage: str) -> dict:
     """The step as its contract declares it: the results it is given in, the gate's figures out."""
-    tags = {key: str(value) for key, value in _json_object("lineage", lineage).items()}
+    tags = {key: _tag(value) for key, value in _json_object("lineage", lineage).items()}
     return register(tracking_uri, model_name, model, history, metrics, test, _json_object("run_params", run_params),
                     {**runtime_lineage(), **tags}, parent or None, output, fingerprints)
 

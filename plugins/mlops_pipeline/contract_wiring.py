@@ -23,6 +23,7 @@ from tasks.contracts import CONTRACTS
 from tasks.core import parameters
 from tasks.core.contract import Setting, StepContract
 from tasks.core.parameters import DATA, DEPLOYMENT, GPU_COUNT, MODEL, TRAINING
+from tasks.core.reuse import INDEX_FOLDER
 
 SECTIONS = (DATA, MODEL, TRAINING, DEPLOYMENT)
 
@@ -69,6 +70,8 @@ def step_spec(task_id: str, step: str, artifact_root: str, inputs: Mapping[str, 
             arguments.append(Wired(setting.name, setting.flag))
         elif setting.name in fixed:
             arguments.append(f"{setting.flag}={fixed[setting.name]}")
+        elif setting is parameters.REUSE_INDEX:  # the data steps' content-keyed index lies in the artifact root
+            arguments.append(f"{setting.flag}={artifact_root}/{INDEX_FOLDER}")
         elif setting.form:
             arguments.append(f"{setting.flag}={param_template(setting)}")
         elif setting.default is None:

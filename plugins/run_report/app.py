@@ -42,6 +42,7 @@ from run_report.model_card_page import model_card_page
 from run_report.models import history_page, live_cell, models_page, superseded_note
 from run_report.page import absent, render
 from run_report.pictures import load_test_predictions, picture_grid
+from run_report.reuse import reuse_section
 from run_report.skew import skew_section
 from tasks.data.validation_page import render_validation_page
 
@@ -168,6 +169,7 @@ def report(dag_id: str, run_id: str, folder: RunDir, gate: Annotated[dict, Depen
               + failure_section(dag_id, run_id, found)
               + params_section(effective_params(facts.get("conf"), defaults), defaults)
               + lineage_section(xcoms.get("fetch"), xcoms.get("resolve_dataset"))
+              + reuse_section(facts.get("reused") or {}, set(facts.get("tasks") or {}) or None)
               + skew_section(facts.get("provenance") or {}))
     pictures = picture_grid(load_test_predictions(folder), unavailable=absent("evaluate", failed) if failed else "")
     return render(dag_id, run_id, artifacts, gate, mlflow_ui_url(), confusion_matrix=matrix, header=header,

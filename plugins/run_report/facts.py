@@ -13,6 +13,7 @@ from typing import Any
 
 from mlops_pipeline.alerts import FAILURE_FILE
 from mlops_pipeline.settings import load_settings
+from run_report.reuse import reused_steps
 from run_report.skew import step_commits
 
 # Tasks whose result the report shows: the training run's data lineage, the ingest run's outcome
@@ -22,7 +23,8 @@ XCOM_TASKS = ("fetch", "resolve_dataset", "ingest", "publish")
 def run_facts(dag_id: str, run_id: str) -> dict[str, Any]:
     """What Airflow's database knows of the run: conf, state, the DAG's Param defaults, each task's state and
     times (``tasks``), the failed ones in the order they ran, the data XComs, and each step's ``provenance``
-    (the commits its code and its DAG came from, which every step result records)."""
+    (the commits its code and its DAG came from, which every step result records), and the data steps that
+    reused an earlier run's outputs (``reused``)."""
     from airflow.models.dagrun import DagRun
     from airflow.models.serialized_dag import SerializedDagModel
     from airflow.models.taskinstance import TaskInstance
@@ -32,7 +34,7 @@ def run_facts(dag_id: str, run_id: str) -> dict[str, Any]:
     from sqlalchemy import select
 
     facts: dict[str, Any] = {"conf": None, "defaults": None, "failed": [], "xcoms": {}, "tasks": {},
-                             "provenance": {}}
+                             "provenance": {}, "reused": {}}
     with create_session() as session:
         run = session.scalars(select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id)).first()
         if run is None:
@@ -51,6 +53,7 @@ def run_facts(dag_id: str, run_id: str) -> dict[str, Any]:
         results = {row.task_id: XComModel.deserialize_value(row) for row in rows}
         facts["xcoms"] = {task_id: value for task_id, value in results.items() if task_id in XCOM_TASKS}
         facts["provenance"] = step_commits(results)
+        facts["reused"] = reused_steps(results)
         dag = SerializedDagModel.get_dag(dag_id, session=session)
         facts["defaults"] = dict(dag.params.dump()) if dag is not None else None
     return facts

@@ -32,7 +32,8 @@ class Setting:
     ``form`` settings become trigger-form Params (``{{ params.<name> }}`` in the DAG);
     the others are fixed by the wiring (an output folder's tracking URI, a suite name).
     ``cli=False`` marks a setting the orchestrator uses itself (a pod's GPU count, the
-    gate's threshold) and never passes to a step's command line.
+    gate's threshold) and never passes to a step's command line; ``step_body=False`` one
+    the step's command line takes but :func:`run_step` keeps (whether to reuse earlier work).
     """
 
     name: str
@@ -51,6 +52,7 @@ class Setting:
     nullable: bool = False
     form: bool = True
     cli: bool = True
+    step_body: bool = True  # False: on the CLI, but taken by ``run_step`` (data reuse), not the step function
     rule: Callable[[Any], str | None] | None = None  # a check JSON schema cannot say (returns the problem)
 
     @property
@@ -169,7 +171,7 @@ class StepContract:
     def parameter_names(self) -> list[str]:
         """The keyword arguments the step function takes: inputs, ``output``, CLI settings."""
         return [*(i.name for i in self.inputs), *(["output"] if self.output_folder or self.output_file else []),
-                *(s.name for s in self.cli_settings())]
+                *(s.name for s in self.cli_settings() if s.step_body)]
 
     def parser(self) -> argparse.ArgumentParser:
         """The step's CLI: one ``--flag`` per input and setting, with the declared default and choices."""
@@ -197,8 +199,14 @@ class StepContract:
         return values
 
 
-def run_step(contract: StepContract, argv: list[str] | None, body: Callable[..., dict]) -> int:
-    """Parse ``argv`` by ``contract``, call ``body(**arguments)`` and report as every step does."""
+def run_step(contract: StepContract, argv: list[str] | None, body: Callable[..., dict],
+             content: Callable[[dict[str, Any]], str | None] | None = None) -> int:
+    """Parse ``argv`` by ``contract``, call ``body(**arguments)`` and report as every step does.
+
+    A step whose contract takes the reuse settings goes through :func:`tasks.core.reuse.run`:
+    an earlier run's outputs of the same content key are reused instead of calling ``body``;
+    ``content`` gives its input's content key where no upstream step left one (``fetch``).
+    """
     declared = set(contract.parameter_names())
     parameters = inspect.signature(body).parameters
     undeclared = {name for name, item in parameters.items() if item.default is inspect.Parameter.empty} - declared
@@ -208,9 +216,16 @@ def run_step(contract: StepContract, argv: list[str] | None, body: Callable[...,
 
     def call() -> dict:
         arguments = contract.parse(argv)
+        kept = {s.name: arguments.pop(s.name) for s in contract.cli_settings() if not s.step_body}
         for target in _write_targets(contract, arguments):
             require_writable(target)
-        return body(**arguments)
+        if "reuse_index" not in kept:
+            return body(**arguments)
+        from tasks.core import reuse
+
+        settings = {s.name: arguments[s.name] for s in contract.cli_settings() if s.step_body}
+        return reuse.run(contract.step, arguments, settings, kept, body, content,
+                         inputs=tuple(i.name for i in contract.inputs))
 
     return run_cli(contract.step, call)
 

@@ -66,6 +66,13 @@ CATEGORIES = _data("categories", str, ",".join(FASHION_MNIST_CATEGORIES), "Categ
                    pattern=CATEGORIES_PATTERN, max_length=1000, rule=categories_problem)
 SUITE = _data("suite", str, None, "Suite", "Which checkpoint's expectation suite to run.", choices=SUITES,
               form=False)
+REUSE_DATA_STEPS = _data("reuse_data_steps", bool, True, "Reuse earlier data work",
+                         "fetch to split reuse an earlier run's outputs when the dataset's content and the settings "
+                         "each step reads are the same (keyed by content, never by run); off: recompute.",
+                         step_body=False)
+REUSE_INDEX = _data("reuse_index", str, "", "Reuse index", "Folder of the content-keyed index of data step outputs "
+                    "(the DAG gives <artifact root>/reuse); empty: no reuse.", form=False, step_body=False)
+REUSE = (REUSE_DATA_STEPS, REUSE_INDEX)
 
 
 def _model(name: str, kind: type, default: object, title: str, description: str, **rules: object) -> Setting:

@@ -18,8 +18,8 @@ MODEL_STEPS = ("split", "choose_model", "build_model", "load_pretrained", "train
 # every Model or Training setting (the image shape and categories are the card's data section).
 TRAINING_SETTINGS = tuple(dict.fromkeys(
     s.name for step in MODEL_STEPS for s in CONTRACTS[step].settings
-    if s.form and (step == "split" or s.section in (MODEL, TRAINING))))
-DATA_TAGS = ("dataset_uri", "dataset_sha256", "dataset_version", "dataset_trigger")
+    if s.form and s.step_body and (step == "split" or s.section in (MODEL, TRAINING))))
+DATA_TAGS = ("dataset_uri", "dataset_sha256", "dataset_version", "dataset_trigger", "data_reused_from")
 
 
 def _limits(metrics: dict[str, Any], shape: str, classes: list[str]) -> list[str]:

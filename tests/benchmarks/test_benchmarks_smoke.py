@@ -2,8 +2,8 @@
 
 Benchmarks are not timed tests: this only keeps their code working (``make bench`` broke
 silently once, when the step wiring changed and no test ran the benchmarks); the figures
-come from ``make bench`` and live in ``benchmarks/results.jsonl``. ``orchestration`` and
-``quality`` are whole pipeline runs (a dozen processes that import TensorFlow or GX,
+come from ``make bench`` and live in ``benchmarks/results.jsonl``. ``orchestration``,
+``data_reuse`` and ``quality`` are whole pipeline runs (a dozen processes that import TensorFlow or GX,
 minutes even on tiny data), so they have a test of their own.
 """
 
@@ -18,7 +18,7 @@ import pytest
 from tests.support.steps import ROOT
 
 SMOKED = ("dag_parse", "data_path", "training", "serving")  # scale: test_scale_and_records.py
-PIPELINES = ("orchestration", "quality")
+PIPELINES = ("orchestration", "data_reuse", "quality")
 
 
 def quick(tmp_path, names: tuple[str, ...], timeout: int) -> tuple[subprocess.CompletedProcess, list[dict]]:

@@ -125,7 +125,7 @@ def test_run_facts_of_an_unknown_run_are_empty(airflow_db):
     from run_report.app import run_facts
 
     assert run_facts(DAG, "manual__never_ran") == {"conf": None, "defaults": None, "failed": [], "xcoms": {},
-                                                  "tasks": {}, "provenance": {}}
+                                                  "tasks": {}, "provenance": {}, "reused": {}}
 
 
 def test_the_model_card_page_escapes_names_and_is_served_for_a_registered_run(viewer, artifact_root):

@@ -21,7 +21,7 @@ def step_function(step: str):
     module = importlib.import_module(f"tasks.{step}")
     seen = []
     original = module.run_step
-    module.run_step = lambda contract, argv, body: seen.append(body) or 0
+    module.run_step = lambda contract, argv, body, **hooks: seen.append(body) or 0
     try:
         module.main([])
     finally:
