@@ -48,8 +48,8 @@ def test_register_names_the_parent_only_after_a_fine_tune_and_records_the_datase
     assert "--parent=" in built and "--parent=models:/fashion_mnist/2" in tuned
     lineage = json.loads(next(a for a in built if a.startswith("--lineage="))[len("--lineage="):])
     assert lineage == {"dataset_uri": "s3://data/f.csv", "dataset_sha256": "ab" * 32, "dataset_trigger": "asset_event",
-                       "dataset_version": "v7", "airflow_dag_id": "fashion_mnist_training",
-                       "airflow_run_id": "manual__step_plan"}
+                       "dataset_version": "v7", "data_reused_from": None,
+                       "airflow_dag_id": "fashion_mnist_training", "airflow_run_id": "manual__step_plan"}
 
 
 def test_a_gate_reason_that_starts_with_a_dash_stays_the_value_of_its_flag():

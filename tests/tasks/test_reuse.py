@@ -105,7 +105,7 @@ def _chain(root: Path, run: str, *extra: str, reuse_flag: str = "true") -> dict[
 
 
 def _reused(results: dict[str, dict]) -> list[str]:
-    return [step for step, result in results.items() if "reused_from" in result]
+    return [step for step, result in results.items() if result.get("reused_from")]
 
 
 def test_a_rerun_on_the_same_data_and_settings_reuses_every_data_step(tmp_path):
@@ -146,10 +146,10 @@ def test_a_changed_dataset_recomputes_every_step(tmp_path):
         assert fetched.returncode == 0, fetched.stderr
         return result_of(fetched)
 
-    assert "reused_from" not in fetch("run1")
-    assert "reused_from" in fetch("run2")
+    assert fetch("run1")["reused_from"] is None
+    assert fetch("run2")["reused_from"]
     csv.write_text(csv.read_text() + csv.read_text().splitlines()[1] + "\n")  # one more row: other bytes
-    assert "reused_from" not in fetch("run3")
+    assert fetch("run3")["reused_from"] is None
 
 
 def test_validation_is_reused_too_without_importing_great_expectations_again(tmp_path):
@@ -160,5 +160,5 @@ def test_validation_is_reused_too_without_importing_great_expectations_again(tmp
                          str(tmp_path / "dag" / run / "validate_raw"), "--reuse-index", str(tmp_path / "reuse"))
         assert done.returncode == 0, done.stderr
         outputs.append(result_of(done))
-    assert "reused_from" not in outputs[0] and outputs[1]["reused_from"]["task_id"] == "validate_raw"
+    assert outputs[0]["reused_from"] is None and outputs[1]["reused_from"]["task_id"] == "validate_raw"
     assert json.loads(Path(outputs[1]["validation"]).read_text())["success"] is True
