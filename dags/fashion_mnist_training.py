@@ -38,6 +38,7 @@ from mlops_pipeline.runners import step_operator
 from mlops_pipeline.settings import load_settings
 from mlops_pipeline.steps import StepSpec, first_xcom, xcom
 from mlops_pipeline.triggers import dataset_asset, training_schedule
+from mlops_pipeline.tuning import tuned_settings, tuning_tasks
 from tasks.contracts import DECIDERS
 
 DAG_ID = "fashion_mnist_training"
@@ -46,6 +47,7 @@ ROOT = SETTINGS.artifact_root
 DATASET = dataset_asset()
 TRACKING = {"tracking_uri": SETTINGS.tracking_uri}
 PARENT = "{{ (ti.xcom_pull(task_ids='load_pretrained') or {}).get('parent') or '' }}"
+STUDY = "{{ (ti.xcom_pull(task_ids='pick_best') or {}).get('study', '') }}"
 LINEAGE = ('{{ {"dataset_uri": ti.xcom_pull(task_ids="fetch")["source"], '
            '"dataset_sha256": ti.xcom_pull(task_ids="fetch")["sha256"], '
            '"dataset_trigger": ti.xcom_pull(task_ids="resolve_dataset")["trigger"], '
@@ -64,15 +66,15 @@ STEPS = {s.task_id: s for s in (
     _spec("validate_prepared", "validate", inputs={"input": xcom("prepare", "prepared")}, fixed={"suite": "prepared"}),
     _spec("features", inputs={"input": xcom("prepare", "prepared")}),
     _spec("split", inputs={"input": xcom("features", "features")}),
-    _spec(BUILD_MODEL),
+    _spec(BUILD_MODEL, tuned=tuned_settings()),
     _spec(LOAD_PRETRAINED, fixed=TRACKING),
     _spec("train", inputs={"model": first_xcom((BUILD_MODEL, LOAD_PRETRAINED), "model"),
                            "train": xcom("split", "train"), "validation": xcom("split", "val")},
-          gpus="{{ params.gpu_count }}"),
+          gpus="{{ params.gpu_count }}", tuned=tuned_settings()),
     _spec("evaluate", inputs={"model": xcom("train", "model"), "test": xcom("split", "test")}),
     _spec("register", inputs={"model": xcom("train", "model"), "history": xcom("train", "history"),
                              "metrics": xcom("evaluate", "metrics"), "test": xcom("split", "test"), "parent": PARENT,
-                             "fingerprints": xcom("train", "fingerprints")},
+                             "fingerprints": xcom("train", "fingerprints"), "tuning": STUDY},
          fixed={**TRACKING, "run_params": "{{ params | tojson }}", "lineage": LINEAGE}),
     # deploy acts on the model register used: model_name as given, or derived from the input when empty.
     _spec("deploy", fixed={**TRACKING, "model_name": xcom("register", "model_name"),
@@ -148,6 +150,8 @@ def fashion_mnist_training() -> None:
     with TaskGroup("data", prefix_group_id=False, tooltip="find, validate, clean and split the dataset"):
         ops = {"resolve_dataset": resolve(), "wait_for_data": wait_for_data(),
                **steps("fetch", "validate_raw", "prepare", "validate_prepared", "features", "split")}
+    with TaskGroup("tuning", prefix_group_id=False, tooltip="search hyperparameters: one train task per trial"):
+        ops["plan_trials"], ops["trial"], ops["pick_best"] = tuning_tasks(SETTINGS)
     with TaskGroup("model", prefix_group_id=False, tooltip="build or fine-tune, train and evaluate"):
         ops |= {"choose_model": choose_model(), **steps(BUILD_MODEL, LOAD_PRETRAINED, "train", "evaluate")}
     with TaskGroup("delivery", prefix_group_id=False, tooltip="register, compare with the champion, deploy"):
@@ -156,7 +160,8 @@ def fashion_mnist_training() -> None:
 
     ops["resolve_dataset"] >> ops["wait_for_data"] >> ops["fetch"] >> ops["validate_raw"] >> ops["prepare"]
     ops["prepare"] >> ops["validate_prepared"] >> ops["features"] >> ops["split"]
-    ops["split"] >> ops["choose_model"] >> [ops[BUILD_MODEL], ops[LOAD_PRETRAINED]] >> ops["train"]
+    ops["split"] >> ops["plan_trials"]
+    ops["pick_best"] >> ops["choose_model"] >> [ops[BUILD_MODEL], ops[LOAD_PRETRAINED]] >> ops["train"]
     ops["train"] >> ops["evaluate"] >> ops["register"] >> ops["gate"] >> ops["deploy"]
 
 

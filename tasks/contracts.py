@@ -79,7 +79,9 @@ _CONTRACTS = (
                          Input("metrics", "evaluation metrics (.json)"), Input("test", "test bundle (.npz)"),
                          Input("parent", "model URI this one was fine-tuned from", required=False),
                          Input("fingerprints", "the training rows' fingerprints (default: beside the model)",
-                               required=False)),
+                               required=False),
+                         Input("tuning", "the run's tuning study (study.db): trials logged as nested runs, the "
+                                         "chosen settings recorded", required=False)),
                  settings=(p.TRACKING_URI, p.MODEL_NAME, p.RUN_PARAMS, p.LINEAGE),
                  outputs=(Output("registration", "registration.json"),
                           Output("model_card", "model_card.json", "the version's model card (also in MLflow)")),

@@ -31,8 +31,12 @@ def param_template(setting: Setting) -> str:
 
 
 def step_spec(task_id: str, step: str, artifact_root: str, inputs: Mapping[str, str] | None = None,
-              fixed: Mapping[str, str] | None = None, gpus: str | None = None) -> StepSpec:
+              fixed: Mapping[str, str] | None = None, gpus: str | None = None,
+              tuned: Mapping[str, str] | None = None) -> StepSpec:
     """The spec of task ``task_id`` running ``step``: inputs wired, fixed settings set, the rest from the form.
+
+    ``tuned`` gives form settings another template (a tuning search's pick, the form's value
+    without one): unlike ``fixed`` they stay on the form.
 
     Raises ValueError at parse time for an input or setting the contract does not have,
     or a required input left unwired, so a wiring mistake is a DAG import error.
@@ -51,7 +55,7 @@ def step_spec(task_id: str, step: str, artifact_root: str, inputs: Mapping[str, 
         if setting.name in fixed:
             arguments.append(f"{setting.flag}={fixed[setting.name]}")
         elif setting.form:
-            arguments.append(f"{setting.flag}={param_template(setting)}")
+            arguments.append(f"{setting.flag}={(tuned or {}).get(setting.name) or param_template(setting)}")
         elif setting.default is None:
             raise ValueError(f"{task_id}: setting {setting.name} has no default and is not on the form: fix it")
     resources = TRAIN_RESOURCES if gpus is not None else DATA_RESOURCES

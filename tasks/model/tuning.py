@@ -18,6 +18,7 @@ from typing import Any
 from tasks.core.search_space import Dimension
 
 STUDY_NAME = "tuning"
+TRIALS_FILE = "trials.json"  # pick_best writes the trials table beside the study, for the run report
 DIRECTIONS = {"val_accuracy": "maximize", "val_loss": "minimize"}
 SQLITE_TIMEOUT_S = 60
 
@@ -128,8 +129,15 @@ def tell_all(url: str) -> dict[str, Any]:
     study = load(url)
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING)):
         _tell(study, trial.number, dict(trial.user_attrs))
-    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    if not complete:
+    return best_settings(url)
+
+
+def best_settings(url: str) -> dict[str, Any]:
+    """The best completed trial: its settings, number and value (``{}`` when none completed)."""
+    from optuna.trial import TrialState
+
+    study = load(url)
+    if not study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
         return {}
     return {"settings": dict(study.best_trial.params), "trial": study.best_trial.number,
             "value": study.best_value, "metric": study.user_attrs["metric"]}
@@ -152,18 +160,52 @@ def wait_for_turn(url: str, number: int, parallelism: int, poll_s: float = 2.0, 
     count in the study instead (best effort: two trials checking at the same instant may
     both start).
     """
+    from optuna.trial import TrialState
+
     study = load(url)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        trials = study.get_trials(deepcopy=False)
+        trials = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
         if sum(1 for t in trials if t.user_attrs.get("turn") == "running") < parallelism:
-            break
+            mark_turn(url, number, "running")
+            return
         time.sleep(poll_s)
-    mark_turn(url, number, "running")
+    raise TimeoutError(f"trial {number} waited {timeout_s:.0f} s for one of {parallelism} running trials to end")
 
 
 def mark_turn(url: str, number: int, state: str) -> None:
-    """Record whether trial ``number`` holds a slot (``running``) or gave it back (``done``)."""
+    """Record whether trial ``number`` holds a slot (``running``) or gave it back (``done``).
+
+    A trial that told its outcome holds no slot any more (and cannot be changed): left as it is.
+    """
+    from optuna.trial import TrialState
+
     study = load(url)
     trial = next(t for t in study.get_trials(deepcopy=False) if t.number == number)
-    study._storage.set_trial_user_attr(trial._trial_id, "turn", state)
+    if trial.state == TrialState.RUNNING:
+        study._storage.set_trial_user_attr(trial._trial_id, "turn", state)
+
+
+def log_trials(mlflow_client: Any, experiment_id: str, parent_run_id: str, url: str) -> dict[str, Any]:
+    """Log every trial as a nested MLflow run under the run's parent: settings, curve, outcome.
+
+    A pruned trial ends KILLED, a failed one FAILED, so the MLflow UI tells them apart at a glance.
+    Returns the trials table (``trials_table``) with each row's MLflow run id.
+    """
+    from mlflow.entities import Metric, Param
+
+    table = trials_table(url)
+    study = load(url)
+    curves = {t.number: t.intermediate_values for t in study.get_trials(deepcopy=False)}
+    ended = {"complete": "FINISHED", "pruned": "KILLED"}
+    for row in table["trials"]:
+        run = mlflow_client.create_run(experiment_id, run_name=f"trial {row['number']}",
+                                       tags={"mlflow.parentRunId": parent_run_id, "tuning_trial": str(row["number"]),
+                                             "tuning_state": row["state"]})
+        metrics = [Metric(table["metric"], float(v), 0, int(step)) for step, v in curves[row["number"]].items()]
+        metrics += [Metric(f"best_{table['metric']}", float(row["value"]), 0, 0)] if row["value"] is not None else []
+        mlflow_client.log_batch(run.info.run_id, metrics=metrics,
+                                params=[Param(k, str(v)) for k, v in row["settings"].items()])
+        mlflow_client.set_terminated(run.info.run_id, status=ended.get(row["state"], "FAILED"))
+        row["mlflow_run_id"] = run.info.run_id
+    return table

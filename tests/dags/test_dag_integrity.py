@@ -96,6 +96,7 @@ def test_the_graph_reads_data_then_model_then_delivery(dagbag):
     assert groups == {
         "data": ["resolve_dataset", "wait_for_data", "fetch", "validate_raw", "prepare", "validate_prepared",
                  "features", "split"],
+        "tuning": ["plan_trials", "trial", "pick_best"],
         "model": ["choose_model", "build_model", "load_pretrained", "train", "evaluate"],
         "delivery": ["register", "gate", "deploy"],
     }  # task ids carry no group prefix: links, artifact folders and the gate's branch target use them as they are

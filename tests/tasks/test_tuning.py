@@ -41,9 +41,9 @@ def _fake_trial(url: str, number: int, curve: list[float]) -> dict:
     ran = []
     for epoch, value in enumerate(curve):
         ran.append(value)
-        if reporter.epoch(epoch, {"val_accuracy": value}):
+        if reporter.epoch(epoch, {reporter.metric: value}):
             break
-    return reporter.finish({"val_accuracy": ran}, seconds=0.1)
+    return reporter.finish({reporter.metric: ran}, seconds=0.1)
 
 
 def test_plan_asks_seeded_settings_within_the_space_and_pick_best_tells_and_prunes(tmp_path):
@@ -96,3 +96,16 @@ def test_a_trial_with_a_broken_build_fails_in_one_line(tmp_path):
                      f"--output={tmp_path / 't'}", "--trial-build={\"units\": 8}")
 
     assert done.returncode == 2 and "--trial-build:" in done.stderr.strip().splitlines()[-1]
+
+
+def test_a_trial_waits_while_the_runs_parallelism_is_taken_and_starts_once_a_trial_ends(tmp_path):
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    tuning.plan(url, parse_space("units: 8..16", p.SEARCHABLE), 3, "val_loss", seed=0)
+    tuning.wait_for_turn(url, 0, parallelism=1)
+
+    with pytest.raises(TimeoutError, match="trial 1 waited"):
+        tuning.wait_for_turn(url, 1, parallelism=1, poll_s=0.05, timeout_s=0.2)
+    tuning.wait_for_turn(url, 1, parallelism=2, timeout_s=0.2)  # a second slot is free
+    _fake_trial(url, 0, [0.5, 0.4])  # trial 0 ends: its slot is free again
+    tuning.mark_turn(url, 0, "done")  # the operator's release after the trial told its outcome: harmless
+    tuning.wait_for_turn(url, 2, parallelism=2, timeout_s=0.2)
