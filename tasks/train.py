@@ -98,8 +98,14 @@ def _start_model(model_uri: str, trial_build: str) -> Any:
     from tasks.build_model import build_network
 
     try:
-        return build_network(**json.loads(trial_build))
-    except (ValueError, TypeError) as exc:
+        settings = json.loads(trial_build)
+        build = CONTRACTS["build_model"]
+        unknown = set(settings) - {s.name for s in build.settings}
+        if unknown:
+            raise ValueError(f"build_model has no setting {sorted(unknown)}")
+        checked = {name: build.setting(name).check(value) for name, value in settings.items()}  # the CLI's rules
+        return build_network(**checked)
+    except (ValueError, TypeError, StepError) as exc:
         raise StepError(f"--trial-build: {exc}") from None
 
 

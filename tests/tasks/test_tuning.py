@@ -89,13 +89,17 @@ def test_a_trial_is_the_train_step_reporting_to_the_study_and_stopped_when_prune
     assert trial.intermediate_values and trial.user_attrs["pruned"]
 
 
-def test_a_trial_with_a_broken_build_fails_in_one_line(tmp_path):
+@pytest.mark.parametrize(("build", "problem"), [
+    ('{"units": 8}', "missing"), ('{"units": 0}', "units=0: must be >= 1"), ('{"layers": 3}', "no setting"),
+    ("not json", "Expecting value")])
+def test_a_trial_with_a_broken_build_fails_in_one_line_naming_it(tmp_path, build, problem):
     data = make_bundles(tmp_path)
 
     done = call_step("train", f"--train={data['train']}", f"--validation={data['val']}",
-                     f"--output={tmp_path / 't'}", "--trial-build={\"units\": 8}")
+                     f"--output={tmp_path / 't'}", f"--trial-build={build}")
 
-    assert done.returncode == 2 and "--trial-build:" in done.stderr.strip().splitlines()[-1]
+    last = done.stderr.strip().splitlines()[-1]
+    assert done.returncode == 2 and "--trial-build:" in last and problem in last
 
 
 def test_a_trial_waits_while_the_runs_parallelism_is_taken_and_starts_once_a_trial_ends(tmp_path):
