@@ -113,3 +113,23 @@ def test_a_trial_waits_while_the_runs_parallelism_is_taken_and_starts_once_a_tri
     _fake_trial(url, 0, [0.5, 0.4])  # trial 0 ends: its slot is free again
     tuning.mark_turn(url, 0, "done")  # the operator's release after the trial told its outcome: harmless
     tuning.wait_for_turn(url, 2, parallelism=2, timeout_s=0.2)
+
+
+def test_every_trial_becomes_a_nested_mlflow_run_pruned_ones_killed(tmp_path):
+    from mlflow import MlflowClient
+
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    tuning.plan(url, parse_space("units: 8..16", p.SEARCHABLE), 3, "val_accuracy", seed=0)
+    for number, curve in ((0, [0.8, 0.9]), (1, [0.85, 0.95]), (2, [0.1, 0.1])):
+        _fake_trial(url, number, curve)
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    experiment = client.create_experiment("e")
+    parent = client.create_run(experiment).info.run_id
+
+    table = tuning.log_trials(client, experiment, parent, url)
+
+    children = client.search_runs([experiment], filter_string=f"tags.mlflow.parentRunId = '{parent}'")
+    by_trial = {run.data.tags["tuning_trial"]: run for run in children}
+    assert sorted(by_trial) == ["0", "1", "2"] and len(table["trials"]) == 3
+    assert by_trial["2"].info.status == "KILLED" and by_trial["1"].info.status == "FINISHED"
+    assert by_trial["1"].data.metrics["best_val_accuracy"] == 0.95 and "units" in by_trial["1"].data.params
