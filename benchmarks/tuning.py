@@ -118,17 +118,22 @@ def run(quick: bool = False) -> list[Figure]:
                     f"--early-stopping-patience={params['early_stopping_patience']}"]
             rounds = iter(range(100))
             peaks: list[float] = []
+            epochs: dict[str, list[int]] = {"trial": [], "bare": []}
 
             def one_trial() -> float:
                 args = _trials(root / f"overhead-{next(rounds)}", params, split, FIXED_SPACE, 1)[0]
-                return _train(args)[1]
-
-            def one_train() -> float:
-                _, seconds, peak = _train([*bare, f"--output={root / 'bare'}"])
-                peaks.append(peak)
+                result, seconds, _ = _train(args)
+                epochs["trial"].append(result["epochs_run"])
                 return seconds
 
-            pair = interleaved(one_trial, one_train, smoke=quick)
+            def one_train() -> float:
+                result, seconds, peak = _train([*bare, f"--output={root / 'bare'}"])
+                peaks.append(peak)
+                epochs["bare"].append(result["epochs_run"])
+                return seconds
+
+            pair = interleaved(one_trial, one_train, repeat=5, smoke=quick)
+            pair.epochs = epochs
             parallel = _trials(root / "parallel", params, split, p.SEARCH_SPACE.default, 4)
             procs = [subprocess.Popen([sys.executable, "-m", "tasks", "train", *args], cwd=ROOT, env=_env(),
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for args in parallel]
@@ -152,7 +157,8 @@ def _figures(default: dict, tuned: dict, best: dict, wall: float, results: list[
                       "trial_seconds": [r.get("seconds") for r in results],
                       "test_rows": tuned["results"]["evaluate"]["test_rows"]}),
         Figure("tuning", "one trial (train step + study), wall", pair.value, "s", pair.baseline,
-               "the bare train step, same settings", OVERHEAD_TARGET, notes=pair.notes(), load=pair.load),
+               "the bare train step, same settings", OVERHEAD_TARGET,
+               notes={**pair.notes(), "epochs_run": pair.epochs}, load=pair.load),
         Figure("tuning", "4 parallel trials, peak RSS (sum)", peak4, "MB", max(peaks) if peaks else None,
                "one train step's peak RSS", psutil.virtual_memory().available / 2**20, judged_on="value",
                notes={"cores": os.cpu_count(), "total_mb": round(psutil.virtual_memory().total / 2**20)}),
