@@ -2,9 +2,9 @@
 ### Fashion-MNIST training and delivery pipeline
 
 wait for data → fetch (the CSV, parsed once into a columnar copy) → validate_raw (Great
-Expectations) → prepare → validate_prepared → features → split → **tuning** if `tuning_trials`
-> 0 (plan_trials → one mapped train task per trial → pick_best, whose settings build_model and
-train then use) → **branch** (build a model or fine-tune the champion) → train → evaluate
+Expectations) → prepare → validate_prepared → features → split → **tuning** if asked
+(`tuning_trials` above 0: plan_trials → one mapped train task per trial → pick_best, whose
+settings build_model and train then use) → **branch** (build a model or fine-tune the champion) → train → evaluate
 → register (MLflow run + model version) → **gate** (accuracy ≥ threshold and significantly
 better than the champion on test rows neither model trained on; a champion that cannot be
 compared blocks it) → deploy
