@@ -18,7 +18,8 @@ from pathlib import Path
 
 from benchmarks.record import RESULTS, append, machine
 
-BENCHMARKS = ("dag_parse", "orchestration", "data_reuse", "data_path", "scale", "training", "quality", "serving")
+BENCHMARKS = ("dag_parse", "orchestration", "data_reuse", "data_path", "scale", "training", "quality", "serving",
+              "tuning")
 QUIET_ENV = {"GX_ANALYTICS_ENABLED": "false", "MLFLOW_ENABLE_TELEMETRY": "false", "DO_NOT_TRACK": "true",
              "TF_CPP_MIN_LOG_LEVEL": "2", "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
 

@@ -2,10 +2,12 @@
 ### Fashion-MNIST training and delivery pipeline
 
 wait for data → fetch (the CSV, parsed once into a columnar copy) → validate_raw (Great
-Expectations) → prepare → validate_prepared → features → split → **branch** (build a model
-or fine-tune the champion) → train → evaluate → register (MLflow run + model version)
-→ **gate** (accuracy ≥ threshold and significantly better than the champion on test rows
-neither model trained on; a champion that cannot be compared blocks it) → deploy
+Expectations) → prepare → validate_prepared → features → split → **tuning** if asked
+(`tuning_trials` above 0: plan_trials → one mapped train task per trial → pick_best, whose
+settings build_model and train then use) → **branch** (build a model or fine-tune the champion) → train → evaluate
+→ register (MLflow run + model version) → **gate** (accuracy ≥ threshold and significantly
+better than the champion on test rows neither model trained on; a champion that cannot be
+compared blocks it) → deploy
 (champion alias, serving folder).
 
 Every step is `python -m tasks <step> ...`: a local subprocess in the embedded
@@ -41,6 +43,7 @@ from mlops_pipeline.runners import step_operator
 from mlops_pipeline.settings import load_settings
 from mlops_pipeline.steps import FirstOf, StepSpec
 from mlops_pipeline.triggers import dataset_asset, training_schedule
+from mlops_pipeline.tuning import SEARCHED, tuning_tasks
 from tasks.contracts import DECIDERS
 
 DAG_ID = "fashion_mnist_training"
@@ -50,8 +53,8 @@ DATASET = dataset_asset()
 TRACKING = {"tracking_uri": SETTINGS.tracking_uri}
 
 
-def _spec(task_id: str, step: str | None = None, **fixed) -> StepSpec:
-    return step_spec(task_id, step or task_id, ROOT, fixed=fixed)
+def _spec(task_id: str, step: str | None = None, tuned: tuple[str, ...] = (), **fixed) -> StepSpec:
+    return step_spec(task_id, step or task_id, ROOT, fixed=fixed, tuned=tuned)
 
 
 # What each task runs and the settings this DAG fixes; the inputs (and FROM_UPSTREAM settings)
@@ -63,9 +66,9 @@ STEPS = {s.task_id: s for s in (
     _spec("validate_prepared", "validate", suite="prepared"),
     _spec("features"),
     _spec("split"),
-    _spec(BUILD_MODEL),
+    _spec(BUILD_MODEL, tuned=SEARCHED),
     _spec(LOAD_PRETRAINED, **TRACKING),
-    _spec("train"),
+    _spec("train", tuned=SEARCHED),
     _spec("evaluate"),
     _spec("register", **TRACKING, run_params="{{ params | tojson }}", lineage=FROM_UPSTREAM),
     # deploy acts on the model register used: model_name as given, or derived from the input when empty.
@@ -150,10 +153,17 @@ def fashion_mnist_training() -> None:
         ops |= step("features", input=ops["prepare"].output["prepared"])
         ops |= step("split", input=ops["features"].output["features"])
     split = ops["split"].output
+    with TaskGroup("tuning", prefix_group_id=False, tooltip="search hyperparameters: one train task per trial"):
+        ops["plan_trials"], ops["trial"], ops["pick_best"] = tuning_tasks(SETTINGS, split)
+    best = ops["pick_best"]
     with TaskGroup("model", prefix_group_id=False, tooltip="build or fine-tune, train and evaluate"):
-        ops |= {"choose_model": choose_model(), **step(BUILD_MODEL), **step(LOAD_PRETRAINED)}
+        def searched(task_id: str) -> dict:
+            """The searched settings ``task_id`` takes: the best trial's, or the form's without tuning."""
+            return {name: best[name] for name in SEARCHED if name in STEPS[task_id].slots()}
+
+        ops |= {"choose_model": choose_model(), **step(BUILD_MODEL, **searched(BUILD_MODEL)), **step(LOAD_PRETRAINED)}
         model = FirstOf(ops[BUILD_MODEL].output["model"], ops[LOAD_PRETRAINED].output["model"])
-        ops |= step("train", model=model, train=split["train"], validation=split["val"])
+        ops |= step("train", model=model, train=split["train"], validation=split["val"], **searched("train"))
         trained = ops["train"].output
         ops |= step("evaluate", model=trained["model"], test=split["test"])
     with TaskGroup("delivery", prefix_group_id=False, tooltip="register, compare with the champion, deploy"):
@@ -164,7 +174,7 @@ def fashion_mnist_training() -> None:
         ops |= step("register", model=trained["model"], history=trained["history"],
                     fingerprints=trained["fingerprints"], metrics=ops["evaluate"].output["metrics"],
                     test=split["test"], lineage=lineage,
-                    parent=FirstOf(ops[LOAD_PRETRAINED].output["parent"], default=""))
+                    parent=FirstOf(ops[LOAD_PRETRAINED].output["parent"], default=""), tuning=best["study"])
         registered = ops["register"].output
         ops |= {"gate": gate(registered)}
         ops |= step("deploy", model_name=registered["model_name"], version=registered["version"],
@@ -176,7 +186,8 @@ def fashion_mnist_training() -> None:
     ops["wait_for_data"] >> ops["fetch"]
     ops["validate_raw"] >> ops["prepare"]
     ops["validate_prepared"] >> ops["features"]
-    ops["split"] >> ops["choose_model"] >> [ops[BUILD_MODEL], ops[LOAD_PRETRAINED]]
+    ops["choose_model"] >> [ops[BUILD_MODEL], ops[LOAD_PRETRAINED]]
+    ops["pick_best"] >> ops["choose_model"]
 
 
 dag = fashion_mnist_training()

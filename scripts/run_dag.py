@@ -114,10 +114,13 @@ def summarise(dag, run) -> dict:
     from tasks.contracts import CONTRACTS
 
     run_root = Path(load_settings().artifact_root) / dag.dag_id / run_key(run.run_id)
-    states = {ti.task_id: str(ti.state.value if hasattr(ti.state, "value") else ti.state)
-              for ti in run.get_task_instances()}
+    instances = run.get_task_instances()
+    states = {ti.task_id: str(ti.state.value if hasattr(ti.state, "value") else ti.state) for ti in instances}
+    mapped: dict[str, list[str]] = {}  # a mapped task's instances (tuning trials), in map-index order
+    for ti in sorted((ti for ti in instances if ti.map_index >= 0), key=lambda ti: ti.map_index):
+        mapped.setdefault(ti.task_id, []).append(str(getattr(ti.state, "value", ti.state)))
     summary = {"dag_id": dag.dag_id, "run_id": run.run_id, "state": str(getattr(run.state, "value", run.state)),
-               "run_type": str(getattr(run.run_type, "value", run.run_type)), "tasks": states,
+               "run_type": str(getattr(run.run_type, "value", run.run_type)), "tasks": states, "mapped": mapped,
                "artifacts": str(run_root)}
     metrics = CONTRACTS["evaluate"].output_path(run_root / "evaluate", "metrics")
     if metrics.is_file():

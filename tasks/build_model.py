@@ -42,17 +42,25 @@ def make_network(model_type: str, height: int, width: int, classes: int, units: 
     return keras.Model(inputs, outputs, name=f"fashion_{model_type}")
 
 
+def build_network(model_type: str, image_height: int, image_width: int, classes: int, units: int,
+                  hidden_activation: str, output_activation: str, optimizer: str, loss: str,
+                  learning_rate: float, random_state: int) -> Any:
+    """A compiled, untrained model (what ``build_model`` saves; a tuning trial builds its own this way)."""
+    quiet_tensorflow()
+    import keras
+
+    keras.utils.set_random_seed(random_state)
+    model = make_network(model_type, image_height, image_width, classes, units, hidden_activation,
+                         output_activation)
+    return compile_model(model, optimizer, loss, learning_rate, output_activation)
+
+
 def build_model(output: Path, model_type: str, image_height: int, image_width: int, classes: int, units: int,
                 hidden_activation: str, output_activation: str, optimizer: str, loss: str,
                 learning_rate: float, random_state: int) -> dict:
     """Write ``<output>/model.keras``: a compiled, untrained model (settings checked by the contract)."""
-    height, width, seed = image_height, image_width, random_state
-    quiet_tensorflow()
-    import keras
-
-    keras.utils.set_random_seed(seed)
-    model = make_network(model_type, height, width, classes, units, hidden_activation, output_activation)
-    compile_model(model, optimizer, loss, learning_rate, output_activation)
+    model = build_network(model_type, image_height, image_width, classes, units, hidden_activation,
+                          output_activation, optimizer, loss, learning_rate, random_state)
     target = CONTRACT.output_path(output, "model")
     save_model(model, target)
     return {"model": str(target), "model_type": model_type, "parameters": int(model.count_params()), "parent": None}

@@ -61,10 +61,11 @@ _CONTRACTS = (
                  settings=(p.BASE_MODEL_URI, p.TRACKING_URI, p.MODEL_NAME, *SHAPE, p.CATEGORIES, p.CLASSES, *COMPILE),
                  outputs=(MODEL_FILE,), image="train"),
     StepContract("train", "Fit the model on the train split with early stopping on the validation split.",
-                 inputs=(Input("model", "compiled .keras model to start from"), Input("train", "train bundle (.npz)"),
-                         Input("validation", "validation bundle (.npz)")),
+                 inputs=(Input("model", "compiled .keras model to start from (a trial builds its own)",
+                               required=False),
+                         Input("train", "train bundle (.npz)"), Input("validation", "validation bundle (.npz)")),
                  settings=(p.EPOCHS, p.BATCH_SIZE, p.LEARNING_RATE, p.EARLY_STOPPING_PATIENCE, p.RANDOM_STATE,
-                           p.GPU_COUNT),
+                           p.GPU_COUNT, p.TRIAL_STUDY, p.TRIAL_NUMBER, p.TRIAL_BUILD),
                  outputs=(MODEL_FILE, Output("history", "history.json"),
                           Output("fingerprints", "fingerprints.npy", "fingerprints of the train and validation rows")),
                  image="train"),
@@ -79,7 +80,9 @@ _CONTRACTS = (
                          Input("metrics", "evaluation metrics (.json)"), Input("test", "test bundle (.npz)"),
                          Input("parent", "model URI this one was fine-tuned from", required=False),
                          Input("fingerprints", "the training rows' fingerprints (default: beside the model)",
-                               required=False)),
+                               required=False),
+                         Input("tuning", "the run's tuning study (study.db): trials logged as nested runs, the "
+                                         "chosen settings recorded", required=False)),
                  settings=(p.TRACKING_URI, p.MODEL_NAME, p.RUN_PARAMS, p.LINEAGE),
                  outputs=(Output("registration", "registration.json"),
                           Output("model_card", "model_card.json", "the version's model card (also in MLflow)")),
@@ -122,10 +125,13 @@ _CONTRACTS = (
                  settings=(p.DATA_WAIT_TIMEOUT_MINUTES,), output_folder=False),
     StepContract("choose_model", "Fine-tune a pretrained model or build a new one.",
                  settings=(p.USE_PRETRAINED_MODEL,), output_folder=False),
+    StepContract("plan_trials", "Create the run's study and ask it for the trials' settings.",
+                 settings=(p.TUNING_TRIALS, p.TUNING_PARALLELISM, p.TUNING_METRIC, p.SEARCH_SPACE),
+                 output_folder=False),
     StepContract("gate", "Deploy only a challenger that clears the threshold and beats the champion, fairly.",
                  settings=(p.ACCURACY_THRESHOLD, p.MIN_IMPROVEMENT, p.MIN_COMPARISON_ROWS, p.SIGNIFICANCE,
                            p.REPLACE_INCOMPATIBLE_CHAMPION), output_folder=False),
 )
 CONTRACTS: dict[str, StepContract] = {c.step: c for c in _CONTRACTS}
-DECIDERS = ("resolve_dataset", "wait_for_data", "choose_model", "gate")
+DECIDERS = ("resolve_dataset", "wait_for_data", "choose_model", "plan_trials", "gate")
 STEP_NAMES = tuple(name for name in CONTRACTS if name not in DECIDERS)

@@ -42,6 +42,7 @@ from tasks.model.model_io import load_model
 from tasks.model.naming import model_name_for
 from tasks.model.registry import EXPERIMENT, client, experiment_id, get_version
 from tasks.model.scoring import predicted_classes
+from tasks.model.tuning import best_settings, log_trials
 
 CONTRACT = CONTRACTS["register"]
 EVALUATION_FILES = ("confusion_matrix", "report", "summary", "metrics")
@@ -84,7 +85,7 @@ def with_parent_rows(seen: np.ndarray, file: Path, parent: str | None, mlflow_cl
 
 def register(tracking_uri: str, model_name: str | None, model_uri: str, history_uri: str, metrics_uri: str,
              test_uri: str, params: dict, tags: dict[str, str], parent: str | None, output: Path | None = None,
-             fingerprints_uri: str = "") -> dict:
+             fingerprints_uri: str = "", tuning_uri: str = "") -> dict:
     """Log the run, register the version and compare with the champion; return the figures the gate needs.
 
     The evaluation's report and plot are logged from beside its metrics file, and the
@@ -111,8 +112,12 @@ def register(tracking_uri: str, model_name: str | None, model_uri: str, history_
                                                mlflow_client, tracking_uri, Path(scratch.name))
     experiment = experiment_id(mlflow_client, tracking_uri)
     run_name = "/".join(filter(None, (tags.get("airflow_dag_id"), tags.get("airflow_run_id")))) or None
+    study = f"sqlite:///{require_file(tuning_uri, 'tuning study')}" if tuning_uri else ""
+    chosen = best_settings(study) if study else {}
+    params = {**params, **chosen.get("settings", {})}  # what made this model: the search's pick over the form's
     with mlflow.start_run(experiment_id=experiment, run_name=run_name) as run:
         mlflow.log_params({key: str(value)[:500] for key, value in params.items()})
+        trials = log_trials(mlflow_client, experiment, run.info.run_id, study) if study else None
         mlflow_client.log_batch(run.info.run_id, metrics=_batch_metrics(history, metrics))
         mlflow.set_tags({**tags, "parent_model": parent or "", "registered_model_name": model_name,
                          "model_name_derived": str(derived).lower()})
@@ -129,7 +134,8 @@ def register(tracking_uri: str, model_name: str | None, model_uri: str, history_
     version = mlflow_client.create_model_version(
         model_name, source=f"{run.info.artifact_uri}/model", run_id=run.info.run_id,
         tags={"test_accuracy": f"{metrics['accuracy']:.6f}", "parent_model": parent or "",
-              "dataset_sha256": tags.get("dataset_sha256", ""), SIGNATURE_TAG: json.dumps(signature)})
+              "dataset_sha256": tags.get("dataset_sha256", ""), SIGNATURE_TAG: json.dumps(signature),
+              **({"tuned_settings": json.dumps(chosen["settings"], sort_keys=True)} if chosen else {})})
     champion = score_champion(status, mlflow_client, tracking_uri, model_name, test, challenger_correct, seen,
                               signature)
     table = champion.table or {}
@@ -145,6 +151,10 @@ def register(tracking_uri: str, model_name: str | None, model_uri: str, history_
               "champion": {"version": champion.version, "table": champion.table, "problem": champion.problem,
                            "other_input": champion.other_input}}
     card = build_model_card(model_name, int(version.version), run.info.run_id, params, tags, metrics, history, parent)
+    if chosen:
+        card["tuning"] = {**chosen, "trials": len(trials["trials"]),
+                          "pruned": sum(row["state"] == "pruned" for row in trials["trials"])}
+        result["tuning"] = card["tuning"]
     log_model_card(mlflow_client, card)
     if output is not None:
         write_json(CONTRACT.output_path(output, "model_card"), card)
@@ -182,12 +192,12 @@ def _tag(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def register_step(model: str, history: str, metrics: str, test: str, parent: str, fingerprints: str, output: Path,
-                  tracking_uri: str, model_name: str | None, run_params: str, lineage: str) -> dict:
+def register_step(model: str, history: str, metrics: str, test: str, parent: str, fingerprints: str, tuning: str,
+                  output: Path, tracking_uri: str, model_name: str | None, run_params: str, lineage: str) -> dict:
     """The step as its contract declares it: the results it is given in, the gate's figures out."""
     tags = {key: _tag(value) for key, value in _json_object("lineage", lineage).items()}
     return register(tracking_uri, model_name, model, history, metrics, test, _json_object("run_params", run_params),
-                    {**runtime_lineage(), **tags}, parent or None, output, fingerprints)
+                    {**runtime_lineage(), **tags}, parent or None, output, fingerprints, tuning)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,6 +7,7 @@ the device is logged, as is one line per epoch.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from tasks.contracts import CONTRACTS
-from tasks.core.common import write_json
+from tasks.core.common import StepError, write_json
 from tasks.core.contract import run_step
 from tasks.data.arrays import Bundle, load_bundle
 from tasks.model.comparison import row_fingerprints, save_fingerprints
@@ -74,12 +75,49 @@ def _epoch_logger(epochs: int) -> Any:
     return EpochLine()
 
 
+def _trial_callback(reporter: Any) -> Any:
+    import keras
+
+    class ReportEpoch(keras.callbacks.Callback):
+        """Report each epoch's validation metric to the study; stop when the pruner says so."""
+
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            if reporter.epoch(epoch, logs or {}):
+                log.info("trial %d pruned after epoch %d", reporter.trial.number, epoch + 1)
+                self.model.stop_training = True
+
+    return ReportEpoch()
+
+
+def _start_model(model_uri: str, trial_build: str) -> Any:
+    """The model to fit: ``--model``'s, or a trial's, built here from its build_model settings."""
+    if not trial_build or trial_build == "{}":
+        if not model_uri:
+            raise StepError("train needs --model (or a trial's --trial-build)")
+        return load_model(model_uri)
+    from tasks.build_model import build_network
+
+    try:
+        settings = json.loads(trial_build)
+        build = CONTRACTS["build_model"]
+        unknown = set(settings) - {s.name for s in build.settings}
+        if unknown:
+            raise ValueError(f"build_model has no setting {sorted(unknown)}")
+        checked = {name: build.setting(name).check(value) for name, value in settings.items()}  # the CLI's rules
+        return build_network(**checked)
+    except (ValueError, TypeError, StepError) as exc:
+        raise StepError(f"--trial-build: {exc}") from None
+
+
 def train(model: str, train: str, validation: str, output: Path, epochs: int, batch_size: int,
-          learning_rate: float, early_stopping_patience: int, random_state: int) -> dict:
+          learning_rate: float, early_stopping_patience: int, random_state: int, trial_study: str = "",
+          trial_number: int = -1, trial_build: str = "{}") -> dict:
     """Write ``<output>/model.keras`` (best weights), ``history.json`` and the rows' ``fingerprints.npy``.
 
     The fingerprints cover the train and the validation rows (early stopping chose the
     weights on the latter), so a later comparison can leave out every row this model saw.
+    As a tuning trial (``trial_study``), the step builds the trial's model, reports each
+    epoch's validation metric to the study and stops early when the pruner says so.
     """
     model_uri, train_uri, val_uri = model, train, validation
     patience, seed = early_stopping_patience, random_state
@@ -87,9 +125,14 @@ def train(model: str, train: str, validation: str, output: Path, epochs: int, ba
 
     keras.utils.set_random_seed(seed)
     train_data, val_data = load_bundle(train_uri, scaled=False), load_bundle(val_uri, scaled=False)
+    reporter = None
+    if trial_study:
+        from tasks.model.tuning import Reporter
+
+        reporter = Reporter(trial_study, trial_number)
     strategy, devices = training_strategy(log)  # several GPUs: mirrored, each replica gets batch_size rows
     with strategy.scope():
-        model = load_model(model_uri)
+        model = _start_model(model_uri, trial_build)
     if strategy.num_replicas_in_sync > 1:  # Keras 3.15 / TF 2.21 cannot loop several steps over a mirrored iterator
         model.steps_per_execution = 1
     check_input_shape(model, train_data.x.shape, train_uri)
@@ -101,7 +144,8 @@ def train(model: str, train: str, validation: str, output: Path, epochs: int, ba
     started = time.perf_counter()
     history = model.fit(make_dataset(train_data, batch_size, seed),
                         validation_data=make_dataset(val_data, batch_size, None), epochs=epochs,
-                        callbacks=[stop, _epoch_logger(epochs)], shuffle=False, verbose=0)
+                        callbacks=[stop, _epoch_logger(epochs), *([_trial_callback(reporter)] if reporter else [])],
+                        shuffle=False, verbose=0)
     seconds = time.perf_counter() - started
     ran = len(history.history["loss"])
     target = CONTRACT.output_path(output, "model")
@@ -111,10 +155,11 @@ def train(model: str, train: str, validation: str, output: Path, epochs: int, ba
     write_json(history_path, curves)
     fingerprints = CONTRACT.output_path(output, "fingerprints")
     save_fingerprints(fingerprints, np.concatenate([row_fingerprints(train_data.x), row_fingerprints(val_data.x)]))
-    return {"model": str(target), "history": str(history_path), "fingerprints": str(fingerprints), "epochs_run": ran,
-            "best_val_loss": min(curves["val_loss"]), "val_accuracy": curves["val_accuracy"][-1],
-            "device": devices[0], "train_seconds": round(seconds, 3),
-            "samples_per_second": round(ran * len(train_data) / seconds, 1)}
+    result = {"model": str(target), "history": str(history_path), "fingerprints": str(fingerprints),
+              "epochs_run": ran, "best_val_loss": min(curves["val_loss"]), "val_accuracy": curves["val_accuracy"][-1],
+              "device": devices[0], "train_seconds": round(seconds, 3),
+              "samples_per_second": round(ran * len(train_data) / seconds, 1)}
+    return {**result, **reporter.finish(curves, seconds)} if reporter else result
 
 
 def main(argv: list[str] | None = None) -> int:

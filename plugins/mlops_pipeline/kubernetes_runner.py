@@ -99,6 +99,21 @@ class StepPodTask(BaseOperator):
             self._pod.on_kill()
 
 
+class TrialPodTask(StepPodTask):
+    """A tuning trial's pod (mapped: one per trial): the train step with the trial's arguments and GPUs."""
+
+    def __init__(self, *, spec: StepSpec, settings: PipelineSettings, arguments: Sequence[str] = (),
+                 **kwargs: Any) -> None:
+        kwargs.pop("task_id", None)  # the mapped task's id is the spec's ("trial")
+        super().__init__(spec=spec, settings=settings, **kwargs)
+        self.arguments = [spec.step, *arguments]
+
+    def execute(self, context: Any) -> Any:
+        from mlops_pipeline.trial_turns import TakesTurns
+
+        return TakesTurns().run_trial(context, self.arguments[1:], lambda: super(TrialPodTask, self).execute(context))
+
+
 def pod_task(spec: StepSpec, settings: PipelineSettings, **kwargs: Any) -> StepPodTask:
     """The DAG's task for ``spec`` in ``kubernetes`` mode (``kwargs``: retries and the like)."""
     return StepPodTask(spec=spec, settings=settings, **kwargs)

@@ -90,3 +90,12 @@ class LocalStepOperator(BaseOperator):
                 errors.append(line)
                 del errors[:-50]
                 self.log.info("%s", line)
+
+
+class TrialStepOperator(LocalStepOperator):
+    """A tuning trial: the train step with one trial's arguments, run when the run's parallelism allows."""
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        from mlops_pipeline.trial_turns import TakesTurns
+
+        return TakesTurns().run_trial(context, self.arguments, lambda: super(TrialStepOperator, self).execute(context))

@@ -30,7 +30,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from mlops_pipeline.links import URL_PREFIX, VALIDATION_STEPS, mlflow_ui_url
 from mlops_pipeline.settings import load_settings
 from run_report.access import dag_models, owns_model, refusal, require_dag_read
-from run_report.artifacts import CONFUSION_MATRIX, UnsafePath, file_in, load_model_card, load_run, run_folder
+from run_report.artifacts import (
+    CONFUSION_MATRIX,
+    UnsafePath,
+    file_in,
+    load_model_card,
+    load_run,
+    load_trials,
+    run_folder,
+)
 from run_report.compare import compare_page
 from run_report.facts import facts_reader, failures, history_reader, models_reader, run_facts
 from run_report.feedback import checked_model, live_reader
@@ -44,6 +52,7 @@ from run_report.page import absent, render
 from run_report.pictures import load_test_predictions, picture_grid
 from run_report.reuse import reuse_section
 from run_report.skew import skew_section
+from run_report.trials import trials_section
 from tasks.data.validation_page import render_validation_page
 
 # No script, no plugin, no form, nothing fetched but this origin's images; links may open new tabs
@@ -173,7 +182,7 @@ def report(dag_id: str, run_id: str, folder: RunDir, gate: Annotated[dict, Depen
               + skew_section(facts.get("provenance") or {}))
     pictures = picture_grid(load_test_predictions(folder), unavailable=absent("evaluate", failed) if failed else "")
     return render(dag_id, run_id, artifacts, gate, mlflow_ui_url(), confusion_matrix=matrix, header=header,
-                  pictures=pictures, failed=failed,
+                  pictures=pictures, failed=failed, tuning=trials_section(load_trials(folder)),
                   deploy_state=((facts.get("tasks") or {}).get("deploy") or {}).get("state"))
 
 

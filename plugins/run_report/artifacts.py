@@ -16,6 +16,7 @@ from typing import Any
 
 from mlops_pipeline.run_keys import run_key
 from tasks.contracts import CONTRACTS
+from tasks.model.tuning import TRIALS_FILE
 
 FORBIDDEN = ("..", "/", "\\", "\x00")
 DAG_ID = re.compile(r"^[A-Za-z0-9_.-]+$")  # what Airflow allows in a dag id
@@ -70,6 +71,12 @@ def load_run(folder: Path) -> dict[str, Any]:
     """Every report file of the run, keyed by step; a missing one is ``None`` (the step did not run)."""
     return {task_id: _read_json(CONTRACTS[step].output_path(folder / task_id, output))
             for task_id, (step, output) in REPORT_OUTPUTS.items()}
+
+
+def load_trials(folder: Path) -> dict[str, Any] | None:
+    """The tuning trials table ``pick_best`` wrote (``tuning/trials.json``), or ``None`` for a run that did not tune."""
+    table = _read_json(folder / "tuning" / TRIALS_FILE)
+    return table if isinstance(table, dict) else None
 
 
 def load_model_card(folder: Path) -> dict[str, Any] | None:

@@ -189,18 +189,19 @@ def outcome_section(artifacts: dict[str, Any], gate: dict[str, Any], deploy_stat
 
 def render(dag_id: str, run_id: str, artifacts: dict[str, Any], gate: dict[str, Any], mlflow_ui: str,
            confusion_matrix: str | None = None, header: str = "", pictures: str = "",
-           failed: Sequence[str] = (), deploy_state: str | None = None) -> str:
+           failed: Sequence[str] = (), deploy_state: str | None = None, tuning: str = "") -> str:
     """The whole report page for one run; ``confusion_matrix`` is the image's (``data:``) URL if inlined.
 
     ``header`` (failure summary, Params, data lineage, code version) and ``pictures`` (the test-image grid)
     are already rendered and escaped by ``run_report.header`` and ``run_report.pictures``;
-    ``failed`` names the run's failed tasks in the order they ran, ``deploy_state`` the deploy task's state.
+    ``failed`` names the run's failed tasks in the order they ran, ``deploy_state`` the deploy task's state,
+    ``tuning`` the rendered trials section (``run_report.trials``; empty for a run that did not tune).
     """
     title = f"Run report: {escape(dag_id)} / {escape(run_id)}"
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title>"
             f"<style>{STYLE}{OUTCOME_STYLE}{HEADER_STYLE}{GRID_STYLE}{SKEW_STYLE}</style></head><body><h1>{title}</h1>"
             + outcome_section(artifacts, gate, deploy_state, failed) + header
             + validation_section(artifacts, failed) + cleaning_section(artifacts.get("prepare"), failed)
-            + training_section(artifacts.get("train"), failed)
+            + tuning + training_section(artifacts.get("train"), failed)
             + metrics_section(artifacts.get("evaluate"), confusion_matrix, failed)
             + pictures + gate_section(gate, artifacts.get("register"), mlflow_ui, failed) + "</body></html>")

@@ -8,6 +8,7 @@ Sections order the trigger form: Data, Model, Training, Deployment.
 from __future__ import annotations
 
 from tasks.core.contract import Setting
+from tasks.core.search_space import parse_space
 from tasks.data.layout import FASHION_MNIST_CATEGORIES, categories_problem
 from tasks.data.sources import EMBEDDED_DIGITS
 
@@ -117,6 +118,41 @@ EARLY_STOPPING_PATIENCE = _training("early_stopping_patience", int, 8, "Early-st
 GPU_COUNT = _training("gpu_count", int, 1, "GPUs for training",
                       "nvidia.com/gpu limit of the train pod (Kubernetes mode); 0 runs it on a CPU node.",
                       minimum=0, maximum=8, cli=False)
+# Tuning: the settings a search may vary, and how it runs (plan_trials and pick_best read these).
+SEARCHABLE = (MODEL_TYPE, UNITS, LEARNING_RATE, BATCH_SIZE)
+TUNING_METRICS = ("val_accuracy", "val_loss")
+
+
+def _space_problem(text: str) -> str | None:
+    try:
+        parse_space(text, SEARCHABLE)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+TUNING_TRIALS = _training("tuning_trials", int, 0, "Tuning trials",
+                          "Hyperparameter search before training: this many trials (each a train task on the train "
+                          "and validation rows), then build_model and train use the best. 0 = off: the settings "
+                          "above are used as given.", minimum=0, maximum=100, cli=False)
+TUNING_PARALLELISM = _training("tuning_parallelism", int, 2, "Trials at once",
+                               "Most trials running at the same time (each a pod with its own GPUs in Kubernetes "
+                               "mode).", minimum=1, maximum=8, cli=False)
+TUNING_METRIC = _training("tuning_metric", str, "val_accuracy", "Tuning metric",
+                          "What the search optimises on the validation rows: val_accuracy (higher is better) or "
+                          "val_loss (lower is better).", choices=TUNING_METRICS, cli=False)
+SEARCH_SPACE = _training("search_space", str,
+                         "model_type: mlp|cnn; units: 32..512 log; learning_rate: 0.0001..0.01 log; "
+                         "batch_size: 16|32|64|128", "Search space",
+                         "Searched settings, ';'-separated: 'name: a|b' (choices) or 'name: low..high [log]' "
+                         "(range). Searchable: model_type, units, learning_rate, batch_size; each within its own "
+                         "bounds.", max_length=1000, rule=_space_problem, cli=False)
+TRIAL_STUDY = _training("trial_study", str, "", "Trial study", "Optuna storage URL of the study this run is a trial "
+                        "of (empty: not a trial).", form=False)
+TRIAL_NUMBER = _training("trial_number", int, -1, "Trial number", "The trial's number in the study.", minimum=-1,
+                         form=False)
+TRIAL_BUILD = _training("trial_build", str, "{}", "Trial model", "A trial's build_model settings as a JSON object: "
+                        "the step builds this model instead of reading --model.", form=False)
 
 
 def _deployment(name: str, kind: type, default: object, title: str, description: str, **rules: object) -> Setting:

@@ -69,8 +69,13 @@ def card_markdown(card: dict[str, Any]) -> str:
              "| class | precision | recall | F1 | support |", "|---|---|---|---|---|"]
     lines += [f"| {row['class']} | {row.get('precision', 0):.3f} | {row.get('recall', 0):.3f} | {row.get('f1', 0):.3f} "
               f"| {row.get('support', '')} |" for row in card["per_class"]]
-    lines += ["", "## Training settings", *(f"- {key}: {value}" for key, value in card["training"].items()), "",
-              "## Provenance", *(f"- {key}: {value}" for key, value in model.items()), ""]
+    lines += ["", "## Training settings", *(f"- {key}: {value}" for key, value in card["training"].items()), ""]
+    if card.get("tuning"):
+        tuning = card["tuning"]
+        lines += ["## Tuning", f"- chosen by trial {tuning['trial']} of {tuning['trials']} "
+                  f"({tuning['pruned']} pruned): {tuning['metric']} {tuning['value']:.4f}",
+                  *(f"- {key}: {value}" for key, value in tuning["settings"].items()), ""]
+    lines += ["## Provenance", *(f"- {key}: {value}" for key, value in model.items()), ""]
     return "\n".join(lines)
 
 

@@ -18,7 +18,7 @@ import pytest
 from tests.support.steps import ROOT
 
 SMOKED = ("dag_parse", "data_path", "training", "serving")  # scale: test_scale_and_records.py
-PIPELINES = ("orchestration", "data_reuse", "quality")
+PIPELINES = ("orchestration", "data_reuse", "quality", "tuning")
 
 
 def quick(tmp_path, names: tuple[str, ...], timeout: int) -> tuple[subprocess.CompletedProcess, list[dict]]:

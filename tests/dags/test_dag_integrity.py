@@ -72,8 +72,8 @@ def test_the_demo_runner_refuses_bad_conf_with_one_line():
 def test_the_branch_and_gate_wiring(dagbag):
     dag = dagbag.dags["fashion_mnist_training"]
     assert dag.get_task("choose_model").downstream_task_ids == {"build_model", "load_pretrained"}
-    # train takes the model of whichever branch ran, and its data from split
-    assert dag.get_task("train").upstream_task_ids == {"build_model", "load_pretrained", "split"}
+    # train takes the model of whichever branch ran, its data from split, the searched settings from pick_best
+    assert dag.get_task("train").upstream_task_ids == {"build_model", "load_pretrained", "split", "pick_best"}
     assert dag.get_task("train").trigger_rule == "none_failed_min_one_success"
     assert dag.get_task("gate").downstream_task_ids == {"deploy"}
     assert dag.get_task("evaluate").downstream_task_ids == {"register"}
@@ -103,6 +103,7 @@ def test_the_graph_reads_data_then_model_then_delivery(dagbag):
     assert groups == {
         "data": ["resolve_dataset", "wait_for_data", "fetch", "validate_raw", "prepare", "validate_prepared",
                  "features", "split"],
+        "tuning": ["plan_trials", "trial", "pick_best"],
         "model": ["choose_model", "build_model", "load_pretrained", "train", "evaluate"],
         "delivery": ["register", "gate", "deploy"],
     }  # task ids carry no group prefix: links, artifact folders and the gate's branch target use them as they are

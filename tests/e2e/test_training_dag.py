@@ -55,6 +55,7 @@ def test_the_first_run_validates_cleans_trains_and_becomes_champion(first_run):
     tasks = first_run["tasks"]
     assert tasks["validate_raw"] == tasks["validate_prepared"] == "success"
     assert tasks["deploy"] == "success" and tasks["load_pretrained"] == "skipped"
+    assert tasks["trial"] == "skipped" and tasks["pick_best"] == "success"  # tuning off (the default): no trial
     assert first_run["accuracy"] >= 0.95
     cleaning = first_run["cleaning"]
     assert cleaning["dropped_empty_cells"] > 0 and cleaning["dropped_invalid_label"] > 0

@@ -90,9 +90,13 @@ def render(dag: Any, task_id: str, branch: str) -> Any:
     params = copy.deepcopy(dag.params)
     for key, value in BRANCHES[branch].items():
         params[key] = value
+    from mlops_pipeline.tuning import SEARCHED
+
     skipped = "load_pretrained" if branch == "build_model" else "build_model"
     results = {task: result for task, result in RESULTS.items() if task != skipped}
-    return render_task(dag, task_id, params.validate(), results, RUN_ID)
+    params = params.validate()
+    results["pick_best"] = {**{name: params[name] for name in SEARCHED}, "study": ""}  # tuning off: the form's
+    return render_task(dag, task_id, params, results, RUN_ID)
 
 
 @pytest.fixture(scope="module")

@@ -66,3 +66,18 @@ def test_register_stores_the_card_in_mlflow_and_beside_the_registration(store): 
     stored = client(store).download_artifacts(registered["run_id"], "model_card/model_card.json", str(store["root"]))
     assert json.loads(open(stored).read()) == beside
     assert beside["training"]["units"] == 32 and beside["data"]["dataset_sha256"] == "abc"
+
+
+def test_a_tuned_versions_card_says_which_trial_chose_its_settings():
+    from tasks.model.model_card import card_markdown
+
+    card = {"model": {"name": "m", "version": 2}, "intended_use": "u", "limits": [], "data": {}, "metrics": {},
+            "per_class": [], "training": {"units": 97},
+            "tuning": {"trial": 4, "trials": 6, "pruned": 2, "metric": "val_accuracy", "value": 0.9876,
+                       "settings": {"units": 97, "model_type": "cnn"}}}
+
+    text = card_markdown(card)
+
+    assert "## Tuning" in text and "- chosen by trial 4 of 6 (2 pruned): val_accuracy 0.9876" in text
+    assert "- model_type: cnn" in text
+    assert "## Tuning" not in card_markdown({**card, "tuning": None})
