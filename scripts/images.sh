@@ -16,7 +16,7 @@
 #
 # The wheelhouse: the images share most of the lock (TensorFlow in two, MLflow in three, pandas and pyarrow in
 # four), and each `pip install` inside a build downloads its wheels again. `wheels` downloads them once, on
-# this machine, for every image asked for; `build` then mounts the folder and a pip.conf that points pip at
+# this machine, for every image (again only when the lock or a requirements file changes); `build` then mounts the folder and a pip.conf that points pip at
 # it (--no-index) into the RUN steps only, never into a layer: the same pinned wheels end up in the images,
 # each fetched once. A wheel the wheelhouse lacks fails the build (no silent fallback to the index).
 #
@@ -117,18 +117,18 @@ tensorflow() {
   esac
 }
 
-# What the builds of $IMAGES install, as one requirements list (the stand-in's Airflow included).
+# What every image's build installs, as one requirements list (the Airflow stand-in's Airflow included):
+# one download serves whichever images are built later, so the wheelhouse is made once per lock.
 wanted() {
-  local image
-  for image in $IMAGES; do grep -v '^#' "images/$image/requirements.txt"; done
-  if [[ " $IMAGES " == *" step-train "* ]]; then tensorflow; fi
-  if [[ " $IMAGES " == *" airflow "* ]]; then echo "apache-airflow==3.3.2"; fi
+  grep -hv '^#' images/*/requirements.txt
+  tensorflow
+  echo "apache-airflow==3.3.2"
 }
 
 # The host's pip downloads for its own interpreter: the images' CPython 3.11 on linux x86_64 (glibc), so the
 # host must run that too; elsewhere the builds download from the index as they would without a wheelhouse.
 wheels() {
-  local list
+  local list stamp
   if [ "$WHEELHOUSE" = none ]; then log "WHEELHOUSE=none: the builds download from the index"; return; fi
   if ! "$HOST_PYTHON" -c 'import sys, platform; assert sys.version_info[:2] == (3, 11) and platform.machine() == "x86_64"' \
       2>/dev/null; then
@@ -138,11 +138,14 @@ wheels() {
   mkdir -p "$WHEELHOUSE"
   list=$(mktemp)
   wanted | sort -u > "$list"
+  stamp="$WHEELHOUSE/.complete-$(cat "$list" constraints.txt | sha256sum | cut -c1-16)"
+  if [ -f "$stamp" ]; then log "wheelhouse $WHEELHOUSE is complete for this lock"; rm -f "$list"; return; fi
   log "wheelhouse $WHEELHOUSE: $(tr '\n' ' ' < "$list")"
   "$HOST_PYTHON" -m pip download --quiet --disable-pip-version-check --only-binary=:all: --dest "$WHEELHOUSE" \
     -r "$list" -c constraints.txt
   rm -f "$list"
   chmod -R a+rX "$WHEELHOUSE"  # the airflow stand-in's pip runs as uid 50000
+  touch "$stamp"
   log "wheelhouse: $(find "$WHEELHOUSE" -name '*.whl' | wc -l) wheels, $(du -sh "$WHEELHOUSE" | cut -f1)"
 }
 
