@@ -23,7 +23,7 @@ export DO_NOT_TRACK := true
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install tools airflow-db demo test test-fast test-integration test-e2e test-images images lint ui mlflow-ui serve rollback bench clean
+.PHONY: install tools airflow-db demo test test-fast test-integration test-e2e test-images images lint ui mlflow-ui serve rollback bench bench-quick clean
 
 install: $(VENV)/.installed
 
@@ -103,6 +103,10 @@ rollback: airflow-db
 
 bench: install
 	$(BIN)/python -m benchmarks
+
+## bench-quick: every benchmark on tiny sizes, nothing recorded: the benchmark code still runs (minutes, not a test)
+bench-quick: install
+	$(BIN)/python -m benchmarks --quick
 
 clean:
 	rm -rf $(STATE)

@@ -32,6 +32,8 @@ QUICK_SIZES = (300, 600)
 TARGET_RATIO = 2.0
 TARGET_TOTAL_RATIO = 3.0
 TARGET_RSS_MB = 2048.0
+FINGERPRINT_ROWS = 70_000  # a full Fashion-MNIST's worth of 28x28 images: the gate fingerprints every row
+TARGET_FINGERPRINT_S = 2.0
 
 
 def measured(step: str, args: list[str], tmp: Path, data_root: Path | None = None) -> dict:
@@ -117,4 +119,20 @@ def run(quick: bool = False) -> list[Figure]:
                     figures.append(Figure("data_path", f"peak RSS {name}, {rows:,} rows", s["rss_mb"], "MB",
                                           target=TARGET_RSS_MB, judged_on="value", notes={"rows": rows},
                                           load=pair.load))
+    figures.append(fingerprints(quick))
     return figures
+
+
+def fingerprints(quick: bool = False) -> Figure:
+    """Seconds to fingerprint a full dataset's rows (the fair gate's seen/unseen split) against one pass that
+    sums the same pixels; judged on the seconds themselves (was a timed unit test, which load made flaky)."""
+    import numpy as np
+
+    from tasks.model.comparison import row_fingerprints
+
+    rows = 1_000 if quick else FINGERPRINT_ROWS
+    pixels = np.random.default_rng(2).random((rows, 784), dtype=np.float32)
+    pair = interleaved(timed(lambda: row_fingerprints(pixels)), timed(lambda: pixels.sum(axis=1)), smoke=quick)
+    return Figure("data_path", f"fingerprint {rows:,} rows of 784 pixels", pair.value, "s", pair.baseline,
+                  "numpy sum over the same pixels", TARGET_FINGERPRINT_S, judged_on="value", notes=pair.notes(),
+                  load=pair.load)

@@ -3,13 +3,22 @@
 #
 #   scripts/images.sh stand-ins   # base-image stand-ins from Debian packages (only where the base is absent)
 #   scripts/images.sh build       # images/step-data, images/step-train (+ airflow if IMAGES includes it)
-#   scripts/images.sh all         # both (what `make images` runs)
+#   scripts/images.sh wheels      # the wheelhouse: every wheel the images install, downloaded once from the lock
+#   scripts/images.sh all         # stand-ins, wheels, build (what `make images` runs)
 #
 # Settings (environment):
 #   IMAGES       which images to build (default: "step-data step-train"; add "airflow" for the Airflow image)
 #   TAG          image tag (default: ci); images are named localhost/fashion-mlops/<image>:<TAG>
 #   TF_VARIANT   cpu (default here: tensorflow-cpu, no CUDA) or gpu (tensorflow[and-cuda]: CUDA/cuDNN wheels)
 #   GIT_COMMIT   baked into every image as ENV GIT_COMMIT (default: `git rev-parse HEAD`, "unknown" outside git)
+#   WHEELHOUSE   where `wheels` puts the wheels (default: .state/wheelhouse); "none" builds straight from the index
+#   NO_CACHE     1: build every layer again (--no-cache), e.g. to time a cold build under another TAG
+#
+# The wheelhouse: the images share most of the lock (TensorFlow in two, MLflow in three, pandas and pyarrow in
+# four), and each `pip install` inside a build downloads its wheels again. `wheels` downloads them once, on
+# this machine, for every image (again only when the lock or a requirements file changes); `build` then mounts the folder and a pip.conf that points pip at
+# it (--no-index) into the RUN steps only, never into a layer: the same pinned wheels end up in the images,
+# each fetched once. A wheel the wheelhouse lacks fails the build (no silent fallback to the index).
 #
 # It installs nothing by itself: podman, runc and debootstrap come from Debian
 # (`apt-get install -y podman runc debootstrap`, which .ci/run does as root).
@@ -35,6 +44,9 @@ BUILD_FLAGS=(--ulimit nofile=20000:20000 --ulimit nproc=32768:32768)
 # pip inside a build checks certificates against this machine's bundle (proxies that re-sign TLS included);
 # mounted for RUN steps only, never baked into a layer.
 [ -f "$CA_BUNDLE" ] && BUILD_FLAGS+=(-v "$CA_BUNDLE:$CA_BUNDLE:ro")
+
+WHEELHOUSE=${WHEELHOUSE:-.state/wheelhouse}
+HOST_PYTHON=${HOST_PYTHON:-$( [ -x .venv/bin/python ] && echo .venv/bin/python || command -v python3.11 || command -v python3)}
 
 log() { printf '[images %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
@@ -70,7 +82,7 @@ python_stand_in() {
 # apache/airflow:3.3.2-python3.11 as our Dockerfile uses it: user airflow (uid 50000, group 0) whose
 # `pip install` goes to ~/.local (PIP_USER), Airflow 3.3.2 from our lock, AIRFLOW_HOME=/opt/airflow.
 airflow_stand_in() {
-  local dir
+  local dir mounts
   dir=$(mktemp -d)
   cp constraints.txt "$dir/"
   cat > "$dir/Containerfile" <<EOF
@@ -85,7 +97,8 @@ WORKDIR /opt/airflow
 ENTRYPOINT ["airflow"]
 EOF
   log "building stand-in $AIRFLOW_BASE"
-  "${PODMAN[@]}" build --pull=never "${BUILD_FLAGS[@]}" -t "$AIRFLOW_BASE" -f "$dir/Containerfile" "$dir"
+  read -r -a mounts <<< "$(wheelhouse_flags)"
+  "${PODMAN[@]}" build --pull=never "${BUILD_FLAGS[@]}" "${mounts[@]}" -t "$AIRFLOW_BASE" -f "$dir/Containerfile" "$dir"
   rm -rf "$dir"
 }
 
@@ -96,18 +109,64 @@ stand_ins() {
   fi
 }
 
-build_one() {
-  local image=$1 args=(--build-arg "GIT_COMMIT=$GIT_COMMIT") start
-  if [ "$image" = step-train ]; then
-    case "$TF_VARIANT" in
-      cpu) args+=(--build-arg "TENSORFLOW=tensorflow-cpu==$TF_VERSION") ;;
-      gpu) args+=(--build-arg "TENSORFLOW=tensorflow[and-cuda]==$TF_VERSION") ;;
-      *) echo "TF_VARIANT must be cpu or gpu, not $TF_VARIANT" >&2; exit 2 ;;
-    esac
+tensorflow() {
+  case "$TF_VARIANT" in
+    cpu) echo "tensorflow-cpu==$TF_VERSION" ;;
+    gpu) echo "tensorflow[and-cuda]==$TF_VERSION" ;;
+    *) echo "TF_VARIANT must be cpu or gpu, not $TF_VARIANT" >&2; exit 2 ;;
+  esac
+}
+
+# What every image's build installs, as one requirements list (the Airflow stand-in's Airflow included):
+# one download serves whichever images are built later, so the wheelhouse is made once per lock.
+wanted() {
+  grep -hv '^#' images/*/requirements.txt
+  tensorflow
+  echo "apache-airflow==3.3.2"
+}
+
+# The host's pip downloads for its own interpreter: the images' CPython 3.11 on linux x86_64 (glibc), so the
+# host must run that too; elsewhere the builds download from the index as they would without a wheelhouse.
+wheels() {
+  local list stamp
+  if [ "$WHEELHOUSE" = none ]; then log "WHEELHOUSE=none: the builds download from the index"; return; fi
+  if ! "$HOST_PYTHON" -c 'import sys, platform; assert sys.version_info[:2] == (3, 11) and platform.machine() == "x86_64"' \
+      2>/dev/null; then
+    log "no CPython 3.11 x86_64 here ($HOST_PYTHON): no wheelhouse, the builds download from the index"
+    return
   fi
+  mkdir -p "$WHEELHOUSE"
+  list=$(mktemp)
+  wanted | sort -u > "$list"
+  stamp="$WHEELHOUSE/.complete-$(cat "$list" constraints.txt | sha256sum | cut -c1-16)"
+  if [ -f "$stamp" ]; then log "wheelhouse $WHEELHOUSE is complete for this lock"; rm -f "$list"; return; fi
+  log "wheelhouse $WHEELHOUSE: $(tr '\n' ' ' < "$list")"
+  "$HOST_PYTHON" -m pip download --quiet --disable-pip-version-check --only-binary=:all: --dest "$WHEELHOUSE" \
+    -r "$list" -c constraints.txt
+  rm -f "$list"
+  chmod -R a+rX "$WHEELHOUSE"  # the airflow stand-in's pip runs as uid 50000
+  touch "$stamp"
+  log "wheelhouse: $(find "$WHEELHOUSE" -name '*.whl' | wc -l) wheels, $(du -sh "$WHEELHOUSE" | cut -f1)"
+}
+
+# RUN-only mounts: the wheelhouse and a pip.conf pointing pip at it (offline), when the wheelhouse exists.
+wheelhouse_flags() {
+  local conf
+  [ "$WHEELHOUSE" != none ] && [ -d "$WHEELHOUSE" ] || return 0
+  conf=$(realpath "$WHEELHOUSE").pip.conf
+  printf '[global]\nno-index = true\nfind-links = /tmp/wheelhouse\n' > "$conf"
+  chmod 644 "$conf"
+  echo "-v $(realpath "$WHEELHOUSE"):/tmp/wheelhouse:ro -v $conf:/etc/pip.conf:ro"
+}
+
+build_one() {
+  local image=$1 args=(--build-arg "GIT_COMMIT=$GIT_COMMIT") start mounts
+  if [ "$image" = step-train ]; then args+=(--build-arg "TENSORFLOW=$(tensorflow)"); fi
+  if [ "${NO_CACHE:-0}" = 1 ]; then args+=(--no-cache); fi
+  read -r -a mounts <<< "$(wheelhouse_flags)"
   start=$(date +%s)
   log "building $PREFIX/$image:$TAG"
-  "${PODMAN[@]}" build --pull=missing "${BUILD_FLAGS[@]}" "${args[@]}" \
+  "${PODMAN[@]}" build --pull=missing "${BUILD_FLAGS[@]}" "${mounts[@]}" "${args[@]}" \
     -f "images/$image/Dockerfile" -t "$PREFIX/$image:$TAG" .
   log "built $PREFIX/$image:$TAG in $(( $(date +%s) - start )) s, $(podman image inspect --format '{{.Size}}' "$PREFIX/$image:$TAG") bytes"
 }
@@ -119,7 +178,8 @@ build() {
 
 case "${1:-all}" in
   stand-ins) stand_ins ;;
+  wheels) wheels ;;
   build) build ;;
-  all) stand_ins; build ;;
-  *) echo "usage: $0 [stand-ins|build|all]" >&2; exit 2 ;;
+  all) wheels; stand_ins; build ;;
+  *) echo "usage: $0 [stand-ins|wheels|build|all]" >&2; exit 2 ;;
 esac

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import struct
-import time
 
 import numpy as np
 import pytest
@@ -71,14 +70,11 @@ def test_images_that_cannot_be_fingerprinted_fail_with_one_line(bad, message):
         row_fingerprints(bad)
 
 
-def test_fingerprinting_a_full_dataset_is_fast():
+def test_a_full_dataset_gets_one_distinct_fingerprint_per_row():
+    # How fast: benchmarks/data_path.py (make bench), where load cannot fail a test.
     pixels = np.random.default_rng(2).random((70_000, 784), dtype=np.float32)
-
-    started = time.perf_counter()
     fps = row_fingerprints(pixels)
-    elapsed = time.perf_counter() - started
-
-    assert fps.shape == (70_000,) and elapsed < 2.0
+    assert fps.shape == (70_000,) and len(np.unique(fps)) == 70_000
 
 
 def test_fingerprints_survive_a_round_trip_and_a_bad_file_says_so(tmp_path):
