@@ -27,10 +27,13 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.in constraints.txt
+# The lock first, then this project, editable and with --no-deps (the lock decides every version): `import tasks`
+# and `python -m tasks <step>` then work from any folder, with no PYTHONPATH or sys.path edit.
+$(VENV)/.installed: requirements.in constraints.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip==26.3"
 	$(BIN)/python -m pip install --quiet -r requirements.in -c constraints.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
 ## tools: checkov (the Kubernetes policy engine of tests/k8s) in its own environment: it cannot share the lock's
