@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 from benchmarks.record import ROOT, Figure, load_now
-from tasks.data.layout import FASHION_MNIST_CATEGORIES
+from tasks.core.layout import FASHION_MNIST_CATEGORIES
 
 SIZES = (70_000, 350_000, 700_000)
 QUICK_SIZES = (1_000, 2_000)
@@ -51,7 +51,7 @@ def write_rows(path: Path, rows: int, height: int = 28, width: int = 28, seed: i
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    from tasks.data.layout import FASHION_MNIST_CATEGORIES, THESIS_INVALID_LABELS, pixel_columns
+    from tasks.core.layout import FASHION_MNIST_CATEGORIES, THESIS_INVALID_LABELS, pixel_columns
 
     rng = np.random.default_rng(seed)
     names = pixel_columns(height, width)

@@ -58,8 +58,8 @@ def _step(args: list[str]) -> dict:
 
 def write_bundles(folder: Path, rows: int, val_rows: int) -> None:
     """Random 28x28 uint8 images with integer labels, as ``split`` writes them (the step scales each batch)."""
+    from tasks.core.layout import FASHION_MNIST_CATEGORIES
     from tasks.data.arrays import Bundle, save_bundle
-    from tasks.data.layout import FASHION_MNIST_CATEGORIES
 
     rng = np.random.default_rng(0)
     for name, n in (("train", rows), ("val", val_rows)):

@@ -28,7 +28,7 @@ def write_dataset(path: Path, rows: int, height: int, width: int, seed: int = 0)
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    from tasks.data.layout import pixel_columns
+    from tasks.core.layout import pixel_columns
 
     rng = np.random.default_rng(seed)
     labels = rng.integers(0, 10, rows).astype(str).astype(object)

@@ -16,9 +16,9 @@ from tasks.contracts import CONTRACTS
 from tasks.core import parameters as p
 from tasks.core.common import StepError, write_json
 from tasks.core.contract import run_step
+from tasks.core.layout import FASHION_MNIST_CATEGORIES, parse_categories, pixel_columns
 from tasks.data.arrays import Bundle, save_bundle
 from tasks.data.encoding import encode, encoding_for_loss
-from tasks.data.layout import FASHION_MNIST_CATEGORIES, parse_categories, pixel_columns
 from tasks.data.streaming import _label_codes, _prepared
 
 CONTRACT = CONTRACTS["features"]

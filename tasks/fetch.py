@@ -90,8 +90,8 @@ def _write_idx(uri: str, pairs: list[tuple[str, str]], target: Path) -> None:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
+    from tasks.core.layout import pixel_columns
     from tasks.data.idx_format import read_idx_pair
-    from tasks.data.layout import pixel_columns
 
     parts = []
     for images_uri, labels_uri in pairs:

@@ -21,7 +21,7 @@ from typing import Any
 from tasks.contracts import CONTRACTS
 from tasks.core.common import StepError
 from tasks.core.contract import run_step
-from tasks.data.layout import FASHION_MNIST_CATEGORIES, parse_categories
+from tasks.core.layout import FASHION_MNIST_CATEGORIES, parse_categories
 from tasks.data.uri_policy import check_model_uri, roots_from_env
 from tasks.model.model_io import compile_model, image_shape, load_model, save_model
 from tasks.model.naming import model_name_for

@@ -32,7 +32,7 @@ import numpy as np
 from tasks.contracts import CONTRACTS
 from tasks.core.common import StepError, atomic_file
 from tasks.core.contract import run_step
-from tasks.data.layout import FASHION_MNIST_CATEGORIES
+from tasks.core.layout import FASHION_MNIST_CATEGORIES
 from tasks.feedback import stats
 from tasks.feedback.store import FeedbackStore, live_accuracy, shown
 

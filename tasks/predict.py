@@ -20,7 +20,7 @@ import numpy as np
 from tasks.contracts import CONTRACTS
 from tasks.core.common import StepError
 from tasks.core.contract import run_step
-from tasks.data.layout import FASHION_MNIST_CATEGORIES, pixel_columns
+from tasks.core.layout import FASHION_MNIST_CATEGORIES, pixel_columns
 from tasks.data.raw_csv import read_raw_csv
 from tasks.model.model_io import check_input_shape, load_model
 from tasks.model.registry import download_model

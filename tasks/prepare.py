@@ -20,8 +20,8 @@ from tasks.contracts import CONTRACTS
 from tasks.core import parameters as p
 from tasks.core.common import StepError, require_file
 from tasks.core.contract import run_step
+from tasks.core.layout import parse_categories
 from tasks.data.columnar import PROFILE_NAME, write_columnar
-from tasks.data.layout import parse_categories
 from tasks.data.streaming import prepare_columnar
 
 CONTRACT = CONTRACTS["prepare"]

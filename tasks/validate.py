@@ -20,8 +20,8 @@ from tasks.contracts import CONTRACTS
 from tasks.core import parameters as p
 from tasks.core.common import StepError, atomic_dir, require_file, write_json
 from tasks.core.contract import run_step
+from tasks.core.layout import parse_categories, pixel_columns
 from tasks.data.columnar import PROFILE_NAME
-from tasks.data.layout import parse_categories, pixel_columns
 from tasks.data.raw_csv import read_header, read_table, require_label
 from tasks.data.validation_page import render_validation_page
 

@@ -34,8 +34,8 @@ from mlops_pipeline.settings import load_settings
 from run_report.access import current_user, dag_models
 from run_report.feedback_page import FEEDBACK_CSP, answer_page, thanks_page, upload_page
 from tasks.core.common import StepError
+from tasks.core.layout import FASHION_MNIST_CATEGORIES as CATEGORIES
 from tasks.core.parameters import MODEL_NAME
-from tasks.data.layout import FASHION_MNIST_CATEGORIES as CATEGORIES
 from tasks.feedback.inputs import MAX_BODY, InputRefused, UserImage, decode_csv_row, decode_png, parse_label
 
 HEIGHT = WIDTH = 28  # the feedback page serves 28x28 Fashion-MNIST models

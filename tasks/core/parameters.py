@@ -8,9 +8,8 @@ Sections order the trigger form: Data, Model, Training, Deployment.
 from __future__ import annotations
 
 from tasks.core.contract import Setting
+from tasks.core.layout import EMBEDDED_DIGITS, FASHION_MNIST_CATEGORIES, categories_problem
 from tasks.core.search_space import parse_space
-from tasks.data.layout import FASHION_MNIST_CATEGORIES, categories_problem
-from tasks.data.sources import EMBEDDED_DIGITS
 
 HIDDEN_ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "selu", "gelu")
 OUTPUT_ACTIVATIONS = ("softmax", "linear")

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from tasks.core.common import StepError
-from tasks.data.layout import FASHION_MNIST_CATEGORIES
+from tasks.core.layout import FASHION_MNIST_CATEGORIES
 
 
 def normalise_labels(labels: pd.Series, categories: tuple[str, ...] = FASHION_MNIST_CATEGORIES) -> pd.Series:

@@ -17,7 +17,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from tasks.data.layout import pixel_columns
+from tasks.core.layout import pixel_columns
 from tasks.data.safe_text import shown_list
 
 BOM = b"\xef\xbb\xbf"

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tasks.core.common import StepError, require_file
-from tasks.data.layout import pixel_columns
+from tasks.core.layout import pixel_columns
 from tasks.data.safe_text import arrow_reason, gzip_reason, shown, shown_list
 
 if TYPE_CHECKING:  # pandas costs ~0.7 s to import: the columnar path and a step's --help need none

@@ -16,17 +16,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tasks.data.layout import FASHION_MNIST_CATEGORIES, THESIS_INVALID_LABELS, pixel_columns
+from tasks.core.layout import (
+    EMBEDDED_DIGITS,
+    EMBEDDED_FASHION_SAMPLE,
+    EMBEDDED_SOURCES,
+    FASHION_MNIST_CATEGORIES,
+    THESIS_INVALID_LABELS,
+    pixel_columns,
+)
 
 DIGITS_HEIGHT = 8
 DIGITS_WIDTH = 8
 FASHION_SAMPLE_SIDE = 28
 SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
 FASHION_SAMPLE_FILE = SAMPLES_DIR / "fashion-mnist-sample.csv.gz"
-# The one home of the embedded sources' names (the trigger form's default and fetch's dispatch).
-EMBEDDED_DIGITS = "embedded://digits"
-EMBEDDED_FASHION_SAMPLE = "embedded://fashion-mnist-sample"
-EMBEDDED_SOURCES = (EMBEDDED_DIGITS, EMBEDDED_FASHION_SAMPLE)
 # Image shape of each embedded source, so a message can say which shape to set.
 
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from tasks.core.common import StepError, atomic_file, require_file, write_json
+from tasks.core.layout import FASHION_MNIST_CATEGORIES, pixel_columns
 from tasks.data.columnar import COPY_NAME, read_profile
-from tasks.data.layout import FASHION_MNIST_CATEGORIES, pixel_columns
 from tasks.data.raw_csv import check_layout
 from tasks.data.table_file import TableFile, table_writer
 

@@ -20,7 +20,7 @@ import json
 from collections.abc import Sequence
 
 from tasks.core.common import StepError
-from tasks.data.layout import FASHION_MNIST_CATEGORIES
+from tasks.core.layout import FASHION_MNIST_CATEGORIES
 
 BASE_NAME = "fashion_mnist"
 BASE_SHAPE = (28, 28)

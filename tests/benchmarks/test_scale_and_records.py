@@ -11,7 +11,7 @@ import pytest
 
 from benchmarks import record
 from benchmarks.scale import write_rows
-from tasks.data.layout import FASHION_MNIST_CATEGORIES
+from tasks.core.layout import FASHION_MNIST_CATEGORIES
 from tests.support.steps import ROOT
 
 

@@ -30,8 +30,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from tasks.core.layout import FASHION_MNIST_CATEGORIES
 from tasks.data.arrays import Bundle, save_bundle
-from tasks.data.layout import FASHION_MNIST_CATEGORIES
 from tests.support.serving import local_server
 from tests.support.steps import ROOT, call_step
 

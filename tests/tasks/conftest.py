@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tasks.core.layout import FASHION_MNIST_CATEGORIES
 from tasks.data.arrays import Bundle, save_bundle
-from tasks.data.layout import FASHION_MNIST_CATEGORIES
 from tests.support.steps import call_step
 from tests.tasks.helpers import result_of
 

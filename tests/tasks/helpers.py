@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tasks.data.layout import FASHION_MNIST_CATEGORIES, pixel_columns
+from tasks.core.layout import FASHION_MNIST_CATEGORIES, pixel_columns
 
 
 def write_csv(path: Path, rows: list[list[object]], height: int = 2, width: int = 2,

@@ -12,9 +12,9 @@ import pyarrow.feather as feather
 import pytest
 
 from tasks.core.common import StepError
+from tasks.core.layout import FASHION_MNIST_CATEGORIES
 from tasks.data.column_profile import profile_raw
 from tasks.data.columnar import raw_frames, write_columnar
-from tasks.data.layout import FASHION_MNIST_CATEGORIES
 from tasks.data.raw_csv import read_header, read_table
 from tasks.data.streaming import (
     prepare_columnar,

@@ -102,9 +102,9 @@ def test_only_rows_that_no_model_trained_on_are_unseen():
 
 def test_real_images_read_from_csv_and_from_idx_get_the_same_fingerprints(tmp_path):
     # Given 999 real Fashion-MNIST images, read as the pipeline does from the CSV (pixels / 255 as float32)
+    from tasks.core.layout import pixel_columns
     from tasks.data.cleaning import numeric_pixels
     from tasks.data.idx_format import read_idx_pair
-    from tasks.data.layout import pixel_columns
     from tasks.data.raw_csv import read_raw_csv
 
     frame = read_raw_csv(str(SAMPLE), 28, 28)

@@ -12,7 +12,7 @@ import pandas as pd
 import pyarrow.feather as feather
 import pytest
 
-from tasks.data.layout import FASHION_MNIST_CATEGORIES, THESIS_INVALID_LABELS
+from tasks.core.layout import FASHION_MNIST_CATEGORIES, THESIS_INVALID_LABELS
 from tasks.data.sources import FASHION_SAMPLE_FILE, build_digits_frame, build_fashion_sample_frame
 from tests.support.steps import call_step
 from tests.tasks.helpers import balanced_rows, result_of, write_csv

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tasks.core.layout import FASHION_MNIST_CATEGORIES
 from tasks.data.arrays import Bundle, save_bundle
-from tasks.data.layout import FASHION_MNIST_CATEGORIES
 from tasks.data.sources import FASHION_SAMPLE_FILE
 
 pytestmark = pytest.mark.slow

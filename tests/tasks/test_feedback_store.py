@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import text
 
-from tasks.data.layout import FASHION_MNIST_CATEGORIES as CATEGORIES
+from tasks.core.layout import FASHION_MNIST_CATEGORIES as CATEGORIES
 from tasks.feedback.inputs import InputRefused, decode_csv_row, decode_png
 from tasks.feedback.store import FeedbackStore, default_url, live_accuracy, shown
 

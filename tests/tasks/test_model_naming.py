@@ -7,8 +7,8 @@ import re
 import pytest
 
 from tasks.core.common import StepError
+from tasks.core.layout import FASHION_MNIST_CATEGORIES
 from tasks.core.parameters import MODEL_NAME, MODEL_NAME_PATTERN
-from tasks.data.layout import FASHION_MNIST_CATEGORIES
 from tasks.model.naming import derived_model_name, model_name_for, required_model_name
 
 DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")

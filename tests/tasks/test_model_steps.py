@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tasks.data.layout import FASHION_MNIST_CATEGORIES
+from tasks.core.layout import FASHION_MNIST_CATEGORIES
 from tests.support.steps import call_step
 from tests.tasks.conftest import make_bundles
 from tests.tasks.helpers import result_of

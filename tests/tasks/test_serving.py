@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tasks.core.layout import FASHION_MNIST_CATEGORIES
 from tasks.data.arrays import Bundle, save_bundle
-from tasks.data.layout import FASHION_MNIST_CATEGORIES
 from tests.support.serving import local_server
 from tests.support.steps import ROOT, call_step
 from tests.tasks.helpers import result_of

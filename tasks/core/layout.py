@@ -1,4 +1,5 @@
-"""The ten Fashion-MNIST categories: the one place their names and order live.
+"""The dataset layout: the ten Fashion-MNIST categories (the one place their names and order
+live), the CSV's pixel column names and the embedded sources' names.
 
 The order is the dataset's own label code (0 = T-shirt/top ... 9 = Ankle boot),
 so integer labels from the Kaggle CSV or the IDX files map onto the same names
@@ -19,6 +20,13 @@ FASHION_MNIST_CATEGORIES: tuple[str, ...] = (
     "Bag",
     "Ankle boot",
 )
+
+# The one home of the embedded sources' names (the trigger form's default and fetch's dispatch); the
+# sources themselves are tasks/data/sources.py. Here, in the lowest layer, so the parameter catalog can name
+# the default dataset without importing the data library.
+EMBEDDED_DIGITS = "embedded://digits"
+EMBEDDED_FASHION_SAMPLE = "embedded://fashion-mnist-sample"
+EMBEDDED_SOURCES = (EMBEDDED_DIGITS, EMBEDDED_FASHION_SAMPLE)
 
 # Label strings the source thesis injected as faults: plausible, but not categories.
 THESIS_INVALID_LABELS: tuple[str, ...] = ("tshirt", "hat", "jacket", "accessoire", "facemask")
