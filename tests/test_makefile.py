@@ -75,3 +75,22 @@ def test_make_ui_defaults_to_8080_on_localhost_whatever_the_shell_exports(fake_v
 
     # Then it still serves this machine only, on the documented default port
     assert (served["host"], served["port"], served["links"]) == ("127.0.0.1", 8080, "http://localhost:8080")
+
+
+def test_installed_project_runs_steps_and_loads_the_dag_wiring_from_any_folder(tmp_path):
+    # Given the project installed by `make install` (pip install -e .), and a shell in some other folder
+    # with no PYTHONPATH: only Airflow's own plugins folder on the path, as the scheduler puts it there
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+
+    # When a step CLI is asked for its usage there, and the DAGs' wiring is imported as a DAG file does
+    usage = subprocess.run([sys.executable, "-m", "tasks", "--help"], cwd=tmp_path, capture_output=True, text=True,
+                           env=env, timeout=120)
+    dag_imports = "import mlops_pipeline.contract_wiring, tasks; print(tasks.__file__)"
+    wiring = subprocess.run([sys.executable, "-c", dag_imports], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=120, env={**env, "PYTHONPATH": str(ROOT / "plugins")})
+
+    # Then both find this checkout's `tasks` package (no sys.path edit, no project root on the path)
+    assert usage.returncode == 0, usage.stderr[-2000:]
+    assert "usage: python -m tasks {" in usage.stdout and "train" in usage.stdout
+    assert wiring.returncode == 0, wiring.stderr[-2000:]
+    assert Path(wiring.stdout.strip()) == ROOT / "tasks" / "__init__.py"
