@@ -156,7 +156,7 @@ def send_image(page, airflow: Standalone, png: bytes, label_for) -> tuple[int, i
 
     Returns the predicted code, the label sent and the version that answered.
     """
-    from tasks.data.layout import FASHION_MNIST_CATEGORIES
+    from tasks.core.layout import FASHION_MNIST_CATEGORIES
 
     page.goto(f"{airflow.base}/run-report/dags/{DAG}/models/fashion_mnist/feedback")
     page.locator("input[name=image]").set_input_files({"name": "sent.png", "mimeType": "image/png", "buffer": png})
