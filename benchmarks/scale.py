@@ -39,8 +39,8 @@ STEPS = {  # step -> (module, function)
     "columnar": ("tasks.data.columnar", "write_columnar"),
     "validate": ("benchmarks.scale", "validate_raw"),
     "prepare": ("tasks.data.streaming", "prepare_columnar"),
-    "features": ("tasks.features", "features"),
-    "split": ("tasks.split", "split"),
+    "features": ("tasks.steps.features", "features"),
+    "split": ("tasks.steps.split", "split"),
     "read_csv": ("pyarrow.csv", "read_csv"),
 }
 
@@ -76,7 +76,7 @@ def validate_raw(profile: str) -> None:
     """The unchanged raw GX suite on the frames rebuilt from the columnar pass's profile (what validate runs)."""
     from tasks.data.columnar import raw_frames
     from tasks.data.gx_suite import load_suite, run_suite
-    from tasks.validate import Thresholds, suite_values
+    from tasks.steps.validate import Thresholds, suite_values
 
     values = suite_values(28, 28, list(FASHION_MNIST_CATEGORIES), Thresholds())
     records = run_suite(load_suite("raw", values), raw_frames(profile), None)

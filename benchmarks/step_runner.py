@@ -2,7 +2,7 @@
 
 ``python -m benchmarks.step_runner REPORT STEP ARGS...`` imports what the step will
 import (that is start-up, the same whatever the data size), then calls
-``tasks.<STEP>.main(ARGS)`` (what ``python -m tasks STEP ARGS`` calls) and writes
+``tasks.steps.<STEP>.main(ARGS)`` (what ``python -m tasks STEP ARGS`` calls) and writes
 ``{"startup_s", "work_s", "peak_rss_mb", "code"}`` to REPORT. The peak RSS is the
 kernel's ``VmHWM`` of this process: ``ru_maxrss`` would not do, since Linux carries
 the forking parent's RSS over ``exec`` into it.
@@ -38,10 +38,10 @@ def peak_rss_mb() -> float:
 def main(argv: list[str]) -> int:
     report, step, args = Path(argv[0]), argv[1], argv[2:]
     started = time.perf_counter()
-    for name in (f"tasks.{step}", *PRELOAD.get(step, ())):
+    for name in (f"tasks.steps.{step}", *PRELOAD.get(step, ())):
         importlib.import_module(name)
     loaded = time.perf_counter()
-    code = importlib.import_module(f"tasks.{step}").main(args)
+    code = importlib.import_module(f"tasks.steps.{step}").main(args)
     done = time.perf_counter()
     report.write_text(json.dumps({"startup_s": loaded - started, "work_s": done - loaded,
                                   "peak_rss_mb": peak_rss_mb(), "code": code}))

@@ -51,7 +51,7 @@ def run(rows: int, height: int, width: int, repeat: int) -> dict:
     """Write the CSV, then time the pyarrow read, GX's import and the step's raw validation."""
     import pyarrow.csv as pacsv
 
-    from tasks.validate import Thresholds, check, suite_values
+    from tasks.steps.validate import Thresholds, check, suite_values
 
     with tempfile.TemporaryDirectory(prefix="validate-bench-") as tmp:
         data = Path(tmp) / "raw.csv"

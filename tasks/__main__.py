@@ -1,4 +1,4 @@
-"""Dispatch ``python -m tasks <step> [args]`` to ``tasks.<step>.main``.
+"""Dispatch ``python -m tasks <step> [args]`` to ``tasks.steps.<step>.main``.
 
 This is the container ENTRYPOINT: a pod passes only the step name and its
 arguments, and the local runner builds exactly the same command line.
@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     if step not in STEPS:
         print(f"error: unknown step {step!r}; expected one of {', '.join(STEPS)}", file=sys.stderr)
         return 2
-    module = importlib.import_module(f"tasks.{step}")
+    module = importlib.import_module(f"tasks.steps.{step}")
     return module.main(rest)
 
 

@@ -142,7 +142,7 @@ class StepSpec:
 
     Attributes:
         task_id: the Airflow task id (usually the step name).
-        step: the ``tasks.<step>`` module that does the work.
+        step: the ``tasks.steps.<step>`` module that does the work.
         arguments: CLI arguments: text (may hold Jinja: ``{{ params.epochs }}``) or :class:`Wired` upstream values.
         image: ``data`` or ``train``: which step image runs it.
         resources: pod requests and limits.

@@ -7,7 +7,7 @@ Asset from the same settings, so the producer and the consumer cannot drift apar
 Which data a run uses is decided by :func:`resolve_dataset`, a plain function:
 an Asset-triggered run trains on the version its event names, a scheduled run on the
 latest stored version, a manual run on its ``dataset_uri`` Param. The store's index is
-written by ``tasks/ingest.py`` (one JSON object per line; ``"new"`` lines are versions).
+written by ``tasks/steps/ingest.py`` (one JSON object per line; ``"new"`` lines are versions).
 An automated run never falls back to the Param's default (the embedded demo dataset):
 with nothing stored it raises :class:`NoStoredDataset`, which the DAG turns into a skip,
 so a demo model can never replace a real champion on a quiet Monday.

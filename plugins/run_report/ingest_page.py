@@ -21,7 +21,7 @@ from run_report.header import HEADER_STYLE, failure_section
 from run_report.page import STYLE
 
 INDEX, REJECTED, NOTE = "index.jsonl", "rejected", ".reason"
-STAMP = "%Y%m%dT%H%M%S"  # tasks/ingest.py's prefix of a rejected file's name
+STAMP = "%Y%m%dT%H%M%S"  # tasks/steps/ingest.py's prefix of a rejected file's name
 NOTE_LIMIT = 4000  # characters of a note shown (it is one line; a planted huge file must not be read whole)
 SLACK = timedelta(seconds=2)  # the stamp has whole seconds
 

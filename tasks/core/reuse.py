@@ -2,7 +2,7 @@
 
 This is the caching of Kubeflow Pipelines and TFX, keyed by content, never by run id. A
 step's key is the SHA-256 of: the content key of its input (for ``fetch`` the dataset's
-own bytes, :func:`tasks.fetch.source_digest`; for a later step the key its upstream left
+own bytes, :func:`tasks.steps.fetch.source_digest`; for a later step the key its upstream left
 beside the file it reads, :data:`KEY_FILE`), the values of the settings the step's contract
 says it reads, and the code version (every file of the ``tasks`` package, and the versions
 of the libraries whose output a data step keeps). Two runs on the same bytes with the same

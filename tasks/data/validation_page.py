@@ -48,7 +48,7 @@ def _row(record: dict[str, Any]) -> str:
 
 
 def render_validation_page(report: dict[str, Any], title: str = "Data validation") -> str:
-    """The page for one ``validation.json`` (as ``tasks/validate.py`` writes it): verdict, counts, every rule."""
+    """The page for one ``validation.json`` (as ``tasks/steps/validate.py`` writes it): verdict, counts, every rule."""
     summary = report.get("summary") or {}
     records = [r for r in report.get("expectations") or [] if isinstance(r, dict)]
     records.sort(key=lambda r: bool(r.get("success")))  # failures first

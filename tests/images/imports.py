@@ -1,6 +1,6 @@
 """What a step needs installed: the third-party distributions its code imports, and what an image holds.
 
-A step's code is ``tasks.<step>`` and every ``tasks.*`` module it imports, followed
+A step's code is ``tasks.steps.<step>`` and every ``tasks.*`` module it imports, followed
 transitively (imports inside functions count: they run when the step does). Each
 third-party top-level name is mapped to its distributions with this environment's
 metadata, which is the same lock the images install from. An image holds the
@@ -61,7 +61,7 @@ def step_imports(step: str) -> tuple[set[str], set[str]]:
     """(first-party modules, third-party top-level names) that ``python -m tasks <step>`` may import."""
     seen: set[str] = set()
     third_party: set[str] = set()
-    todo = [*_with_parents(f"{FIRST_PARTY}.{step}"), f"{FIRST_PARTY}.__main__"]
+    todo = [*_with_parents(f"{FIRST_PARTY}.steps.{step}"), f"{FIRST_PARTY}.__main__"]
     while todo:
         name = todo.pop()
         if name in seen:

@@ -71,7 +71,7 @@ def test_the_contract_catches_a_model_step_in_the_data_image():
 def test_imports_are_followed_through_task_modules():
     modules, third_party = step_imports("train")
 
-    assert "tasks.train" in modules and len(modules) > 2
+    assert "tasks.steps.train" in modules and len(modules) > 2
     assert {"keras", "numpy"} <= third_party
 
 

@@ -20,7 +20,7 @@ from tasks.data.streaming import (
     prepare_columnar,
     prepared_frames_columnar,
 )
-from tasks.validate import prepared_frames
+from tasks.steps.validate import prepared_frames
 from tests.tasks.helpers import balanced_rows, write_csv
 
 SAMPLE = Path("/work/shared/data/fashion-mnist-sample.csv.gz")

@@ -18,7 +18,7 @@ from tests.support.steps import call_step as run_cli_step
 
 def step_function(step: str):
     """The function a step's ``main`` hands to ``run_step``."""
-    module = importlib.import_module(f"tasks.{step}")
+    module = importlib.import_module(f"tasks.steps.{step}")
     seen = []
     original = module.run_step
     module.run_step = lambda contract, argv, body, **hooks: seen.append(body) or 0

@@ -215,7 +215,7 @@ def test_split_rejects_shares_that_leave_no_training_data(tmp_path):
     assert done.returncode == 2 and "test_size=0.6: must be <= 0.5" in done.stderr
     assert not (tmp_path / "s").exists()
     from tasks.core.common import StepError
-    from tasks.split import split
+    from tasks.steps.split import split
 
     with pytest.raises(StepError, match="validation_size=0.5: must be <= 0.4"):  # the CLI's rule, called directly
         split(str(tmp_path / "any.npz"), tmp_path / "s", 0.2, 0.5, 42)

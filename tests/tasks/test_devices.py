@@ -49,7 +49,7 @@ def test_no_gpu_means_the_default_strategy_and_says_so(caplog):
     from tasks.model.devices import global_batch_size, training_strategy
 
     with caplog.at_level(logging.INFO):
-        strategy, devices = training_strategy(logging.getLogger("tasks.train"), gpus=[])
+        strategy, devices = training_strategy(logging.getLogger("tasks.steps.train"), gpus=[])
 
     assert devices == ["CPU"]
     assert type(strategy).__name__ != "MirroredStrategy"
@@ -61,7 +61,7 @@ def test_one_gpu_uses_the_default_strategy_on_that_gpu(caplog):
     from tasks.model.devices import training_strategy
 
     with caplog.at_level(logging.INFO):
-        strategy, devices = training_strategy(logging.getLogger("tasks.train"), gpus=["/physical_device:GPU:0"])
+        strategy, devices = training_strategy(logging.getLogger("tasks.steps.train"), gpus=["/physical_device:GPU:0"])
 
     assert devices == ["/physical_device:GPU:0"]
     assert strategy.num_replicas_in_sync == 1
@@ -74,7 +74,7 @@ cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 import tasks.model.devices as devices
 devices.visible_gpus = lambda: ["/physical_device:CPU:0", "/physical_device:CPU:1"]  # two stand-in GPUs
-from tasks.train import main
+from tasks.steps.train import main
 raise SystemExit(main(sys.argv[1:]))
 """
 

@@ -53,10 +53,10 @@ def bundles(folder: Path, x: np.ndarray, y: np.ndarray, rows: dict) -> dict[str,
 def train_and_register(root: Path, name: str, data: dict[str, str], uri: str, side: int, epochs: int = 15,
                        model_name: str = MODEL) -> dict:
     """build_model → train → evaluate → register, as the DAG chains them."""
-    from tasks.build_model import build_model
-    from tasks.evaluate import evaluate
-    from tasks.register import register
-    from tasks.train import train
+    from tasks.steps.build_model import build_model
+    from tasks.steps.evaluate import evaluate
+    from tasks.steps.register import register
+    from tasks.steps.train import train
 
     built = build_model(root / name / "build", "mlp", side, side, 10, 64, "relu", "softmax", "adam",
                         "sparse_categorical_crossentropy", 0.002, 42)
@@ -77,7 +77,7 @@ def served(serving: Path, model_name: str = MODEL) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def retraining(tmp_path_factory):
     """A deployed champion A, then B registered on an overlapping version of the real images."""
-    from tasks.deploy import deploy
+    from tasks.steps.deploy import deploy
 
     root = tmp_path_factory.mktemp("fair_gate")
     uri, serving = f"sqlite:///{root / 'mlflow.db'}", root / "serving"
@@ -145,7 +145,7 @@ def test_every_version_records_its_input_signature_and_training_fingerprints(ret
 
 def register_again(root: Path, run: str, data: str, uri: str, model_name: str) -> dict:
     """Register a trained run's files as a new version of ``model_name`` (no retraining)."""
-    from tasks.register import register
+    from tasks.steps.register import register
 
     files = root / run
     return register(uri, model_name, str(files / "train" / "model.keras"), str(files / "train" / "history.json"),
@@ -167,7 +167,7 @@ def digits_model(retraining):
 
 def digits_after_fashion(retraining, name: str) -> dict:
     """A deployed 28x28 champion under ``name``, then the digits run registered against it."""
-    from tasks.deploy import deploy
+    from tasks.steps.deploy import deploy
 
     root, uri, serving = retraining["root"], retraining["uri"], retraining["serving"]
     champion = register_again(root, "a", "data_a", uri, name)
@@ -212,7 +212,7 @@ def test_replacing_an_incompatible_champion_must_be_asked_for_and_is_recorded(re
     from mlflow import MlflowClient
 
     from mlops_pipeline.decisions import gate_for
-    from tasks.deploy import deploy as deploy_step
+    from tasks.steps.deploy import deploy as deploy_step
 
     run = digits_after_fashion(retraining, "fair_gate_forced")
     name = run["name"]
@@ -232,7 +232,7 @@ def test_a_champion_without_its_training_fingerprints_blocks_promotion(retrainin
     from mlflow import MlflowClient
 
     from mlops_pipeline.decisions import gate_for
-    from tasks.deploy import deploy
+    from tasks.steps.deploy import deploy
 
     # Given a deployed champion whose fingerprints artifact has gone missing
     root, uri, name = retraining["root"], retraining["uri"], "fair_gate_no_fingerprints"
@@ -259,9 +259,9 @@ class UnreachableRegistry:
 
 def test_a_registry_error_is_not_read_as_no_champion_by_the_gate_or_by_deploy(tmp_path, monkeypatch):
     from mlops_pipeline.decisions import gate_for
-    from tasks import deploy as deploy_step
     from tasks.core.common import StepError
     from tasks.model.champion import champion_status, score_champion
+    from tasks.steps import deploy as deploy_step
 
     # Given a registry that errors when asked for the champion
     status = champion_status(UnreachableRegistry(), MODEL)
@@ -282,7 +282,7 @@ def test_a_registry_error_is_not_read_as_no_champion_by_the_gate_or_by_deploy(tm
 
 def test_a_fine_tuned_version_records_its_parents_rows_as_seen_too(retraining):
     from tasks.model.champion import run_fingerprints
-    from tasks.register import register
+    from tasks.steps.register import register
 
     # Given B registered as fine-tuned from A (the parent's weights saw A's rows)
     root, uri, x = retraining["root"], retraining["uri"], retraining["x"]

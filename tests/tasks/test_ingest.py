@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tasks.core.common import StepError
-from tasks.ingest import ingest, read_index
+from tasks.steps.ingest import ingest, read_index
 from tests.support.steps import call_step
 from tests.tasks.helpers import balanced_rows, result_of, write_csv
 

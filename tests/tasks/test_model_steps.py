@@ -92,7 +92,7 @@ def _epochs(dataset, count: int) -> list[list[int]]:
 
 def test_each_training_epoch_sees_every_row_once_in_a_new_order_that_the_seed_repeats():
     from tasks.data.arrays import Bundle
-    from tasks.train import make_dataset
+    from tasks.steps.train import make_dataset
 
     rows = 103  # not a multiple of the batch size: the last batch is partial
     pixels = np.arange(rows * 4, dtype=np.int64).reshape(rows, 2, 2) % 256

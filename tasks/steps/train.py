@@ -25,7 +25,7 @@ from tasks.model.model_io import check_input_shape, load_model, save_model
 
 CONTRACT = CONTRACTS["train"]
 
-log = logging.getLogger("tasks.train")
+log = logging.getLogger("tasks.steps.train")
 
 
 def make_dataset(bundle: Bundle, batch_size: int, shuffle_seed: int | None) -> Any:
@@ -95,7 +95,7 @@ def _start_model(model_uri: str, trial_build: str) -> Any:
         if not model_uri:
             raise StepError("train needs --model (or a trial's --trial-build)")
         return load_model(model_uri)
-    from tasks.build_model import build_network
+    from tasks.steps.build_model import build_network
 
     try:
         settings = json.loads(trial_build)

@@ -42,7 +42,7 @@ PREFIX = "feedback-"
 
 def current_dataset(store: Path) -> dict[str, str] | None:
     """The store's latest version (its file and hash), as the training DAG would pick it."""
-    from tasks.ingest import read_index
+    from tasks.steps.ingest import read_index
 
     versions = [e for e in read_index(store) if e.get("status") == "new"]
     return {"uri": versions[-1]["uri"], "sha256": versions[-1]["sha256"]} if versions else None

@@ -168,7 +168,7 @@ def runtime_lineage() -> dict[str, str]:
     if not commit:
         try:
             commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10,
-                                    cwd=Path(__file__).resolve().parents[1]).stdout.strip()
+                                    cwd=Path(__file__).resolve().parents[2]).stdout.strip()
         except (OSError, subprocess.SubprocessError):
             commit = ""
     return {"image": os.environ.get("PIPELINE_IMAGE", "local"), "git_commit": commit or "unknown"}
