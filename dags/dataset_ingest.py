@@ -61,8 +61,9 @@ def dataset_ingest() -> None:
         if result.get("status") != "new":
             raise AirflowSkipException(f"nothing new to publish ({result.get('status')}: "
                                        f"{result.get('filename') or result.get('pending') or 'no file'})")
+        shape = {key: result[key] for key in ("image_height", "image_width") if key in result}
         outlet_events[DATASET].extra = {"uri": result["uri"], "sha256": result["sha256"],
-                                        "filename": result["filename"]}
+                                        "filename": result["filename"], **shape}
         print(f"published dataset version {result['sha256']} at {result['uri']}")
         return result
 

@@ -42,7 +42,7 @@ from mlops_pipeline.run_keys import run_key
 from mlops_pipeline.runners import step_operator
 from mlops_pipeline.settings import load_settings
 from mlops_pipeline.steps import FirstOf, StepSpec
-from mlops_pipeline.triggers import dataset_asset, training_schedule
+from mlops_pipeline.triggers import SHAPE, dataset_asset, training_schedule
 from mlops_pipeline.tuning import SEARCHED, tuning_tasks
 from tasks.contracts import DECIDERS
 
@@ -53,8 +53,9 @@ DATASET = dataset_asset()
 TRACKING = {"tracking_uri": SETTINGS.tracking_uri}
 
 
-def _spec(task_id: str, step: str | None = None, tuned: tuple[str, ...] = (), **fixed) -> StepSpec:
-    return step_spec(task_id, step or task_id, ROOT, fixed=fixed, tuned=tuned)
+def _spec(task_id: str, step: str | None = None, searched: tuple[str, ...] = (), **fixed) -> StepSpec:
+    """A step whose image shape (resolve_dataset's) and searched settings (pick_best's) are wired in the run."""
+    return step_spec(task_id, step or task_id, ROOT, fixed=fixed, wired=(*SHAPE, *searched))
 
 
 # What each task runs and the settings this DAG fixes; the inputs (and FROM_UPSTREAM settings)
@@ -66,9 +67,9 @@ STEPS = {s.task_id: s for s in (
     _spec("validate_prepared", "validate", suite="prepared"),
     _spec("features"),
     _spec("split"),
-    _spec(BUILD_MODEL, tuned=SEARCHED),
+    _spec(BUILD_MODEL, searched=SEARCHED),
     _spec(LOAD_PRETRAINED, **TRACKING),
-    _spec("train", tuned=SEARCHED),
+    _spec("train", searched=SEARCHED),
     _spec("evaluate"),
     _spec("register", **TRACKING, run_params="{{ params | tojson }}", lineage=FROM_UPSTREAM),
     # deploy acts on the model register used: model_name as given, or derived from the input when empty.
@@ -110,7 +111,7 @@ def fashion_mnist_training() -> None:
         except NoStoredDataset as skip:  # never train an automated run on the embedded demo data
             raise AirflowSkipException(str(skip)) from None
         print(f"{run_type} run trains on {resolved['uri']} (chosen by {resolved['trigger']}, "
-              f"version {resolved['version'] or 'n/a'})")
+              f"version {resolved['version'] or 'n/a'}, {resolved['image_height']}x{resolved['image_width']} images)")
         return resolved
 
     @task.sensor(task_id="wait_for_data", poke_interval=30, timeout=timedelta(hours=6), mode="reschedule")
@@ -136,9 +137,10 @@ def fashion_mnist_training() -> None:
         return "deploy" if deploy else None
 
     def step(task_id: str, **wiring) -> dict:
-        """The task running ``STEPS[task_id]``, its slots filled with upstream outputs."""
+        """The task running ``STEPS[task_id]``, its slots filled with upstream outputs (the image shape included)."""
         retries = IO_RETRIES if task_id == "fetch" else {}
-        return {task_id: step_operator(STEPS[task_id], wiring=wiring, **retries)}
+        shape = {name: dataset[name] for name in SHAPE if name in STEPS[task_id].slots()}
+        return {task_id: step_operator(STEPS[task_id], wiring={**shape, **wiring}, **retries)}
 
     # Each input is the output of the task that made it: Airflow derives the upstream edges from
     # these; `>>` adds only the order no data carries (wait, validate before use, branch, gate).
@@ -154,13 +156,13 @@ def fashion_mnist_training() -> None:
         ops |= step("split", input=ops["features"].output["features"])
     split = ops["split"].output
     with TaskGroup("tuning", prefix_group_id=False, tooltip="search hyperparameters: one train task per trial"):
-        ops["plan_trials"], ops["trial"], ops["pick_best"] = tuning_tasks(SETTINGS, split)
+        ops["plan_trials"], ops["trial"], ops["pick_best"] = tuning_tasks(SETTINGS, split, dataset)
     best = ops["pick_best"]
-    with TaskGroup("model", prefix_group_id=False, tooltip="build or fine-tune, train and evaluate"):
-        def searched(task_id: str) -> dict:
-            """The searched settings ``task_id`` takes: the best trial's, or the form's without tuning."""
-            return {name: best[name] for name in SEARCHED if name in STEPS[task_id].slots()}
 
+    def searched(task_id: str) -> dict:
+        """The searched settings ``task_id`` takes: the best trial's, or the form's without tuning."""
+        return {name: best[name] for name in SEARCHED if name in STEPS[task_id].slots()}
+    with TaskGroup("model", prefix_group_id=False, tooltip="build or fine-tune, train and evaluate"):
         ops |= {"choose_model": choose_model(), **step(BUILD_MODEL, **searched(BUILD_MODEL)), **step(LOAD_PRETRAINED)}
         model = FirstOf(ops[BUILD_MODEL].output["model"], ops[LOAD_PRETRAINED].output["model"])
         ops |= step("train", model=model, train=split["train"], validation=split["val"], **searched("train"))

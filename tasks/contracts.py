@@ -119,8 +119,8 @@ _CONTRACTS = (
                  outputs=(Output("report", "canary.json", "each canary's verdict and the manifest written"),),
                  image="train"),
     # Airflow tasks that are not steps, for the form settings they decide on.
-    StepContract("resolve_dataset", "Pick the dataset version a run trains on.", settings=(p.DATASET_URI,),
-                 output_folder=False),
+    StepContract("resolve_dataset", "Pick the dataset version a run trains on, and the shape of its images.",
+                 settings=(p.DATASET_URI, *SHAPE), output_folder=False),
     StepContract("wait_for_data", "Wait for a remote dataset to appear; a local one must exist.",
                  settings=(p.DATA_WAIT_TIMEOUT_MINUTES,), output_folder=False),
     StepContract("choose_model", "Fine-tune a pretrained model or build a new one.",

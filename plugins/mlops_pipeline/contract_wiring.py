@@ -47,13 +47,14 @@ def param_template(setting: Setting) -> str:
 
 def step_spec(task_id: str, step: str, artifact_root: str, inputs: Mapping[str, str] | None = None,
               fixed: Mapping[str, str | _FromUpstream] | None = None,
-              tuned: Iterable[str] = ()) -> StepSpec:
+              wired: Iterable[str] = ()) -> StepSpec:
     """The spec of task ``task_id`` running ``step``: fixed settings set, the rest from the form.
 
     ``inputs`` gives fixed values (a folder of this deployment); every other input of the
     contract is a slot for an upstream output, as is a setting fixed to :data:`FROM_UPSTREAM`.
-    ``tuned`` names form settings whose value an upstream task gives (a tuning search's pick, the
-    form's value without one): slots like :data:`FROM_UPSTREAM` settings, but they stay on the form.
+    ``wired`` names form settings whose value in the run an upstream task gives (a tuning search's
+    pick, a stored version's image shape; the form's value without one): slots like
+    :data:`FROM_UPSTREAM` settings, but they stay on the form.
     Raises ValueError at parse time for an input or setting the contract does not have, or a
     setting with no default left off the form, so a wiring mistake is a DAG import error.
     """
@@ -76,7 +77,7 @@ def step_spec(task_id: str, step: str, artifact_root: str, inputs: Mapping[str, 
         elif setting is parameters.REUSE_INDEX:  # the data steps' content-keyed index lies in the artifact root
             arguments.append(f"{setting.flag}={artifact_root}/{INDEX_FOLDER}")
         elif setting.form:
-            arguments.append(Wired(setting.name, setting.flag) if setting.name in tuned
+            arguments.append(Wired(setting.name, setting.flag) if setting.name in wired
                              else f"{setting.flag}={param_template(setting)}")
         elif setting.default is None:
             raise ValueError(f"{task_id}: setting {setting.name} has no default and is not on the form: fix it")

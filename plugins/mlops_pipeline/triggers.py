@@ -65,6 +65,9 @@ def training_schedule(cron: str, asset: Any) -> Any:
     return AssetOrTimeSchedule(timetable=timetable, assets=asset)
 
 
+SHAPE = ("image_height", "image_width")  # the settings a stored version may fix for the runs that train on it
+
+
 def latest_version(dataset_store: str) -> dict[str, Any] | None:
     """The newest ``"new"`` entry of the store's index; ``None`` if the store is empty or unreadable here."""
     index = Path(dataset_store) / "index.jsonl"
@@ -110,9 +113,11 @@ def choose_dataset(run_type: str, event_extras: Iterable[Mapping[str, Any]], lat
         named = [e for e in event_extras if e.get("uri")]
         if named:  # several events queued for one run: the newest data wins, the rest stay in the store
             newest = named[-1]
-            return {"uri": str(newest["uri"]), "trigger": "asset_event", "version": str(newest.get("sha256", ""))}
+            return {"uri": str(newest["uri"]), "trigger": "asset_event", "version": str(newest.get("sha256", "")),
+                    **_shape(newest)}
     if run_type in (ASSET_TRIGGERED, SCHEDULED) and latest:
-        return {"uri": str(latest["uri"]), "trigger": "latest_version", "version": str(latest.get("sha256", ""))}
+        return {"uri": str(latest["uri"]), "trigger": "latest_version", "version": str(latest.get("sha256", "")),
+                **_shape(latest)}
     if run_type in (ASSET_TRIGGERED, SCHEDULED):
         from tasks.data.uri_policy import masked
 
@@ -122,10 +127,21 @@ def choose_dataset(run_type: str, event_extras: Iterable[Mapping[str, Any]], lat
     return {"uri": param_uri, "trigger": "param", "version": ""}
 
 
+def _shape(version: Mapping[str, Any]) -> dict[str, int]:
+    """The image shape a stored version says it has (ingest records a square one), if it says."""
+    shape = {key: version.get(key) for key in SHAPE}
+    return {key: int(value) for key, value in shape.items()} if all(isinstance(v, int) for v in shape.values()) else {}
+
+
 def resolve_for_run(run_type: str, event_extras: Iterable[Mapping[str, Any]], dataset_store: str,
-                    params: Mapping[str, Any]) -> dict[str, str]:
-    """:func:`resolve_dataset` for a run: the store's latest version and the run's checked ``dataset_uri``."""
+                    params: Mapping[str, Any]) -> dict[str, Any]:
+    """:func:`resolve_dataset` for a run: the store's latest version and the run's checked Params.
+
+    The image shape is the stored version's when it records one (a run the scheduler starts for
+    new 28x28 data has only the form's defaults), else the form's; the steps read it from here.
+    """
     from mlops_pipeline.contract_wiring import checked
 
-    uri = checked(params, "resolve_dataset")["dataset_uri"]
-    return resolve_dataset(run_type, event_extras, latest_version(dataset_store), uri)
+    settings = checked(params, "resolve_dataset")
+    chosen = resolve_dataset(run_type, event_extras, latest_version(dataset_store), settings["dataset_uri"])
+    return {**{key: settings[key] for key in SHAPE}, **chosen}

@@ -6,7 +6,7 @@ for the trials' settings; each trial is one mapped task running the existing ``t
 step with them (a subprocess locally, a pod with its own GPU request in ``kubernetes``
 mode); ``pick_best`` tells the study what the trials left untold and returns the best
 settings, each its own XCom, which the DAG wires into ``build_model`` and ``train`` (the
-searched settings stay on the form: ``step_spec(..., tuned=SEARCHED)``). With
+searched settings stay on the form: ``step_spec(..., wired=SEARCHED)``). With
 ``tuning_trials: 0`` plan_trials returns no trials, the mapped task is skipped and pick_best
 returns the form's values of the searched settings, so every step reads the form's settings.
 """
@@ -19,6 +19,7 @@ from typing import Any
 from mlops_pipeline.run_keys import run_key
 from mlops_pipeline.settings import PipelineSettings
 from mlops_pipeline.steps import TRAIN_RESOURCES, StepSpec
+from mlops_pipeline.triggers import SHAPE
 from tasks.contracts import CONTRACTS
 from tasks.core import parameters as p
 
@@ -51,12 +52,12 @@ def trial_arguments(params: dict[str, Any], planned: dict[str, Any], split: dict
             f"--trial-build={json.dumps(build, sort_keys=True)}"]
 
 
-def plan_trials_task(artifact_root: str, split: Any) -> Any:
+def plan_trials_task(artifact_root: str, split: Any, dataset: Any) -> Any:
     """The ``plan_trials`` task: the study created, its trials asked, their train arguments returned."""
     from airflow.sdk import task
 
     @task(task_id="plan_trials")
-    def plan_trials(params: dict, split: dict, run_id=None, dag=None) -> list[list[str]]:
+    def plan_trials(params: dict, split: dict, dataset: dict, run_id=None, dag=None) -> list[list[str]]:
         """Create the run's study and ask it for tuning_trials settings; [] when tuning is off."""
         from pathlib import Path
 
@@ -76,9 +77,10 @@ def plan_trials_task(artifact_root: str, split: Any) -> Any:
         root = f"{artifact_root}/{dag.dag_id}/{run_key(run_id)}/trial"
         for trial in planned:
             print(f"trial {trial['number']}: {json.dumps(trial['settings'], sort_keys=True)}")
-        return [trial_arguments(params, t, split, url, f"{root}/{t['number']}") for t in planned]
+        shaped = {**params, **{key: dataset[key] for key in SHAPE}}  # the images' shape is the dataset's
+        return [trial_arguments(shaped, t, split, url, f"{root}/{t['number']}") for t in planned]
 
-    return plan_trials(split=split)
+    return plan_trials(split=split, dataset=dataset)
 
 
 def pick_best_task(artifact_root: str) -> Any:
@@ -123,9 +125,11 @@ def trial_tasks(settings: PipelineSettings, planned: Any) -> Any:
     return partial.expand(arguments=planned)
 
 
-def tuning_tasks(settings: PipelineSettings, split: Any) -> tuple[Any, Any, Any]:
-    """plan_trials (given split's result) → trial (mapped) → pick_best; the DAG wires pick_best's settings on."""
-    planned = plan_trials_task(settings.artifact_root, split)
+def tuning_tasks(settings: PipelineSettings, split: Any, dataset: Any) -> tuple[Any, Any, Any]:
+    """plan_trials (given split's and resolve_dataset's results) → trial (mapped) → pick_best.
+
+    The DAG wires pick_best's settings on."""
+    planned = plan_trials_task(settings.artifact_root, split, dataset)
     trials = trial_tasks(settings, planned)
     best = pick_best_task(settings.artifact_root)
     [planned, trials] >> best  # off: no trial ran, and pick_best still runs after plan_trials

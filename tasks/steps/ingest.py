@@ -30,6 +30,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import math
 import os
 import shutil
 import zlib
@@ -147,6 +148,16 @@ def _store_version(path: Path, handle: BinaryIO, digest: str, store: Path, pixel
     return stored
 
 
+def square_shape(pixels: int) -> dict[str, int]:
+    """The image shape a version's pixel count gives, when it is square (784: 28x28); ``{}`` otherwise.
+
+    It travels with the version (index entry, Asset event), so a training run the scheduler
+    starts for it reads images of that shape, whatever the form's defaults say.
+    """
+    side = math.isqrt(max(pixels, 0))
+    return {"image_height": side, "image_width": side} if side and side * side == pixels else {}
+
+
 def _take(path: Path, landing: Path) -> tuple[BinaryIO, int]:
     """The entry opened safely and checked as a dataset file; otherwise it is rejected and the step fails."""
     handle = None
@@ -175,10 +186,11 @@ def ingest(landing: str | Path, store: str | Path, min_age: float, max_wait: flo
             entry.update(status="duplicate", uri=known[digest]["uri"])
         else:
             entry.update(status="new", uri=str(_store_version(path, handle, digest, store, pixels)))
+    entry.update(square_shape(pixels))
     _append_index(store, entry)
     _move(path, subfolder(landing, PROCESSED), f"{digest[:12]}_")
     return {"status": entry["status"], "sha256": digest, "uri": entry["uri"], "filename": path.name,
-            "remaining": len(landed(landing))}
+            "remaining": len(landed(landing)), **square_shape(pixels)}
 
 
 def main(argv: list[str] | None = None) -> int:

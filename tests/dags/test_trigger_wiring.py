@@ -63,11 +63,17 @@ def test_fetch_reads_the_resolved_dataset_and_io_steps_retry_with_capped_exponen
     from benchmarks.step_plan import render_task
 
     fetch = training.get_task("fetch")
-    resolved = {"uri": "/data/new.csv", "trigger": "asset_event", "version": "abc"}
+    resolved = {"uri": "/data/new.csv", "trigger": "asset_event", "version": "abc", "image_height": 28,
+                "image_width": 28}
     rendered = render_task(training, "fetch", training.params.validate(), {"resolve_dataset": resolved})[0]
     assert rendered.arguments[0] == "--source=/data/new.csv"
-    # the sensor waits for that same dataset, fetch reads it, register records where it came from
-    assert training.get_task("resolve_dataset").downstream_task_ids == {"wait_for_data", "fetch", "register"}
+    # the version's image shape, not the form's 8x8 default: a run the scheduler starts has no conf
+    assert {"--image-height=28", "--image-width=28"} <= {str(a) for a in rendered.arguments}
+    # the sensor waits for that same dataset, fetch reads it, register records where it came from, and every
+    # step that reads images takes their shape from it
+    shaped = {"fetch", "validate_raw", "prepare", "validate_prepared", "features", "build_model", "load_pretrained"}
+    assert training.get_task("resolve_dataset").downstream_task_ids == {"wait_for_data", "register", "plan_trials",
+                                                                         *shaped}
     for task in (fetch, dags["dataset_ingest"].get_task("ingest")):
         assert task.retries >= 3 and task.retry_exponential_backoff == 2.0
         assert task.max_retry_delay == timedelta(minutes=10)

@@ -16,10 +16,11 @@ def load_dag():
 def test_validation_steps_guard_prepare_and_features():
     dag = load_dag()
     # each validation reads the output it guards, and the next step waits for its verdict
-    assert dag.get_task("validate_raw").upstream_task_ids == {"fetch"}
-    assert dag.get_task("prepare").upstream_task_ids == {"fetch", "validate_raw"}
-    assert dag.get_task("validate_prepared").upstream_task_ids == {"prepare"}
-    assert dag.get_task("features").upstream_task_ids == {"prepare", "validate_prepared"}
+    # (resolve_dataset gives every one of them the images' shape)
+    assert dag.get_task("validate_raw").upstream_task_ids == {"fetch", "resolve_dataset"}
+    assert dag.get_task("prepare").upstream_task_ids == {"fetch", "validate_raw", "resolve_dataset"}
+    assert dag.get_task("validate_prepared").upstream_task_ids == {"prepare", "resolve_dataset"}
+    assert dag.get_task("features").upstream_task_ids == {"prepare", "validate_prepared", "resolve_dataset"}
 
 
 def test_threshold_params_have_defaults_that_validate():

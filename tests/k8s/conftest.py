@@ -96,6 +96,8 @@ def render(dag: Any, task_id: str, branch: str) -> Any:
     results = {task: result for task, result in RESULTS.items() if task != skipped}
     params = params.validate()
     results["pick_best"] = {**{name: params[name] for name in SEARCHED}, "study": ""}  # tuning off: the form's
+    results["resolve_dataset"] = {**results["resolve_dataset"], "image_height": params["image_height"],
+                                  "image_width": params["image_width"]}  # a manual run: the form's shape
     return render_task(dag, task_id, params, results, RUN_ID)
 
 

@@ -110,3 +110,25 @@ def test_no_hook_configured_means_log_only_and_a_bad_spec_names_the_variable(mon
     assert load_hook(None) is None and "task=ingest" in failure_summary(fake_context(None))
     with pytest.raises(ValueError, match="PIPELINE_ALERT_HOOK"):
         load_hook("no_colon_here")
+
+
+def test_a_run_for_a_stored_version_reads_images_of_that_versions_shape_not_the_forms(tmp_path):
+    from mlops_pipeline.triggers import resolve_for_run
+
+    # Given the form's 8x8 defaults (a run the scheduler starts has no conf) and a stored 28x28 version
+    params = {"dataset_uri": "embedded://digits", "image_height": 8, "image_width": 8}
+    event = [{"uri": f"{tmp_path}/datasets/abc/new.csv", "sha256": "abc", "image_height": 28, "image_width": 28}]
+    store = tmp_path / "datasets"
+    store.mkdir()
+    (store / "index.jsonl").write_text(json.dumps({"status": "new", "uri": f"{store}/old/o.csv", "sha256": "old",
+                                                   "image_height": 3, "image_width": 3}) + "\n")
+
+    # When an asset-triggered, a scheduled and a manual run resolve their data
+    by_event = resolve_for_run("asset_triggered", event, str(store), params)
+    by_cron = resolve_for_run("scheduled", [], str(store), params)
+    by_hand = resolve_for_run("manual", [], str(store), params)
+
+    # Then the first two take the version's shape, the manual run the form's
+    assert (by_event["image_height"], by_event["image_width"], by_event["version"]) == (28, 28, "abc")
+    assert (by_cron["image_height"], by_cron["image_width"], by_cron["version"]) == (3, 3, "old")
+    assert (by_hand["image_height"], by_hand["image_width"], by_hand["trigger"]) == (8, 8, "param")

@@ -54,6 +54,22 @@ def test_a_new_file_becomes_a_versioned_dataset_with_a_manifest(folders):
     assert not data.exists() and len(list((landing / "processed").iterdir())) == 1
 
 
+def test_a_square_pixel_count_gives_the_version_its_image_shape_and_another_gives_none(folders):
+    # Given a 28x28 file landed first, then one with three pixel columns (no square shape)
+    landing, store = folders
+    landing.mkdir()
+    aged(write_csv(landing / "a.csv", balanced_rows(1, pixels=784), height=28, width=28), seconds=200)
+    aged(write_csv(landing / "b.csv", balanced_rows(1, pixels=3), header=["label", "pixel1", "pixel2", "pixel3"]))
+
+    # When both are ingested
+    first, second = result_of(run_ingest(landing, store)), result_of(run_ingest(landing, store))
+
+    # Then the square one carries its shape in its result and in the store's index; the other none
+    assert (first["filename"], first["image_height"], first["image_width"]) == ("a.csv", 28, 28)
+    assert second["filename"] == "b.csv" and "image_height" not in second
+    assert [e.get("image_height") for e in read_index(store)] == [28, None]
+
+
 def test_the_same_bytes_again_are_a_duplicate_and_create_nothing(folders):
     landing, store = folders
     landing.mkdir()
