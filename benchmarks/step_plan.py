@@ -4,7 +4,7 @@ The benchmarks (a baseline without Airflow) and the image tests (each step in it
 container) need the DAG's exact command lines and order, not a copy of its wiring; it is
 tooling, not part of what the scheduler loads, so it lives beside the benchmarks. This module
 loads the DAG file with a given state folder, answers the tasks that are not steps
-(``resolve_dataset``, the branch, the gate) with the same functions the DAG calls,
+(``resolve_dataset``, an untuned run's ``pick_best``, the branch, the gate) with the same functions the DAG calls,
 renders each step task's arguments as Airflow does (Jinja with the DAG's own environment,
 upstream outputs resolved from the results of the tasks already run) and hands
 ``(spec, argv)`` to an executor, which returns the step's JSON result.
@@ -122,8 +122,12 @@ def run_steps(conf: Mapping[str, Any], state_dir: Path, execute: Executor = exec
     params = resolve_params(dag, conf)
     from mlops_pipeline.decisions import gate_for
     from mlops_pipeline.triggers import MANUAL, resolve_for_run
+    from mlops_pipeline.tuning import untuned
 
-    results: dict[str, dict] = {"resolve_dataset": resolve_for_run(MANUAL, [], module.SETTINGS.dataset_store, params)}
+    if params["tuning_trials"]:
+        raise ValueError("the step plan runs one untuned pipeline: set tuning_trials to 0")
+    results: dict[str, dict] = {"resolve_dataset": resolve_for_run(MANUAL, [], module.SETTINGS.dataset_store, params),
+                                "pick_best": untuned(params)}
     seconds: dict[str, float] = {}
     gate_reason = ""
     for task_id in task_ids or pipeline_task_ids(dag, bool(params["use_pretrained_model"])):

@@ -83,6 +83,11 @@ def plan_trials_task(artifact_root: str, split: Any, dataset: Any) -> Any:
     return plan_trials(split=split, dataset=dataset)
 
 
+def untuned(params: dict) -> dict:
+    """pick_best's answer for a run that does not tune: the form's searched settings, no study."""
+    return {**{name: params[name] for name in SEARCHED}, "settings": {}, "study": ""}
+
+
 def pick_best_task(artifact_root: str) -> Any:
     """The ``pick_best`` task: every trial told, the best settings returned (``{}`` when tuning is off)."""
     from airflow.sdk import TriggerRule, task
@@ -96,7 +101,7 @@ def pick_best_task(artifact_root: str) -> Any:
 
         folder = study_folder(artifact_root, dag.dag_id, run_id)
         if not params["tuning_trials"] or not Path(folder, "study.db").exists():
-            return {**{name: params[name] for name in SEARCHED}, "settings": {}, "study": ""}
+            return untuned(params)
         url = f"sqlite:///{folder}/study.db"
         best = tell_all(url)
         Path(folder, TRIALS_FILE).write_text(json.dumps(trials_table(url), indent=1))  # the run report's table

@@ -57,3 +57,19 @@ def test_with_tuning_on_build_model_and_train_get_the_best_trials_settings():
 
     assert {"--model-type=cnn", "--units=97", "--learning-rate=0.0042"} <= set(built)
     assert {"--batch-size=64", "--learning-rate=0.0042"} <= set(trained)
+
+
+def test_the_scheduler_less_step_plan_answers_pick_best_as_an_untuned_run_does(tmp_path):
+    from benchmarks.step_plan import run_steps
+
+    seen: dict[str, list[str]] = {}
+
+    def record(spec, argv):
+        seen[spec.task_id] = argv
+        return {"model": "m.keras"}
+
+    run_steps(FORM, tmp_path, execute=record, task_ids=["build_model"])
+
+    assert {"--model-type=cnn", "--units=77", "--learning-rate=0.02"} <= set(seen["build_model"])
+    with pytest.raises(ValueError, match="tuning_trials"):
+        run_steps({"tuning_trials": 2}, tmp_path, execute=record, task_ids=["build_model"])
