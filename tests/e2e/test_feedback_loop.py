@@ -46,7 +46,9 @@ def ok(done) -> dict:
 
 
 def run_dag(dag_id: str, conf: dict, sink: Path, *flags: str) -> dict:
-    env = {**os.environ, "PIPELINE_ALERT_HOOK": "tests.support.alert_sink:record", "ALERT_SINK": str(sink)}
+    env = {**os.environ, "PIPELINE_ALERT_HOOK": "tests.support.alert_sink:record", "ALERT_SINK": str(sink),
+           # the hook is the tests' own module, and tests/ is not part of the installed package
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     done = subprocess.run([sys.executable, "scripts/run_dag.py", dag_id, "--json", "--conf", json.dumps(conf),
                            *flags], cwd=ROOT, capture_output=True, text=True, env=env, timeout=600)
     lines = done.stdout.strip().splitlines()
