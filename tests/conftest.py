@@ -122,3 +122,30 @@ def airflow_db() -> Path:
     airflow = Path(sys.executable).with_name("airflow")
     subprocess.run([str(airflow), "db", "migrate"], check=True, capture_output=True, env=os.environ.copy())
     return home
+
+
+# Seconds spent per tier (setup, call and teardown of its tests; a shared fixture counts where it is first
+# set up), printed at the end of a run, so one `make test` shows what each tier costs.
+_TIER_SECONDS: dict[str, float] = {}
+_TIER_COUNTS: dict[str, int] = {}
+
+
+def _tier(item: pytest.Item) -> str:
+    return next((name for name in TIERS if item.get_closest_marker(name)), "unit")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
+    import time
+
+    started = time.perf_counter()
+    yield
+    tier = _tier(item)
+    _TIER_SECONDS[tier] = _TIER_SECONDS.get(tier, 0.0) + time.perf_counter() - started
+    _TIER_COUNTS[tier] = _TIER_COUNTS.get(tier, 0) + 1
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if _TIER_SECONDS:
+        terminalreporter.write_line("time per tier: " + ", ".join(
+            f"{tier} {_TIER_SECONDS[tier]:.0f} s ({_TIER_COUNTS[tier]} tests)" for tier in TIERS if tier in _TIER_SECONDS))
