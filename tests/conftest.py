@@ -147,5 +147,6 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
 
 def pytest_terminal_summary(terminalreporter) -> None:
     if _TIER_SECONDS:
-        terminalreporter.write_line("time per tier: " + ", ".join(
-            f"{tier} {_TIER_SECONDS[tier]:.0f} s ({_TIER_COUNTS[tier]} tests)" for tier in TIERS if tier in _TIER_SECONDS))
+        spent = [f"{tier} {_TIER_SECONDS[tier]:.0f} s ({_TIER_COUNTS[tier]} tests)"
+                 for tier in TIERS if tier in _TIER_SECONDS]
+        terminalreporter.write_line("time per tier: " + ", ".join(spent))

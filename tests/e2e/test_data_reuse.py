@@ -7,15 +7,12 @@ first run's outputs), and its report, task results and MLflow run name the first
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.support.steps import ROOT
+from tests.support import dag_runs
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 DATA_STEPS = ("fetch", "validate_raw", "prepare", "validate_prepared", "features", "split")
@@ -23,12 +20,7 @@ CONF = {"epochs": 1, "model_name": "reuse_e2e", "accuracy_threshold": 0.0}
 
 
 def run_dag(conf: dict) -> dict:
-    done = subprocess.run([sys.executable, "scripts/run_dag.py", "fashion_mnist_training", "--json", "--conf",
-                           json.dumps(conf)], cwd=ROOT, capture_output=True, text=True, env=os.environ.copy(),
-                          timeout=900)
-    lines = done.stdout.strip().splitlines()
-    assert lines, done.stderr[-3000:]
-    return json.loads(lines[-1])
+    return dag_runs.run_dag(None, conf)
 
 
 def test_a_rerun_with_only_epochs_changed_reuses_all_data_steps_and_says_whose(airflow_db):

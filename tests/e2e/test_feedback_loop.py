@@ -20,8 +20,6 @@ import io
 import json
 import os
 import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -32,6 +30,7 @@ from PIL import Image
 
 from tasks.core.layout import FASHION_MNIST_CATEGORIES
 from tasks.data.arrays import Bundle, save_bundle
+from tests.support import dag_runs
 from tests.support.serving import local_server
 from tests.support.steps import ROOT, call_step
 
@@ -46,14 +45,10 @@ def ok(done) -> dict:
 
 
 def run_dag(dag_id: str, conf: dict, sink: Path, *flags: str) -> dict:
-    env = {**os.environ, "PIPELINE_ALERT_HOOK": "tests.support.alert_sink:record", "ALERT_SINK": str(sink),
-           # the hook is the tests' own module, and tests/ is not part of the installed package
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    done = subprocess.run([sys.executable, "scripts/run_dag.py", dag_id, "--json", "--conf", json.dumps(conf),
-                           *flags], cwd=ROOT, capture_output=True, text=True, env=env, timeout=600)
-    lines = done.stdout.strip().splitlines()
-    assert lines, done.stderr[-3000:]
-    return json.loads(lines[-1])
+    # the hook is the tests' own module, and tests/ is not part of the installed package
+    hook = {"PIPELINE_ALERT_HOOK": "tests.support.alert_sink:record", "ALERT_SINK": str(sink),
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    return dag_runs.run_dag(None, conf, dag_id, 600, flags, hook)
 
 
 @pytest.fixture(scope="module")

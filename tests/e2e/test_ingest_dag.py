@@ -5,26 +5,20 @@ the same bytes again publish nothing, so the training DAG is not started twice f
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.support.steps import ROOT, run_step
+from tests.support.dag_runs import run_dag
+from tests.support.steps import run_step
 
 pytestmark = [pytest.mark.e2e]
 
 
 def run_ingest_dag() -> dict:
-    done = subprocess.run([sys.executable, "scripts/run_dag.py", "dataset_ingest", "--json"], cwd=ROOT,
-                          capture_output=True, text=True, env=os.environ.copy(), timeout=600)
-    lines = done.stdout.strip().splitlines()
-    assert lines, done.stderr[-3000:]
-    return {**json.loads(lines[-1]), "returncode": done.returncode}
+    return run_dag(None, {}, "dataset_ingest", 600)
 
 
 def dataset_events() -> list[dict]:

@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.support.steps import ROOT
+from tests.support.dag_runs import run_dag
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 SPACE = "model_type: mlp|cnn; units: 4..64 log; learning_rate: 0.00001..0.03 log; batch_size: 16|64"
@@ -26,12 +24,7 @@ CONF = {"tuning_trials": 6, "tuning_parallelism": 2, "epochs": 6, "search_space"
 
 @pytest.fixture(scope="module")
 def tuned_run(airflow_db):
-    done = subprocess.run([sys.executable, "scripts/run_dag.py", "fashion_mnist_training", "--json", "--conf",
-                           json.dumps(CONF)], cwd=ROOT, capture_output=True, text=True, env=os.environ.copy(),
-                          timeout=1500)
-    lines = done.stdout.strip().splitlines()
-    assert lines, done.stderr[-3000:]
-    return json.loads(lines[-1])
+    return run_dag(None, CONF, timeout=1500)
 
 
 def test_six_trial_tasks_ran_and_at_least_one_was_pruned(tuned_run):

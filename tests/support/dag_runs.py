@@ -18,11 +18,16 @@ TRAINING = "fashion_mnist_training"
 ROLLBACK = "fashion_mnist_rollback"
 
 
-def run_dag(state: Path, conf: dict, dag_id: str = TRAINING, timeout: int = 900) -> dict:
-    """The run's JSON summary (``run_dag.py --json``) with the script's exit code as ``returncode``."""
-    done = subprocess.run([sys.executable, "scripts/run_dag.py", dag_id, "--json", "--conf", json.dumps(conf)],
+def run_dag(state: Path | None, conf: dict, dag_id: str = TRAINING, timeout: int = 900, flags: tuple[str, ...] = (),
+            env: dict[str, str] | None = None) -> dict:
+    """The run's JSON summary (``run_dag.py --json``) with the script's exit code as ``returncode``.
+
+    ``state`` is the pipeline state folder (``None``: the module's, from the environment); ``flags`` go to
+    the script (``--asset-triggered``); ``env`` adds variables (an alert hook)."""
+    extra = {"PIPELINE_STATE_DIR": str(state)} if state is not None else {}
+    done = subprocess.run([sys.executable, "scripts/run_dag.py", dag_id, "--json", "--conf", json.dumps(conf), *flags],
                           cwd=ROOT, capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, "PIPELINE_STATE_DIR": str(state)})
+                          env={**os.environ, **extra, **(env or {})})
     lines = done.stdout.strip().splitlines()
     assert lines, done.stderr[-3000:]
     return {**json.loads(lines[-1]), "returncode": done.returncode}
