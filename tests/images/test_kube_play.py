@@ -289,6 +289,8 @@ def _assert_registered_in_postgres(mlflow_uri: str, postgres: str, registered: d
     tags = client.get_run(champion.run_id).data.tags
     assert champion.version == "1"
     assert tags["image"] == pushed("train")
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    assert tags["git_commit"] == head  # the commit the image baked in is the version's lineage
     port = postgres.rsplit(":", 1)[1].split("/")[0]
     rows = subprocess.run(["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", str(PG_BIN / "psql"),
                            "-h", "127.0.0.1", "-p", port, "-U", "postgres", "-d", "mlflow", "-tAc",
