@@ -220,6 +220,7 @@ def _network(pod: dict) -> str:
 def test_a_step_pod_on_an_unprepared_volume_stops_at_once_in_one_line(env, registry, dag, volume, tmp_path):
     from mlops_pipeline.settings import load_settings
     from mlops_pipeline.triggers import MANUAL, resolve_for_run
+    from mlops_pipeline.tuning import untuned
 
     params = _params(dag)
     store = load_settings().dataset_store
@@ -256,7 +257,8 @@ def test_every_step_pod_runs_in_order_on_the_prepared_volume(env, registry, dag,
     assert "after: /artifacts 50000:0 2775" in prepared["stdout"]
 
     params = _params(dag)
-    results: dict[str, dict] = {"resolve_dataset": resolve_for_run(MANUAL, [], load_settings().dataset_store, params)}
+    results: dict[str, dict] = {"resolve_dataset": resolve_for_run(MANUAL, [], load_settings().dataset_store, params),
+                                "pick_best": untuned(params)}  # an untuned run: pick_best hands on the form's
     seconds, images = {}, set()
     for task_id in pipeline_task_ids(dag, False):
         if task_id == "deploy":
