@@ -220,7 +220,6 @@ def _network(pod: dict) -> str:
 def test_a_step_pod_on_an_unprepared_volume_stops_at_once_in_one_line(env, registry, dag, volume, tmp_path):
     from mlops_pipeline.settings import load_settings
     from mlops_pipeline.triggers import MANUAL, resolve_for_run
-    from mlops_pipeline.tuning import untuned
 
     params = _params(dag)
     store = load_settings().dataset_store
@@ -250,6 +249,7 @@ def test_every_step_pod_runs_in_order_on_the_prepared_volume(env, registry, dag,
     from mlops_pipeline.decisions import gate_for
     from mlops_pipeline.settings import load_settings
     from mlops_pipeline.triggers import MANUAL, resolve_for_run
+    from mlops_pipeline.tuning import untuned
 
     started = time.perf_counter()
     prepared = play(env, _prepare_pod(), tmp_path)
