@@ -100,7 +100,7 @@ class StepPodTask(BaseOperator):
 
 
 class TrialPodTask(StepPodTask):
-    """A tuning trial's pod (mapped: one per trial): the train step with the trial's arguments and GPUs."""
+    """A tuning trial's pod (mapped: one per trial): the train step with the study's next trial's arguments and GPUs."""
 
     def __init__(self, *, spec: StepSpec, settings: PipelineSettings, arguments: Sequence[str] = (),
                  **kwargs: Any) -> None:
@@ -111,7 +111,11 @@ class TrialPodTask(StepPodTask):
     def execute(self, context: Any) -> Any:
         from mlops_pipeline.trial_turns import TakesTurns
 
-        return TakesTurns().run_trial(context, self.arguments[1:], lambda: super(TrialPodTask, self).execute(context))
+        return TakesTurns().run_trial(context, self.arguments[1:], lambda chosen: self._run(context, chosen))
+
+    def _run(self, context: Any, arguments: list[str]) -> Any:
+        self.arguments = [self.spec.step, *arguments]
+        return super().execute(context)
 
 
 def pod_task(spec: StepSpec, settings: PipelineSettings, **kwargs: Any) -> StepPodTask:

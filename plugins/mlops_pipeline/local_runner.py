@@ -93,9 +93,13 @@ class LocalStepOperator(BaseOperator):
 
 
 class TrialStepOperator(LocalStepOperator):
-    """A tuning trial: the train step with one trial's arguments, run when the run's parallelism allows."""
+    """A tuning trial: the train step with the study's next trial's arguments, run when the run's parallelism allows."""
 
     def execute(self, context: Any) -> dict[str, Any]:
         from mlops_pipeline.trial_turns import TakesTurns
 
-        return TakesTurns().run_trial(context, self.arguments, lambda: super(TrialStepOperator, self).execute(context))
+        return TakesTurns().run_trial(context, self.arguments, lambda chosen: self._run(context, chosen))
+
+    def _run(self, context: Any, arguments: list[str]) -> dict[str, Any]:
+        self.arguments = arguments
+        return super().execute(context)

@@ -7,7 +7,7 @@ imports run one way.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 
@@ -16,14 +16,21 @@ def _option(arguments: Sequence[str], flag: str) -> str:
 
 
 class TakesTurns:
-    """Runs a trial only while fewer than ``tuning_parallelism`` trials run (the study keeps the count)."""
+    """Runs the study's next trial once fewer than ``tuning_parallelism`` trials run (the study keeps the count).
 
-    def run_trial(self, context: Any, arguments: Sequence[str], run: Any) -> Any:
-        from tasks.model.tuning import mark_turn, wait_for_turn
+    A mapped trial task runs whichever trial is next in the study's order, not the one of its own map
+    index: ``run`` gets that trial's arguments (plan_trials' list, which holds every trial's).
+    """
 
-        url, number = _option(arguments, "--trial-study"), int(_option(arguments, "--trial-number"))
-        wait_for_turn(url, number, int(context["params"]["tuning_parallelism"]))
+    def run_trial(self, context: Any, arguments: Sequence[str], run: Callable[[list[str]], Any]) -> Any:
+        from tasks.model.tuning import mark_turn, take_turn
+
+        url = _option(arguments, "--trial-study")
+        number = take_turn(url, int(context["ti"].map_index), int(context["params"]["tuning_parallelism"]))
+        planned = context["ti"].xcom_pull(task_ids="plan_trials", map_indexes=None)
+        chosen = next(a for a in planned if int(_option(a, "--trial-number")) == number)
+        print(f"trial {number}: the study's next trial (this is mapped task {context['ti'].map_index})")
         try:
-            return run()
+            return run([str(a) for a in chosen])
         finally:
             mark_turn(url, number, "done")

@@ -11,8 +11,10 @@ seeded; with all trials asked up front in one run it samples as its start-up pha
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from tasks.core.search_space import Dimension
@@ -153,24 +155,46 @@ def trials_table(url: str) -> dict[str, Any]:
     return {"metric": study.user_attrs.get("metric"), "direction": study.direction.name.lower(), "trials": rows}
 
 
-def wait_for_turn(url: str, number: int, parallelism: int, poll_s: float = 2.0, timeout_s: float = 6 * 3600) -> None:
-    """Block until fewer than ``parallelism`` trials are running, then mark trial ``number`` as running.
+def take_turn(url: str, task: int, parallelism: int, poll_s: float = 2.0, timeout_s: float = 6 * 3600) -> int:
+    """Block until fewer than ``parallelism`` trials run, then claim the next trial and mark it running: its number.
 
-    Airflow cannot take a task's concurrency from a run's Param, so the trials share a
-    count in the study instead (best effort: two trials checking at the same instant may
-    both start).
+    Airflow cannot take a task's concurrency from a run's Param, and it starts mapped tasks in
+    no set order, so the trials share a count and a queue in the study's folder: whichever
+    mapped task gets a slot runs the lowest-numbered trial nobody took (Optuna's own workers
+    take trials in turn the same way), so the median pruner always has the first trials'
+    curves to judge the later ones by. A claim is a file created exclusively, so two tasks
+    never run one trial; a retried task (``task``: its map index) runs the trial it took
+    before. The count is best effort: two tasks checking at the same instant may both start.
     """
     from optuna.trial import TrialState
 
+    claims = Path(url.removeprefix("sqlite:///")).parent / "claims"
+    claims.mkdir(exist_ok=True)
+    mine = next((int(c.name) for c in claims.iterdir() if c.read_text() == str(task)), None)
     study = load(url)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         trials = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
         if sum(1 for t in trials if t.user_attrs.get("turn") == "running") < parallelism:
+            numbers = [t.number for t in study.get_trials(deepcopy=False)]
+            number = mine if mine is not None else _claim(claims, numbers, task)
             mark_turn(url, number, "running")
-            return
+            return number
         time.sleep(poll_s)
-    raise TimeoutError(f"trial {number} waited {timeout_s:.0f} s for one of {parallelism} running trials to end")
+    raise TimeoutError(f"task {task} waited {timeout_s:.0f} s for one of {parallelism} running trials to end")
+
+
+def _claim(claims: Path, numbers: list[int], task: int) -> int:
+    """The lowest trial number whose claim file this call created (holding ``task``)."""
+    for number in sorted(numbers):
+        try:
+            fd = os.open(claims / str(number), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            continue
+        with os.fdopen(fd, "w") as claim:
+            claim.write(str(task))
+        return number
+    raise RuntimeError(f"task {task}: every one of the study's {len(numbers)} trials is taken")
 
 
 def mark_turn(url: str, number: int, state: str) -> None:

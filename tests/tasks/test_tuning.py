@@ -102,17 +102,30 @@ def test_a_trial_with_a_broken_build_fails_in_one_line_naming_it(tmp_path, build
     assert done.returncode == 2 and "--trial-build:" in last and problem in last
 
 
-def test_a_trial_waits_while_the_runs_parallelism_is_taken_and_starts_once_a_trial_ends(tmp_path):
+def test_trials_take_turns_in_the_studys_order_whichever_mapped_task_starts_first(tmp_path):
     url = f"sqlite:///{tmp_path / 'study.db'}"
     tuning.plan(url, parse_space("units: 8..16", p.SEARCHABLE), 3, "val_loss", seed=0)
-    tuning.wait_for_turn(url, 0, parallelism=1)
 
-    with pytest.raises(TimeoutError, match="trial 1 waited"):
-        tuning.wait_for_turn(url, 1, parallelism=1, poll_s=0.05, timeout_s=0.2)
-    tuning.wait_for_turn(url, 1, parallelism=2, timeout_s=0.2)  # a second slot is free
+    assert tuning.take_turn(url, task=2, parallelism=1) == 0  # the last mapped task, started first, runs trial 0
+    with pytest.raises(TimeoutError, match="task 0 waited"):
+        tuning.take_turn(url, task=0, parallelism=1, poll_s=0.05, timeout_s=0.2)
+    assert tuning.take_turn(url, task=0, parallelism=2, timeout_s=0.2) == 1  # a second slot is free
+    assert tuning.take_turn(url, task=2, parallelism=3, timeout_s=0.2) == 0  # a retried task runs its trial again
     _fake_trial(url, 0, [0.5, 0.4])  # trial 0 ends: its slot is free again
     tuning.mark_turn(url, 0, "done")  # the operator's release after the trial told its outcome: harmless
-    tuning.wait_for_turn(url, 2, parallelism=2, timeout_s=0.2)
+    assert tuning.take_turn(url, task=1, parallelism=2, timeout_s=0.2) == 2
+
+
+def test_tasks_claiming_at_once_never_run_the_same_trial(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    tuning.plan(url, parse_space("units: 8..16", p.SEARCHABLE), 6, "val_loss", seed=0)
+
+    with ThreadPoolExecutor(6) as pool:
+        numbers = list(pool.map(lambda task: tuning.take_turn(url, task, parallelism=6, timeout_s=30), range(6)))
+
+    assert sorted(numbers) == list(range(6))
 
 
 def test_every_trial_becomes_a_nested_mlflow_run_pruned_ones_killed(tmp_path):
