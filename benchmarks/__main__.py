@@ -1,6 +1,6 @@
 """Run the benchmark suite, print one line per figure, append the records to ``results.jsonl``.
 
-    python -m benchmarks                      # all eight, full size (~35 min on 2 cores)
+    python -m benchmarks                      # every benchmark, full size (~40 min on 2 cores)
     python -m benchmarks --quick              # tiny sizes: only proves the code still runs
     python -m benchmarks --only data_path training --results /tmp/r.jsonl
 
@@ -19,7 +19,7 @@ from pathlib import Path
 from benchmarks.record import RESULTS, append, machine
 
 BENCHMARKS = ("dag_parse", "orchestration", "data_reuse", "data_path", "scale", "training", "quality", "serving",
-              "tuning")
+              "feedback", "tuning")
 QUIET_ENV = {"GX_ANALYTICS_ENABLED": "false", "MLFLOW_ENABLE_TELEMETRY": "false", "DO_NOT_TRACK": "true",
              "TF_CPP_MIN_LOG_LEVEL": "2", "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
 
