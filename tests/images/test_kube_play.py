@@ -52,6 +52,8 @@ def _unusable() -> str | None:
         return reason
     if shutil.which("docker-registry") is None:
         return "Debian's docker-registry is not installed (apt-get install docker-registry)"
+    if shutil.which("catatonit") is None:  # kube play's pause image is built around it
+        return "catatonit is not installed: podman kube play cannot build its pause image (apt-get install catatonit)"
     if not (PG_BIN / "initdb").exists():
         return f"PostgreSQL 15 is not installed at {PG_BIN} (apt-get install postgresql)"
     with socket.socket() as probe:
