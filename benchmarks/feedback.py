@@ -6,16 +6,15 @@ and the user) and, once the user confirms or corrects it, one label: two transac
 append-only triggers in place, a commit each, as the page makes them). The baseline writes the same
 two rows with the same two commits through Python's ``sqlite3`` into bare tables of the same
 columns, so the ratio is the store's own cost (SQLAlchemy, JSON, the checks). Rounds alternate the
-sides; the figure is the median round's writes per second (one write = a prediction and its label).
+sides (``benchmarks.record.interleaved``); the figure is writes per second over the median round (one
+write = a prediction and its label).
 PostgreSQL (the cluster's store) is not measured here: it needs a server this benchmark does not start.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import statistics
 import sys
 import tempfile
 import time
@@ -25,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.record import Figure, load_now
+from benchmarks.record import Figure, interleaved
 
 BARE_TABLES = (
     "CREATE TABLE predictions (id INTEGER PRIMARY KEY AUTOINCREMENT, created_at TEXT, username TEXT, "
@@ -82,24 +81,18 @@ def _bare_side(folder: Path) -> Callable[[np.ndarray, np.ndarray], float]:
 
 
 def run(quick: bool = False) -> list[Figure]:
-    writes, rounds = (20, 2) if quick else (500, 3)
+    writes = 20 if quick else 500
     pixels, scores = _images(writes)
-    rates: dict[str, list[float]] = {"store": [], "bare": []}
-    loads = []
     with tempfile.TemporaryDirectory(prefix="bench-feedback-") as scratch:
-        sides = {"store": _store_side(Path(scratch)), "bare": _bare_side(Path(scratch))}
-        for side in sides.values():
+        store, bare = _store_side(Path(scratch)), _bare_side(Path(scratch))
+        for side in (store, bare):
             side(pixels[:2], scores[:2])  # warm: tables made, first connection open
-        for _ in range(rounds):
-            for name, side in sides.items():
-                loads.append(os.getloadavg()[0])
-                rates[name].append(writes / side(pixels, scores))
-    store, bare = statistics.median(rates["store"]), statistics.median(rates["bare"])
-    notes = {"writes_per_round": writes, "rounds": rounds, "database": "SQLite (file, one commit per row)",
-             "store_rates": [round(r, 1) for r in rates["store"]], "bare_rates": [round(r, 1) for r in rates["bare"]]}
-    return [Figure("feedback", "feedback writes/s (an answered image and its label, two commits)", store, "writes/s",
-                   bare, "the same rows and commits through sqlite3, bare tables", higher_is_better=True, notes=notes,
-                   load=load_now(loads))]
+        pair = interleaved(lambda: store(pixels, scores), lambda: bare(pixels, scores), smoke=quick)
+    notes = {**pair.notes(), "writes_per_round": writes, "database": "SQLite (file, one commit per row)"}
+    return [Figure("feedback", "feedback writes/s (an answered image and its label, two commits)",
+                   writes / pair.value, "writes/s", writes / pair.baseline,
+                   "the same rows and commits through sqlite3, bare tables", higher_is_better=True, notes=notes,
+                   load=pair.load)]
 
 
 if __name__ == "__main__":
