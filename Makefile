@@ -23,6 +23,11 @@ export DO_NOT_TRACK := true
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
+# The tests run on WORKERS processes (pytest-xdist); tests sharing a module or the session's champion stay on one
+# (tests/conftest.py). WORKERS=0 runs them in this process, one after another.
+WORKERS ?= 2
+PYTEST := $(BIN)/python -m pytest $(if $(filter-out 0,$(WORKERS)),-n $(WORKERS) --dist loadscope --no-loadscope-reorder)
+
 .PHONY: install tools airflow-db demo test test-fast test-integration test-e2e test-images images lint ui mlflow-ui serve rollback bench bench-quick clean
 
 install: $(VENV)/.installed
@@ -56,19 +61,19 @@ demo: airflow-db
 
 ## test: set up and run the whole test suite, every tier (unit, integration, end to end, images)
 test: install tools
-	$(BIN)/python -m pytest
+	$(PYTEST)
 
 ## test-fast: the unit tier: in-process, tiny data, no subprocess, no DAG run, no extra environment
 test-fast: install
-	$(BIN)/python -m pytest -m unit
+	$(PYTEST) -m unit
 
 ## test-integration: step CLIs, DAG integrity, pods and k8s objects, plugin routes
 test-integration: install tools
-	$(BIN)/python -m pytest -m integration
+	$(PYTEST) -m integration
 
 ## test-e2e: whole DAG runs (one lifecycle on a shared champion, ingest, rollback), the browser run
 test-e2e: install
-	$(BIN)/python -m pytest -m e2e
+	$(PYTEST) -m e2e
 
 ## images: build the step images with podman (base stand-ins where the bases cannot be pulled); see images/README.md
 ## e.g. make images TF_VARIANT=gpu IMAGES="step-data step-train airflow"
@@ -77,7 +82,7 @@ images:
 
 ## test-images: build the images and run every training step in its image under the restricted runtime
 test-images: install
-	$(BIN)/python -m pytest -m images
+	$(PYTEST) -m images
 
 lint: install
 	$(BIN)/ruff check dags plugins tasks tests scripts benchmarks

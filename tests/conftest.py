@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -46,13 +47,48 @@ FOLDER_TIERS = {"e2e": "e2e", "images": "integration", "dags": "integration", "k
                 "benchmarks": "integration"}
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Give every test exactly one tier: an explicit tier marker wins, then the folder's, then ``unit``."""
+# Parallel runs (pytest-xdist, `make test`'s `-n`): tests that share a fixture wider than a test run on one worker.
+# A module is one unit of work (its module fixtures: an end-to-end sequence, a server); the modules built on the
+# session's champion are one, so it is trained once; the image tier's modules are one (they build the same images).
+# Units start heaviest tier first (the collection's order, kept by --no-loadscope-reorder), so an end-to-end run
+# never starts last and alone.
+SHARED_GROUPS = {"tests/e2e/test_training_dag.py": "champion", "tests/e2e/test_feedback_loop.py": "champion"}
+TIER_ORDER = ("e2e", "images", "integration", "unit")
+
+
+def _work_unit(nodeid: str) -> str:
+    """The unit of work a test belongs to: its module, or the group of modules that share a session fixture."""
+    module = nodeid.split("::", 1)[0]
+    return "images" if module.startswith("tests/images/") else SHARED_GROUPS.get(module, module)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """``--dist loadscope`` with :func:`_work_unit` as the scope (xdist's loadgroup marks do not reach pytest 9's
+    node ids, so the grouping is done here, on the ids alone)."""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleGroups(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _work_unit(nodeid)
+
+    return ModuleGroups(config, log)
+
+
+@pytest.hookimpl(wrapper=True)  # inside pytest-randomly's shuffle, around -m's selection
+def pytest_collection_modifyitems(items: list[pytest.Item]):
+    """Give every test exactly one tier (an explicit tier marker wins, then the folder's, then ``unit``) before
+    ``-m`` selects by it; then order what is selected heaviest tier first, the champion's modules first inside
+    theirs (a stable sort: the shuffled order inside each stays)."""
     for item in items:
         marked = [name for name in TIERS if item.get_closest_marker(name)]
         if not marked:
             folder = Path(str(item.fspath)).relative_to(ROOT / "tests").parts[0]
             item.add_marker(getattr(pytest.mark, FOLDER_TIERS.get(folder, "unit")))
+    result = yield
+    items.sort(key=lambda item: (TIER_ORDER.index(_tier(item)), _work_unit(item.nodeid) != "champion"))
+    return result
 
 
 # What a unit test may not start: an interpreter (a step CLI, a DAG run) or one of the stack's servers and tools.
@@ -125,28 +161,30 @@ def airflow_db() -> Path:
 
 
 # Seconds spent per tier (setup, call and teardown of its tests; a shared fixture counts where it is first
-# set up), printed at the end of a run, so one `make test` shows what each tier costs.
+# set up), printed at the end of a run, so one `make test` shows what each tier costs. Read from the test reports,
+# so a parallel run (xdist) counts its workers' tests too: there the figures are worker-seconds, beside the wall time.
 _TIER_SECONDS: dict[str, float] = {}
 _TIER_COUNTS: dict[str, int] = {}
+_STARTED = time.monotonic()
 
 
-def _tier(item: pytest.Item) -> str:
+def _tier(item) -> str:
     return next((name for name in TIERS if item.get_closest_marker(name)), "unit")
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
-    import time
-
-    started = time.perf_counter()
-    yield
-    tier = _tier(item)
-    _TIER_SECONDS[tier] = _TIER_SECONDS.get(tier, 0.0) + time.perf_counter() - started
-    _TIER_COUNTS[tier] = _TIER_COUNTS.get(tier, 0) + 1
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if getattr(report, "count_towards_summary", True) is False:
+        return
+    tier = next((name for name in TIERS if name in report.keywords), "unit")
+    _TIER_SECONDS[tier] = _TIER_SECONDS.get(tier, 0.0) + report.duration
+    if report.when == "teardown":
+        _TIER_COUNTS[tier] = _TIER_COUNTS.get(tier, 0) + 1
 
 
-def pytest_terminal_summary(terminalreporter) -> None:
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     if _TIER_SECONDS:
-        spent = [f"{tier} {_TIER_SECONDS[tier]:.0f} s ({_TIER_COUNTS[tier]} tests)"
+        workers = getattr(config.option, "numprocesses", None) or 0
+        spent = [f"{tier} {_TIER_SECONDS[tier]:.0f} s ({_TIER_COUNTS.get(tier, 0)} tests)"
                  for tier in TIERS if tier in _TIER_SECONDS]
-        terminalreporter.write_line("time per tier: " + ", ".join(spent))
+        where = f" on {workers} workers, {time.monotonic() - _STARTED:.0f} s wall" if workers else ""
+        terminalreporter.write_line(f"time per tier{where}: " + ", ".join(spent))
