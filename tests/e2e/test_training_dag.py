@@ -2,7 +2,8 @@
 ``make demo`` and ``make rollback`` run them, against a local MLflow registry and serving folder.
 
 Given the session's champion (``make demo``'s first run: the digits' own model, version 1, deployed), the
-lifecycle goes on in order, once: a worse run is registered and refused; fine-tuning the champion is
+lifecycle goes on in order, once: a worse run (training settings changed, nothing a data step reads) reuses
+every data step of the champion's run, and is registered and refused; fine-tuning the champion is
 registered with its parent and kept out of production by the threshold; a person promotes it by hand; a
 rollback to a version that does not exist fails and changes nothing; a rollback moves the champion back
 and the serving folder follows; the champion then answers predictions. Each test reads one stage.
@@ -21,6 +22,7 @@ from tests.support.dag_runs import ROLLBACK, champion, run_dag, served, tracking
 from tests.support.steps import run_step
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+DATA_STEPS = ("fetch", "validate_raw", "prepare", "validate_prepared", "features", "split")
 
 
 def _stage(state: Path, model: str, run: dict | None = None, **more) -> dict:
@@ -81,6 +83,29 @@ def test_a_worse_run_is_registered_and_compared_on_unseen_rows_but_not_promoted(
     assert run["tasks"]["register"] == "success" and run["tasks"]["deploy"] == "skipped"
     assert run["gate_reason"].endswith("challenger is not better, not deploying"), run["gate_reason"]
     assert stage["served"] == ["1"] and stage["champion"] == "1"
+
+
+def test_the_worse_run_changed_only_training_settings_so_it_reused_every_data_step_and_says_whose(lifecycle,
+                                                                                                  champion):
+    from mlflow import MlflowClient
+
+    from run_report.facts import run_facts
+    from run_report.reuse import reuse_section
+
+    first, second = champion.run, lifecycle["worse"]["run"]
+    cold, warm = run_facts(first["dag_id"], first["run_id"]), run_facts(second["dag_id"], second["run_id"])
+    assert cold["reused"] == {}  # a fresh state folder: nothing to reuse
+    assert sorted(warm["reused"]) == sorted(DATA_STEPS)
+    assert {origin["run_id"] for origin in warm["reused"].values()} == {first["run_id"]}
+    html = reuse_section(warm["reused"], set(warm["tasks"]))
+    assert "6 of 6 data steps reused" in html and first["run_id"].split("+")[0] in html
+    # the rerun's folder is complete (the report reads it) and training saw the same rows
+    assert second["cleaning"] == first["cleaning"]
+    split = Path(second["artifacts"]) / "split" / "train.npz"
+    assert split.read_bytes() == (Path(first["artifacts"]) / "split" / "train.npz").read_bytes()
+    uri = tracking_uri(champion.state)
+    tags = MlflowClient(uri, uri).get_run(second["registration"]["run_id"]).data.tags
+    assert tags.get("data_reused_from") == f"{first['dag_id']}/{first['run_id']}"
 
 
 def test_fine_tuning_starts_from_the_champion_records_its_parent_and_the_threshold_keeps_it_out(lifecycle):
