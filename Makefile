@@ -26,7 +26,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 # The tests run on WORKERS processes (pytest-xdist); tests sharing a module or the session's champion stay on one
 # (tests/conftest.py). WORKERS=0 runs them in this process, one after another.
 WORKERS ?= 2
-PYTEST := $(BIN)/python -m pytest $(if $(filter-out 0,$(WORKERS)),-n $(WORKERS) --dist loadscope --no-loadscope-reorder)
+PYTEST := $(BIN)/python -m pytest $(if $(filter-out 0,$(WORKERS)),-n $(WORKERS) --dist loadscope --no-loadscope-reorder) --durations=15
 
 .PHONY: install tools airflow-db demo test test-fast test-integration test-e2e test-images images lint ui mlflow-ui serve rollback bench bench-quick clean
 
