@@ -10,7 +10,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
@@ -58,15 +57,15 @@ FIRST_UNITS = ("champion", "images")
 TIER_ORDER = ("e2e", "images", "integration", "unit")
 
 
-def _start_rank(item: pytest.Item) -> tuple[int, int]:
-    unit = _work_unit(item.nodeid)
-    return (FIRST_UNITS.index(unit), 0) if unit in FIRST_UNITS else (len(FIRST_UNITS), TIER_ORDER.index(_tier(item)))
-
-
 def _work_unit(nodeid: str) -> str:
     """The unit of work a test belongs to: its module, or the group of modules that share a session fixture."""
     module = nodeid.split("::", 1)[0]
     return "images" if module.startswith("tests/images/") else SHARED_GROUPS.get(module, module)
+
+
+def _start_rank(item: pytest.Item) -> tuple[int, int]:
+    unit = _work_unit(item.nodeid)
+    return (FIRST_UNITS.index(unit), 0) if unit in FIRST_UNITS else (len(FIRST_UNITS), TIER_ORDER.index(_tier(item)))
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
@@ -169,20 +168,25 @@ def airflow_db() -> Path:
 
 # Seconds spent per tier (setup, call and teardown of its tests; a shared fixture counts where it is first
 # set up), printed at the end of a run, so one `make test` shows what each tier costs. Read from the test reports,
-# so a parallel run (xdist) counts its workers' tests too: there the figures are worker-seconds, beside the wall time.
+# so a parallel run (xdist) counts its workers' tests too: there they are worker-seconds (pytest's own total,
+# printed below them, is the wall time).
 _TIER_SECONDS: dict[str, float] = {}
 _TIER_COUNTS: dict[str, int] = {}
-_STARTED = time.monotonic()
 
 
-def _tier(item) -> str:
-    return next((name for name in TIERS if item.get_closest_marker(name)), "unit")
+def _tier_of(names) -> str:
+    """The tier among a test's marker names (an item's markers, a report's keywords)."""
+    return next((name for name in TIERS if name in names), "unit")
+
+
+def _tier(item: pytest.Item) -> str:
+    return _tier_of({mark.name for mark in item.iter_markers()})
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if getattr(report, "count_towards_summary", True) is False:
         return
-    tier = next((name for name in TIERS if name in report.keywords), "unit")
+    tier = _tier_of(report.keywords)
     _TIER_SECONDS[tier] = _TIER_SECONDS.get(tier, 0.0) + report.duration
     if report.when == "teardown":
         _TIER_COUNTS[tier] = _TIER_COUNTS.get(tier, 0) + 1
@@ -193,5 +197,5 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
         workers = getattr(config.option, "numprocesses", None) or 0
         spent = [f"{tier} {_TIER_SECONDS[tier]:.0f} s ({_TIER_COUNTS.get(tier, 0)} tests)"
                  for tier in TIERS if tier in _TIER_SECONDS]
-        where = f" on {workers} workers, {time.monotonic() - _STARTED:.0f} s wall" if workers else ""
+        where = f" ({workers} workers: worker-seconds)" if workers else ""
         terminalreporter.write_line(f"time per tier{where}: " + ", ".join(spent))

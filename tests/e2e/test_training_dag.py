@@ -22,7 +22,6 @@ from tests.support.dag_runs import ROLLBACK, champion, run_dag, served, tracking
 from tests.support.steps import run_step
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-DATA_STEPS = ("fetch", "validate_raw", "prepare", "validate_prepared", "features", "split")
 
 
 def _stage(state: Path, model: str, run: dict | None = None, **more) -> dict:
@@ -90,7 +89,7 @@ def test_the_worse_run_changed_only_training_settings_so_it_reused_every_data_st
     from mlflow import MlflowClient
 
     from run_report.facts import run_facts
-    from run_report.reuse import reuse_section
+    from run_report.reuse import DATA_STEPS, reuse_section
 
     first, second = champion.run, lifecycle["worse"]["run"]
     cold, warm = run_facts(first["dag_id"], first["run_id"]), run_facts(second["dag_id"], second["run_id"])
