@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from tasks.contracts import CONTRACTS
 from tasks.core.common import StepError, atomic_file, write_json
 from tasks.core.contract import run_step
@@ -18,7 +16,7 @@ from tasks.data.arrays import load_bundle
 from tasks.data.encoding import class_indices
 from tasks.model.model_io import check_input_shape, load_model
 from tasks.model.report import html_report, markdown_report, plot_confusion_matrix
-from tasks.model.scoring import BATCH_SIZE, predicted_classes
+from tasks.model.scoring import BATCH_SIZE, predicted_classes, write_classes
 
 CONTRACT = CONTRACTS["evaluate"]
 
@@ -60,8 +58,7 @@ def evaluate(model: str, test: str, output: Path) -> dict:
         with atomic_file(files[name]) as tmp:
             tmp.write_text(text)
     write_json(files["metrics"], metrics)
-    with atomic_file(CONTRACT.output_path(output, "predictions")) as tmp, tmp.open("wb") as handle:
-        np.savez(handle, predicted=np.asarray(predicted, dtype="int16"))  # the report's picture grid reads it
+    write_classes(CONTRACT.output_path(output, "predictions"), predicted)  # register and the report read them
     return {"metrics": str(files["metrics"]), "report": str(files["report"]),
             "confusion_matrix": str(files["confusion_matrix"]), "model": model_uri,
             "accuracy": metrics["accuracy"], "loss": metrics["loss"], "test_rows": len(test)}

@@ -38,10 +38,9 @@ from tasks.model.champion import (
 )
 from tasks.model.comparison import load_fingerprints, model_signature, save_fingerprints
 from tasks.model.model_card import build_model_card, log_model_card
-from tasks.model.model_io import load_model
 from tasks.model.naming import model_name_for
 from tasks.model.registry import EXPERIMENT, client, experiment_id, get_version
-from tasks.model.scoring import predicted_classes
+from tasks.model.scoring import evaluated_classes
 from tasks.model.tuning import best_settings, log_trials
 
 CONTRACT = CONTRACTS["register"]
@@ -102,8 +101,9 @@ def register(tracking_uri: str, model_name: str | None, model_uri: str, history_
     test = load_bundle(test_uri)
     signature = model_signature(test.x.shape[1:], test.classes, test.encoding)
     model_name, derived = model_name_for(model_name, signature["image_shape"], signature["categories"])
-    challenger_correct = predicted_classes(load_model(str(model_file)), test) == class_indices(test.y)
     metrics, history = json.loads(metrics_file.read_text()), json.loads(history_file.read_text())
+    predictions = CONTRACTS["evaluate"].output_path(metrics_file.parent, "predictions")
+    challenger_correct = evaluated_classes(metrics, predictions, str(model_file), test) == class_indices(test.y)
     evaluation = [CONTRACTS["evaluate"].output_path(metrics_file.parent, name) for name in EVALUATION_FILES]
     import mlflow
 
