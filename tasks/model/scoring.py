@@ -43,17 +43,18 @@ def read_classes(path: Path) -> np.ndarray:
         return saved["predicted"].astype(np.int64)
 
 
-def evaluated_classes(metrics: dict, predictions: Path, model_uri: str, bundle: Bundle) -> np.ndarray:
-    """The class codes ``evaluate`` predicted for ``bundle``, refused unless they are this model's on these rows.
+def evaluated_classes(metrics: dict, predictions: Path, model_uri: str, test_uri: str, bundle: Bundle) -> np.ndarray:
+    """The class codes ``evaluate`` predicted for ``bundle``, refused unless they are this model's on this split.
 
-    Metrics of another model, or of another test split, would put another model's
-    accuracy in front of the gate: a one-line error names what does not match.
+    Metrics of another model, or of another test split, would put another model's accuracy in
+    front of the gate: a one-line error names what does not match.
     """
-    evaluated, given = (Path(strip_file_scheme(str(uri))).resolve() for uri in (metrics.get("model", ""), model_uri))
-    if evaluated != given:
-        raise StepError(f"{predictions.parent}: evaluated {evaluated}, not {given}; evaluate this model first")
+    for key, given, hint in (("model", model_uri, "evaluate this model"), ("test", test_uri, "evaluate on this split")):
+        evaluated, wanted = (Path(strip_file_scheme(str(uri))).resolve() for uri in (metrics.get(key, ""), given))
+        if evaluated != wanted:
+            raise StepError(f"{predictions.parent}: evaluated {evaluated}, not {wanted}; {hint} first")
     predicted = read_classes(predictions)
     if len(predicted) != len(bundle) or metrics.get("test_rows") != len(bundle):
         raise StepError(f"{predictions}: predictions for {len(predicted)} rows, the test split has {len(bundle)}; "
-                        "evaluate on this test split first")
+                        "evaluate on this split first")
     return predicted

@@ -40,6 +40,7 @@ def evaluate(model: str, test: str, output: Path) -> dict:
     present = support > 0
     metrics = {
         "model": model_uri,
+        "test": test_uri,
         "test_rows": len(test),
         "accuracy": float((predicted == truth).mean()),
         "loss": float(loss),

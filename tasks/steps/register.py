@@ -103,7 +103,8 @@ def register(tracking_uri: str, model_name: str | None, model_uri: str, history_
     model_name, derived = model_name_for(model_name, signature["image_shape"], signature["categories"])
     metrics, history = json.loads(metrics_file.read_text()), json.loads(history_file.read_text())
     predictions = CONTRACTS["evaluate"].output_path(metrics_file.parent, "predictions")
-    challenger_correct = evaluated_classes(metrics, predictions, str(model_file), test) == class_indices(test.y)
+    challenger_correct = evaluated_classes(metrics, predictions, str(model_file), test_uri,
+                                           test) == class_indices(test.y)
     evaluation = [CONTRACTS["evaluate"].output_path(metrics_file.parent, name) for name in EVALUATION_FILES]
     import mlflow
 
