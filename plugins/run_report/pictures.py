@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 
 from tasks.contracts import CONTRACTS
+from tasks.core.common import StepError
+from tasks.model.scoring import read_classes
 
 GRID_LIMIT = 60  # images shown: enough to see the mistakes, small enough to render per view
 SCALE = 3  # CSS upscaling of each pixel (image-rendering: pixelated)
@@ -50,12 +52,12 @@ def load_test_predictions(folder: Path) -> dict[str, Any] | None:
     test = CONTRACTS["split"].output_path(folder / "split", "test")
     predictions = CONTRACTS["evaluate"].output_path(folder / "evaluate", "predictions")
     try:
-        with np.load(test, allow_pickle=False) as bundle, np.load(predictions, allow_pickle=False) as predicted:
+        with np.load(test, allow_pickle=False) as bundle:
             y = bundle["y"]
             truth = y.argmax(axis=1) if y.ndim == 2 else y
-            data = {"x": bundle["x"], "truth": truth.astype(int), "predicted": predicted["predicted"].astype(int),
+            data = {"x": bundle["x"], "truth": truth.astype(int), "predicted": read_classes(predictions).astype(int),
                     "classes": [str(c) for c in bundle["classes"]]}
-    except (OSError, KeyError, ValueError):
+    except (OSError, KeyError, ValueError, StepError):
         return None
     if len(data["x"]) != len(data["predicted"]) or data["x"].ndim != 3:
         return None

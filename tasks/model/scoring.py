@@ -38,7 +38,7 @@ def write_classes(path: Path, predicted: np.ndarray) -> None:
 
 
 def read_classes(path: Path) -> np.ndarray:
-    """The class codes :func:`write_classes` kept."""
+    """The class codes :func:`write_classes` kept (``register`` and the run report's picture grid read them)."""
     with np.load(require_file(str(path), "predictions")) as saved:
         return saved["predicted"].astype(np.int64)
 
