@@ -14,6 +14,7 @@ import numpy as np
 
 from tasks.core.common import StepError, atomic_file, require_file, write_json
 from tasks.core.layout import FASHION_MNIST_CATEGORIES, pixel_columns
+from tasks.data.arrow_numpy import from_numpy, null_mask, strings, values
 from tasks.data.columnar import COPY_NAME, read_profile
 from tasks.data.raw_csv import check_layout
 from tasks.data.table_file import TableFile, table_writer
@@ -22,13 +23,12 @@ from tasks.data.table_file import TableFile, table_writer
 def _label_codes(labels, raw: bool = True, categories: tuple[str, ...] = FASHION_MNIST_CATEGORIES) -> np.ndarray:
     """Label codes 0..9 (the position in ``categories``), -1 for anything else; ``raw`` also takes codes "0".."9"
     and ignores surrounding spaces."""
-    import pyarrow as pa
     import pyarrow.compute as pc
 
     classes = len(categories)
-    known = pa.array([*categories, *(map(str, range(classes)) if raw else ())], pa.string())
+    known = strings([*categories, *(map(str, range(classes)) if raw else ())])
     text = pc.utf8_trim_whitespace(labels) if raw else labels
-    found = pc.index_in(text, value_set=known).fill_null(-1).to_numpy(zero_copy_only=False)
+    found = values(pc.index_in(text, value_set=known), fill=-1)
     return np.where(found >= 0, found % classes, -1)
 
 
@@ -57,7 +57,7 @@ def prepare_columnar(profile_uri: str, output: Path, height: int, width: int,
     check_layout(Path(source), profile["header"], height, width)
     _refuse_faults(source, profile)
     columns = pixel_columns(height, width)
-    names = pa.array(list(categories))
+    names = strings(categories)
     schema = pa.schema([("label", pa.string()), *[(name, pa.uint8()) for name in columns]])
     rows_in = empty_rows = invalid_rows = 0
     target = output / "prepared.arrow"
@@ -67,15 +67,15 @@ def prepare_columnar(profile_uri: str, output: Path, height: int, width: int,
             empty = np.zeros(batch.num_rows, dtype=bool)
             for column in batch.columns[1:]:
                 if column.null_count:
-                    empty |= column.is_null().to_numpy(zero_copy_only=False)
+                    empty |= null_mask(column)
             codes = _label_codes(batch.column(0), categories=categories)
             invalid = ~empty & (codes < 0)
             keep = ~(empty | invalid)
             rows_in += len(keep)
             empty_rows, invalid_rows = empty_rows + int(empty.sum()), invalid_rows + int(invalid.sum())
             if keep.any():
-                kept = batch.filter(pa.array(keep))
-                label = pc.take(names, pa.array(codes[keep]))
+                kept = batch.filter(from_numpy(keep))
+                label = pc.take(names, from_numpy(codes[keep]))
                 writer.write_batch(pa.record_batch([label, *kept.columns[1:]], schema=schema))
         if rows_in == empty_rows + invalid_rows:
             raise StepError(f"{source}: no rows left after cleaning ({int(empty_rows)} with empty cells, "

@@ -18,6 +18,7 @@ from tasks.core.common import StepError, write_json
 from tasks.core.contract import run_step
 from tasks.core.layout import FASHION_MNIST_CATEGORIES, parse_categories, pixel_columns
 from tasks.data.arrays import Bundle, save_bundle
+from tasks.data.arrow_numpy import values
 from tasks.data.encoding import encode, encoding_for_loss
 from tasks.data.streaming import _label_codes, _prepared
 
@@ -45,7 +46,7 @@ def read_images(input: str, height: int, width: int,
         for j, column in enumerate(batch.columns[1:]):
             if column.null_count:
                 raise StepError(f"{path}: empty cells in column {columns[j]}; run prepare first")
-            x[done:end, j] = column.to_numpy(zero_copy_only=False)
+            x[done:end, j] = values(column)
         done = end
     return x.reshape(-1, height, width), codes
 

@@ -41,3 +41,41 @@ def test_help_imports_no_heavy_library(step):
     found = json.loads(done.stdout.strip().splitlines()[-1])
     assert found["usage"], f"{step} --help printed no usage"
     assert found["heavy"] == [], f"{step} --help imports {', '.join(found['heavy'])}"
+
+
+STEPS_PROBE = """
+import contextlib, io, json, sys
+from tasks.__main__ import main
+
+codes = []
+for args in {runs!r}:
+    with contextlib.redirect_stdout(io.StringIO()):
+        codes.append(main(args))
+print(json.dumps({{"codes": codes, "heavy": [m for m in {heavy!r} if m in sys.modules]}}))
+"""
+
+
+def test_prepare_features_and_split_run_without_importing_pandas(tmp_path):
+    """pyarrow imports pandas behind ``pa.array``/``to_numpy`` (0.3 s a process): these steps never need it.
+
+    Given a fetched CSV with empty cells and invalid labels (both dropping paths), when prepare,
+    features and split run in one fresh interpreter, then they succeed and none imported pandas.
+    """
+    from tasks.data.columnar import write_columnar
+    from tests.tasks.helpers import balanced_rows, write_csv
+
+    rows = balanced_rows(per_class=20)
+    rows[3][2], rows[40][0] = None, "hat"
+    write_columnar(str(write_csv(tmp_path / "raw.csv", rows)), tmp_path)
+    shape = ["--image-height", "2", "--image-width", "2"]
+    runs = [["prepare", "--input", str(tmp_path / "raw_profile.json"), "--output", str(tmp_path / "p"), *shape],
+            ["features", "--input", str(tmp_path / "p" / "prepared.arrow"), "--output", str(tmp_path / "f"), *shape],
+            ["split", "--input", str(tmp_path / "f" / "features.npz"), "--output", str(tmp_path / "s")]]
+    done = subprocess.run([sys.executable, "-c", STEPS_PROBE.format(runs=runs, heavy=HEAVY)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert found["codes"] == [0, 0, 0], done.stderr[-2000:]
+    assert found["heavy"] == ["pyarrow"]
+    report = json.loads((tmp_path / "p" / "prepare_report.json").read_text())
+    assert (report["dropped_empty_cells"], report["dropped_invalid_label"], report["rows_out"]) == (1, 1, 198)
