@@ -58,6 +58,16 @@ def clean_labels(column) -> np.ndarray:
     return text.fillna("").to_numpy(dtype=object)
 
 
+def header_frame(names: list[str]) -> pd.DataFrame:
+    """The ``header`` batch: no rows, the dataset's column names in order (duplicates kept).
+
+    One uint8 block rather than ``DataFrame(columns=names)``'s 785 object columns: GX
+    fingerprints every batch it is given column by column (``hash_pandas_object``), 0.21 s
+    for the object frame against 0.06 s for this one; the expectation reads only the names.
+    """
+    return pd.DataFrame(np.empty((0, len(names)), dtype=np.uint8), columns=list(names))
+
+
 def profile_raw(path: Path, table, header: list[str]) -> dict[str, pd.DataFrame]:
     """The raw suite's frames: ``header`` (names only), ``labels`` and ``columns`` (one row per CSV column).
 
@@ -74,7 +84,7 @@ def profile_raw(path: Path, table, header: list[str]) -> dict[str, pd.DataFrame]
         else:
             summary.append(_pixel_row(path, name, column, rows))
     columns = pd.DataFrame(summary, columns=["column", "empty_share", "min", "max", "non_numeric", "non_integer"])
-    return {"header": pd.DataFrame(columns=header), "labels": labels, "columns": columns}
+    return {"header": header_frame(header), "labels": labels, "columns": columns}
 
 
 def profile_prepared(frame: pd.DataFrame, categories: list[str]) -> dict[str, pd.DataFrame]:
@@ -91,6 +101,6 @@ def profile_prepared(frame: pd.DataFrame, categories: list[str]) -> dict[str, pd
     rows = [int(counts.get(name, 0)) for name in categories]
     classes = pd.DataFrame({"column": categories, "rows": rows,
                             "share": [count / max(len(frame), 1) for count in rows]})
-    header = pd.DataFrame(columns=list(frame.columns))
-    return {"header": header, "labels": labels.reset_index(drop=True), "columns": columns, "classes": classes}
+    return {"header": header_frame(list(frame.columns)), "labels": labels.reset_index(drop=True), "columns": columns,
+            "classes": classes}
 

@@ -34,38 +34,45 @@ PARSE_BLOCK_BYTES = 1 << 22  # pyarrow parses blocks in parallel; 4 MB measured 
 COPY_NAME, PROFILE_NAME = "raw.arrow", "raw_profile.json"
 
 
-def _line_chunks(path: Path, size: int) -> Iterator:
+def _line_chunks(path: Path, size: int) -> Iterator[memoryview]:
     """The file's data lines in chunks of about ``size`` bytes, each ending at a line end; header dropped.
 
-    A chunk is a view of the block read when no partial line is carried over, so the
-    bytes are copied once at most (they are the data path's volume).
+    Blocks are read into one reused buffer, behind the partial line the last block left
+    (a line is copied, not a block): fresh 32 MB blocks, and the join that glued a partial
+    line to each, cost 0.2 s of fetch's work at 70,000 rows in page faults and copies. A
+    chunk is a view of that buffer, valid until the next one is asked for.
     """
     import pyarrow as pa
 
+    buffer, held, header_done = bytearray(size), 0, False
     try:
         with pa.input_stream(str(path)) as stream:  # decompresses .gz on the fly
-            rest, header_done = b"", False
             while True:
-                block = stream.read(size)
+                if held == len(buffer):  # a line longer than the buffer: a bigger one (old views stay valid)
+                    buffer = buffer[:held] + bytearray(len(buffer))
+                read = stream.readinto(memoryview(buffer)[held:])
+                held += read
+                start = 0
                 if not header_done:
-                    data = rest + block
-                    cut = data.find(b"\n")
-                    if cut < 0 and block:
-                        rest = data
-                        continue
-                    block, rest, header_done = data[cut + 1:] if cut >= 0 else b"", b"", True
-                if not block:
-                    if not _blank(rest):
-                        yield rest
+                    start = buffer.find(b"\n", 0, held) + 1
+                    if start == 0:
+                        if read:
+                            continue
+                        return  # no line end at all: a header only, or nothing
+                    header_done = True
+                cut = held if not read else buffer.rfind(b"\n", start, held) + 1
+                if cut > start:
+                    chunk = memoryview(buffer)[start:cut]
+                    if not _blank(chunk):
+                        yield chunk
+                    del chunk
+                else:
+                    cut = start  # no whole line yet: keep what follows the header
+                if not read:
                     return
-                cut = block.rfind(b"\n") + 1
-                if cut == 0:  # one line longer than a block
-                    rest += block
-                    continue
-                chunk = b"".join((rest, memoryview(block)[:cut])) if rest else memoryview(block)[:cut]
-                rest = block[cut:]
-                if not _blank(chunk):
-                    yield chunk
+                rest = held - cut
+                buffer[:rest] = buffer[cut:held]  # the partial line, to the front
+                held = rest
     except (EOFError, OSError) as err:
         raise StepError(f"{path}: truncated or corrupt gzip ({gzip_reason(err)})") from err
 
@@ -191,7 +198,7 @@ def raw_frames(profile_uri: str) -> dict:
     """The raw suite's frames (``header``, ``labels``, ``columns``), equal to ``profile_raw``'s on the CSV."""
     import pandas as pd
 
-    from tasks.data.column_profile import clean_labels
+    from tasks.data.column_profile import clean_labels, header_frame
 
     profile = read_profile(profile_uri)
     require_label(profile.get("source") or profile["path"], profile["header"])
@@ -201,4 +208,4 @@ def raw_frames(profile_uri: str) -> dict:
         labels["label"] = clean_labels(TableFile(copy, "columnar").column(profile["label_column"]))
     columns = pd.DataFrame(profile["columns"],
                            columns=["column", "empty_share", "min", "max", "non_numeric", "non_integer"])
-    return {"header": pd.DataFrame(columns=profile["header"]), "labels": labels, "columns": columns}
+    return {"header": header_frame(profile["header"]), "labels": labels, "columns": columns}

@@ -101,6 +101,8 @@ def prepared_frames_columnar(uri: str, categories: list[str]) -> dict:
     """The prepared suite's frames from uint8 pixels, batch by batch; min/max as training sees them (/255)."""
     import pandas as pd
 
+    from tasks.data.column_profile import header_frame
+
     path, reader = _prepared(uri, 1, 0)
     pixels = [name for name in reader.schema.names if name != "label"]
     nulls = np.zeros(len(pixels), dtype=np.int64)
@@ -123,5 +125,5 @@ def prepared_frames_columnar(uri: str, categories: list[str]) -> dict:
     counts = labels["label"].value_counts()
     per_class = [int(counts.get(name, 0)) for name in categories]
     classes = pd.DataFrame({"column": categories, "rows": per_class, "share": [n / rows for n in per_class]})
-    return {"header": pd.DataFrame(columns=["label", *pixels]), "labels": labels.astype(object), "columns": columns,
+    return {"header": header_frame(["label", *pixels]), "labels": labels.astype(object), "columns": columns,
             "classes": classes}

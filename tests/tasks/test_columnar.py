@@ -54,7 +54,7 @@ def faulty_rows() -> list[list[object]]:
     return rows
 
 
-@pytest.mark.parametrize("chunk_bytes", [1 << 25, 64])  # one chunk, and a chunk every line or two
+@pytest.mark.parametrize("chunk_bytes", [1 << 25, 64, 8])  # one chunk, a line or two, lines > a chunk
 def test_profile_of_a_file_with_every_fault_equals_todays_profile(tmp_path, chunk_bytes):
     lines = ["label,pixel1,pixel2,pixel3,pixel4"]
     cells = [("0", "1", "", "NA", "1.5"), ("Trouser", "2", "7", "abc", "3.0"), ("tshirt", "300", "", " 12", ""),
