@@ -34,23 +34,26 @@ PARSE_BLOCK_BYTES = 1 << 22  # pyarrow parses blocks in parallel; 4 MB measured 
 COPY_NAME, PROFILE_NAME = "raw.arrow", "raw_profile.json"
 
 
-def _line_chunks(path: Path, size: int) -> Iterator[memoryview]:
+def _line_chunks(path: Path, size: int, digest=None) -> Iterator[memoryview]:
     """The file's data lines in chunks of about ``size`` bytes, each ending at a line end; header dropped.
 
     Blocks are read into one reused buffer, behind the partial line the last block left
     (a line is copied, not a block): fresh 32 MB blocks, and the join that glued a partial
     line to each, cost 0.2 s of fetch's work at 70,000 rows in page faults and copies. A
-    chunk is a view of that buffer, valid until the next one is asked for.
+    chunk is a view of that buffer, valid until the next one is asked for. ``digest`` (a
+    ``hashlib`` object) is fed every byte read, in a thread while the caller parses the chunk.
     """
     import pyarrow as pa
 
     buffer, held, header_done = bytearray(size), 0, False
+    hashing = _Hashing(digest)
     try:
-        with pa.input_stream(str(path)) as stream:  # decompresses .gz on the fly
+        with pa.input_stream(str(path)) as stream, hashing:  # decompresses .gz on the fly
             while True:
                 if held == len(buffer):  # a line longer than the buffer: a bigger one (old views stay valid)
                     buffer = buffer[:held] + bytearray(len(buffer))
                 read = stream.readinto(memoryview(buffer)[held:])
+                hashing.feed(memoryview(buffer)[held:held + read])
                 held += read
                 start = 0
                 if not header_done:
@@ -70,11 +73,41 @@ def _line_chunks(path: Path, size: int) -> Iterator[memoryview]:
                     cut = start  # no whole line yet: keep what follows the header
                 if not read:
                     return
+                hashing.wait()  # the bytes about to move are hashed
                 rest = held - cut
                 buffer[:rest] = buffer[cut:held]  # the partial line, to the front
                 held = rest
     except (EOFError, OSError) as err:
         raise StepError(f"{path}: truncated or corrupt gzip ({gzip_reason(err)})") from err
+
+
+class _Hashing:
+    """Feeds a digest the blocks read, one at a time, in a thread (``hashlib`` releases the GIL)."""
+
+    def __init__(self, digest) -> None:
+        self.digest, self.pool, self.pending = digest, None, None
+
+    def __enter__(self) -> _Hashing:
+        if self.digest is not None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self.pool = ThreadPoolExecutor(1, thread_name_prefix="sha256")
+        return self
+
+    def feed(self, block: memoryview) -> None:
+        if self.pool is not None and len(block):
+            self.wait()
+            self.pending = self.pool.submit(self.digest.update, block)
+
+    def wait(self) -> None:
+        if self.pending is not None:
+            self.pending.result()
+            self.pending = None
+
+    def __exit__(self, *exc) -> None:
+        if self.pool is not None:
+            self.wait()
+            self.pool.shutdown()
 
 
 def _blank(chunk) -> bool:
@@ -134,11 +167,14 @@ def _slow_columns(table, names: list[str], label: str | None, tallies: list[Colu
     return columns
 
 
-def write_columnar(uri: str, output: Path, chunk_bytes: int = CHUNK_BYTES, source: str | None = None) -> dict:
+def write_columnar(uri: str, output: Path, chunk_bytes: int = CHUNK_BYTES, source: str | None = None,
+                   digest=None) -> dict:
     """Write ``<output>/raw.arrow`` and ``<output>/raw_profile.json`` from the raw CSV in one pass.
 
     ``source`` is the name later steps' messages give the data (default ``uri``): ``fetch``
     parses its snapshot before renaming it into place, and names the snapshot's final path.
+    ``digest``, a ``hashlib`` object, is fed the file's bytes as they are read (for a
+    ``.gz`` file, its decompressed bytes): ``fetch`` hashes its snapshot without reading it again.
     """
     import pyarrow as pa
 
@@ -152,7 +188,7 @@ def write_columnar(uri: str, output: Path, chunk_bytes: int = CHUNK_BYTES, sourc
     rows = fast_chunks = slow_chunks = 0
     target = output / COPY_NAME
     with atomic_file(target) as tmp, table_writer(tmp, schema) as writer:
-        for chunk in _line_chunks(path, chunk_bytes):
+        for chunk in _line_chunks(path, chunk_bytes, digest):
             try:
                 table = _parse(path, chunk, names, label, as_text=False)
                 columns = _fast_columns(table, names, label, tallies)

@@ -129,17 +129,21 @@ def fetch(source: str, output: Path, image_height: int, image_width: int, invali
         else:
             _copy_csv(source, tmp)
         check_layout(tmp, source, image_height, image_width)
-        columnar = _parse_once(tmp, target, source, output)
-    return {"raw": str(target), "source": source, "sha256": sha256_file(target), "rows": columnar["rows"],
+        digest = hashlib.sha256()
+        columnar = _parse_once(tmp, target, source, output, digest)
+    return {"raw": str(target), "source": source, "sha256": digest.hexdigest(), "rows": columnar["rows"],
             "columnar": columnar["columnar"], "profile": columnar["profile"]}
 
 
-def _parse_once(copy: Path, target: Path, source: str, output: Path) -> dict:
-    """The columnar copy and raw profile of the snapshot, named after its final path; nothing left on failure."""
+def _parse_once(copy: Path, target: Path, source: str, output: Path, digest) -> dict:
+    """The columnar copy and raw profile of the snapshot, named after its final path; nothing left on failure.
+
+    ``digest`` is fed the snapshot's bytes as the parse reads them: its lineage hash, without a second read.
+    """
     from tasks.data.columnar import write_columnar
 
     try:
-        return write_columnar(str(copy), output, source=str(target))
+        return write_columnar(str(copy), output, source=str(target), digest=digest)
     except StepError as err:
         for name in ("columnar", "profile"):
             CONTRACT.output_path(output, name).unlink(missing_ok=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -148,3 +149,18 @@ def test_real_images_give_todays_profile_and_prepared_data(tmp_path):
     codes = [FASHION_MNIST_CATEGORIES.index(label) for label in ours.column("label").to_pylist()]
     assert codes == csv["label"].tolist()
     np.testing.assert_array_equal(ours.column("pixel400").to_numpy(), csv["pixel400"].to_numpy())
+
+
+@pytest.mark.parametrize("chunk_bytes", [1 << 25, 64, 8])
+@pytest.mark.parametrize("text", ["label,pixel1\n0,1\n1,2\n\n", "label,pixel1\n0,1\n1,2", "label,pixel1\n",
+                                  "label,pixel1"], ids=["trailing blank", "no final newline", "header", "no newline"])
+def test_the_digest_fed_by_the_parse_is_the_files_sha256(tmp_path, chunk_bytes, text):
+    """fetch's lineage hash comes from the parse's own reads: every byte, once, in order, whatever the chunking."""
+    csv = tmp_path / "raw.csv"
+    csv.write_text(text)
+    digest = hashlib.sha256()
+    try:
+        write_columnar(str(csv), tmp_path / "c", chunk_bytes=chunk_bytes, digest=digest)
+    except StepError:
+        assert text.count("\n") <= 1  # a header only: refused, after reading it all
+    assert digest.hexdigest() == hashlib.sha256(text.encode()).hexdigest()

@@ -64,7 +64,8 @@ def test_fetch_embedded_writes_a_snapshot_with_its_hash(tmp_path):
     done = call_step("fetch", "--source", "embedded://digits", "--output", str(tmp_path / "f"))
     assert done.returncode == 0, done.stderr
     result = result_of(done)
-    assert result["rows"] == 1797 and len(result["sha256"]) == 64
+    assert result["rows"] == 1797
+    assert result["sha256"] == hashlib.sha256(Path(result["raw"]).read_bytes()).hexdigest()  # the snapshot's bytes
     assert pd.read_csv(result["raw"]).shape == (1797, 65)
 
 
