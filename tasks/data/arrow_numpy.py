@@ -40,6 +40,27 @@ def null_mask(array) -> np.ndarray:
     return ~_bits(array.buffers()[0], array.offset, len(array))
 
 
+def rows_with_nulls(arrays, length: int) -> np.ndarray:
+    """True for each row where any of ``arrays`` (one Arrow array per column, ``length`` rows) is null.
+
+    The validity bitmaps are ANDed as packed bytes and unpacked once: ``prepare`` asks this
+    of 784 pixel columns per batch.
+    """
+    valid, unaligned = None, np.zeros(length, dtype=bool)
+    for array in arrays:
+        if array.null_count == 0:
+            continue
+        if array.offset % 8:  # its bits do not start on a byte
+            unaligned |= null_mask(array)
+            continue
+        first = array.offset // 8
+        bits = np.frombuffer(array.buffers()[0], dtype=np.uint8, count=(length + 7) // 8, offset=first)
+        valid = bits.copy() if valid is None else np.bitwise_and(valid, bits, out=valid)
+    if valid is None:
+        return unaligned
+    return ~np.unpackbits(valid, bitorder="little", count=length).view(bool) | unaligned
+
+
 def values(array, fill=0) -> np.ndarray:
     """A fixed-width or boolean Arrow array as NumPy, ``fill`` where it is null.
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from tasks.core.common import StepError, atomic_file, require_file, write_json
 from tasks.core.layout import FASHION_MNIST_CATEGORIES, pixel_columns
-from tasks.data.arrow_numpy import from_numpy, null_mask, strings, values
+from tasks.data.arrow_numpy import from_numpy, rows_with_nulls, strings, values
 from tasks.data.columnar import COPY_NAME, read_profile
 from tasks.data.raw_csv import check_layout
 from tasks.data.table_file import TableFile, table_writer
@@ -64,10 +64,7 @@ def prepare_columnar(profile_uri: str, output: Path, height: int, width: int,
     copy = TableFile(Path(profile["path"]).with_name(COPY_NAME), "columnar")
     with atomic_file(target) as tmp, table_writer(tmp, schema) as writer:
         for batch in copy.batches(["label", *columns]):
-            empty = np.zeros(batch.num_rows, dtype=bool)
-            for column in batch.columns[1:]:
-                if column.null_count:
-                    empty |= null_mask(column)
+            empty = rows_with_nulls(batch.columns[1:], batch.num_rows)
             codes = _label_codes(batch.column(0), categories=categories)
             invalid = ~empty & (codes < 0)
             keep = ~(empty | invalid)

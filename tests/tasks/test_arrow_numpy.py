@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from tasks.data.arrow_numpy import from_numpy, null_mask, strings, values
+from tasks.data.arrow_numpy import from_numpy, null_mask, rows_with_nulls, strings, values
 
 pytestmark = pytest.mark.unit
 
@@ -65,3 +65,13 @@ def test_strings_keep_text_and_order_including_non_ascii_and_empty():
     array = strings(texts)
     assert array.type == pa.string() and array.to_pylist() == texts
     assert strings([]).to_pylist() == []
+
+
+@pytest.mark.parametrize("start", [0, 3, 8, 13])
+def test_rows_with_nulls_is_any_null_across_columns_whatever_their_offsets(start):
+    columns = [_sample(kind).slice(start, 21) for kind in (pa.uint8(), pa.int64(), pa.float32())]
+    columns.append(pa.array(np.arange(21, dtype=np.uint8)))  # no nulls: no bitmap at all
+    columns.append(_sample(pa.uint8()).slice(1, 21))  # bits not on a byte boundary unless start is
+    expected = [any(column[i].as_py() is None for column in columns) for i in range(21)]
+    assert rows_with_nulls(columns, 21).tolist() == expected
+    assert rows_with_nulls(columns[3:4], 21).tolist() == [False] * 21
