@@ -15,9 +15,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from tasks.model.model_io import quiet_tensorflow
+
 
 def visible_gpus() -> list[str]:
     """Names of the GPUs TensorFlow sees (``/physical_device:GPU:0``, ...)."""
+    quiet_tensorflow()
     import tensorflow as tf
 
     return [device.name for device in tf.config.list_physical_devices("GPU")]
@@ -29,6 +32,7 @@ def training_strategy(log: logging.Logger, gpus: list[str] | None = None) -> tup
     ``gpus`` defaults to the visible GPUs; the choice and its devices are logged, so a
     task log shows whether a 2-GPU run really trained on two.
     """
+    quiet_tensorflow()
     import tensorflow as tf
 
     gpus = visible_gpus() if gpus is None else gpus

@@ -8,17 +8,18 @@ took ~200 ms (``steps_per_execution`` and its per-call setup; measured, see the 
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import numpy as np
+
+from tasks.model.model_io import quiet_tensorflow
 
 
 class SavedModelPredictor:
     """``predict(images)`` -> class probabilities, for float images of the signature's shape."""
 
     def __init__(self, folder: str) -> None:
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        quiet_tensorflow()
         import tensorflow as tf
 
         self._loaded = tf.saved_model.load(folder)  # keep it: the function only references its variables

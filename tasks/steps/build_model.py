@@ -22,6 +22,7 @@ CONTRACT = CONTRACTS["build_model"]
 def make_network(model_type: str, height: int, width: int, classes: int, units: int,
                  hidden_activation: str, output_activation: str) -> Any:
     """The uncompiled network for ``model_type``."""
+    quiet_tensorflow()
     import keras
     from keras import layers
 

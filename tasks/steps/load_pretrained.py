@@ -23,7 +23,7 @@ from tasks.core.common import StepError
 from tasks.core.contract import run_step
 from tasks.core.layout import FASHION_MNIST_CATEGORIES, parse_categories
 from tasks.data.uri_policy import check_model_uri, roots_from_env
-from tasks.model.model_io import compile_model, image_shape, load_model, save_model
+from tasks.model.model_io import compile_model, image_shape, load_model, quiet_tensorflow, save_model
 from tasks.model.naming import model_name_for
 from tasks.model.registry import CHAMPION, champion_version, client, download_model
 
@@ -32,6 +32,7 @@ CONTRACT = CONTRACTS["load_pretrained"]
 
 def adapt_model(model: Any, height: int, width: int, classes: int) -> tuple[Any, list[str]]:
     """Return the model adapted to ``(height, width)`` images and ``classes`` outputs."""
+    quiet_tensorflow()
     import keras
     from keras import layers
 

@@ -21,7 +21,7 @@ from tasks.core.contract import run_step
 from tasks.data.arrays import Bundle, load_bundle
 from tasks.model.comparison import row_fingerprints, save_fingerprints
 from tasks.model.devices import global_batch_size, training_strategy
-from tasks.model.model_io import check_input_shape, load_model, save_model
+from tasks.model.model_io import check_input_shape, load_model, quiet_tensorflow, save_model
 
 CONTRACT = CONTRACTS["train"]
 
@@ -41,6 +41,7 @@ def make_dataset(bundle: Bundle, batch_size: int, shuffle_seed: int | None) -> A
     uint8 pixels stay uint8 in memory (a quarter of float32) and each batch is scaled
     to [0, 1] as it is gathered, with the same float32 values ``load_bundle`` gives.
     """
+    quiet_tensorflow()
     import tensorflow as tf
 
     arrays = tf.data.Dataset.from_tensors((bundle.x, bundle.y)).repeat()
@@ -60,6 +61,7 @@ def make_dataset(bundle: Bundle, batch_size: int, shuffle_seed: int | None) -> A
 
 
 def _epoch_logger(epochs: int) -> Any:
+    quiet_tensorflow()
     import keras
 
     class EpochLine(keras.callbacks.Callback):
@@ -76,6 +78,7 @@ def _epoch_logger(epochs: int) -> Any:
 
 
 def _trial_callback(reporter: Any) -> Any:
+    quiet_tensorflow()
     import keras
 
     class ReportEpoch(keras.callbacks.Callback):
@@ -121,6 +124,7 @@ def train(model: str, train: str, validation: str, output: Path, epochs: int, ba
     """
     model_uri, train_uri, val_uri = model, train, validation
     patience, seed = early_stopping_patience, random_state
+    quiet_tensorflow()
     import keras
 
     keras.utils.set_random_seed(seed)

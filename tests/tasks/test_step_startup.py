@@ -79,3 +79,41 @@ def test_prepare_features_and_split_run_without_importing_pandas(tmp_path):
     assert found["heavy"] == ["pyarrow"]
     report = json.loads((tmp_path / "p" / "prepare_report.json").read_text())
     assert (report["dropped_empty_cells"], report["dropped_invalid_label"], report["rows_out"]) == (1, 1, 198)
+
+
+MODEL_PROBE = """
+import contextlib, io, json, sys
+from tasks.__main__ import main
+
+seen = []
+for args in {runs!r}:
+    with contextlib.redirect_stdout(io.StringIO()):
+        code = main(args)
+    seen.append([code, [m for m in ("tensorflow", "sklearn", "matplotlib.pyplot") if m in sys.modules]])
+print(json.dumps(seen))
+"""
+
+
+def test_model_steps_load_tensorflow_without_kerass_sklearn_and_pyplot_and_evaluate_still_uses_them(tmp_path):
+    """Keras imports scikit-learn and pyplot when installed (1.65 s of its 6 s import): no model step needs them.
+
+    Given tiny bundles, when build_model and train run in one fresh interpreter, then TensorFlow was imported
+    but neither scikit-learn nor matplotlib.pyplot; when evaluate then runs in the same interpreter, it imports
+    and uses both (its metrics and its confusion-matrix picture) and succeeds.
+    """
+    from tests.tasks.conftest import make_bundles
+
+    data = make_bundles(tmp_path)
+    shape = ["--image-height", "4", "--image-width", "4"]
+    runs = [["build_model", "--output", str(tmp_path / "b"), *shape, "--units", "8"],
+            ["train", "--model", str(tmp_path / "b" / "model.keras"), "--train", data["train"], "--validation",
+             data["val"], "--output", str(tmp_path / "t"), "--epochs", "1"],
+            ["evaluate", "--model", str(tmp_path / "t" / "model.keras"), "--test", data["test"], "--output",
+             str(tmp_path / "e")]]
+    done = subprocess.run([sys.executable, "-c", MODEL_PROBE.format(runs=runs)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    built, trained, evaluated = json.loads(done.stdout.strip().splitlines()[-1])
+    assert built == [0, ["tensorflow"]] and trained == [0, ["tensorflow"]], done.stderr[-2000:]
+    assert evaluated == [0, ["tensorflow", "sklearn", "matplotlib.pyplot"]], done.stderr[-2000:]
+    assert (tmp_path / "e" / "confusion_matrix.png").stat().st_size > 0
