@@ -64,19 +64,24 @@ def model_monitoring() -> None:
         check_conf(DAG_ID, dag_run.conf, FORM)
 
     @task(task_id="alert")
-    def alert(ti=None, **context) -> list[str]:
-        """Each version out of bounds, and each canary completed or rolled back, is one line to the alert hook."""
+    def alert(result: dict | None, canary: dict | None, ti=None, **context) -> list[str]:
+        """Each version out of bounds, and each canary completed or rolled back, is one line to the alert hook.
+
+        ``result`` and ``canary`` are the two steps' results, handed over as their outputs (XComArgs).
+        """
         from mlops_pipeline.alerts import notify
 
-        result = ti.xcom_pull(task_ids="monitor") or {}
+        result = result or {}
         lines = [f"model monitoring: {line}" for line in result.get("alerts", [])]
         if result.get("landed"):
             lines.append(f"model monitoring: feedback landed as a new dataset file {result['landed']}")
-        decisions = (ti.xcom_pull(task_ids="canary") or {}).get("decisions", {})
+        decisions = (canary or {}).get("decisions", {})
         lines += [f"canary of {model}: {line}" for model, line in decisions.items() if not line.startswith("wait")]
         return [notify(line, {"ti": ti, **context}) for line in lines]
 
-    check() >> [step_operator(MONITOR), step_operator(CANARY)] >> alert()
+    monitor, canary = step_operator(MONITOR), step_operator(CANARY)
+    check() >> [monitor, canary]
+    alert(monitor.output, canary.output)
 
 
 dag = model_monitoring()

@@ -31,22 +31,18 @@ def test_the_canary_step_judges_roll_outs_in_the_deployments_registry_and_servin
     assert module.dag.get_task("canary").downstream_task_ids == {"alert"}
 
 
-class Pulls:
-    """A task instance whose earlier tasks returned ``results`` (by task id)."""
-
-    def __init__(self, results: dict) -> None:
-        self.results = results
-
-    def xcom_pull(self, task_ids: str):
-        return self.results.get(task_ids)
+def test_the_alert_task_takes_both_steps_results_as_their_outputs_not_by_task_id():
+    alert = dag_module("model_monitoring").dag.get_task("alert")
+    handed = [arg.operator.task_id for arg in alert.op_args]
+    assert handed == ["monitor", "canary"]
 
 
 def test_a_completed_or_rolled_back_canary_is_an_alert_line_and_a_waiting_one_is_not(monkeypatch):
     alert = dag_module("model_monitoring").dag.get_task("alert").python_callable
     monkeypatch.delenv("PIPELINE_ALERT_HOOK", raising=False)
 
-    lines = alert(ti=Pulls({"monitor": {"alerts": ["m v1: live accuracy 0.5"]}, "canary": {"decisions": {
-        "m": "rollback: canary 0.6000 vs stable 0.9500", "n": "wait: too few labelled answers"}}}))
+    lines = alert({"alerts": ["m v1: live accuracy 0.5"]}, {"decisions": {
+        "m": "rollback: canary 0.6000 vs stable 0.9500", "n": "wait: too few labelled answers"}}, ti=None)
 
     assert lines == ["model monitoring: m v1: live accuracy 0.5",
                      "canary of m: rollback: canary 0.6000 vs stable 0.9500"]
