@@ -10,7 +10,7 @@ import pytest
 from tasks.core.layout import FASHION_MNIST_CATEGORIES
 from tasks.data.arrays import Bundle, save_bundle
 from tests.support.steps import call_step
-from tests.tasks.helpers import result_of
+from tests.tasks.helpers import build_and_train
 
 
 def make_bundles(folder: Path, height: int = 4, width: int = 4, per_class: int = 12) -> dict[str, str]:
@@ -31,13 +31,8 @@ def make_bundles(folder: Path, height: int = 4, width: int = 4, per_class: int =
 def trained(tmp_path_factory):
     folder = tmp_path_factory.mktemp("model")
     data = make_bundles(folder)
-    built = call_step("build_model", "--output", str(folder / "b"), "--image-height", "4", "--image-width", "4",
-                     "--units", "32", "--learning-rate", "0.01")
-    assert built.returncode == 0, built.stderr
-    done = call_step("train", "--model", result_of(built)["model"], "--train", data["train"], "--validation",
-                    data["val"], "--output", str(folder / "t"), "--epochs", "40", "--batch-size", "16")
-    assert done.returncode == 0, done.stderr
-    return folder, data, result_of(done), done.stderr
+    done = build_and_train(folder, data, size=4, units=32, learning_rate=0.01, epochs=40, batch_size=16)
+    return folder, data, {k: v for k, v in done.items() if k != "stderr"}, done["stderr"]
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from tasks.core.layout import FASHION_MNIST_CATEGORIES, pixel_columns
+from tests.support.steps import call_step
 
 
 def write_csv(path: Path, rows: list[list[object]], height: int = 2, width: int = 2,
@@ -30,3 +31,16 @@ def balanced_rows(per_class: int = 6, pixels: int = 4) -> list[list[object]]:
 def result_of(completed) -> dict:
     """The step's JSON result: its last stdout line."""
     return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def build_and_train(folder: Path, data: dict[str, str], *, size: int, units: int, learning_rate: float,
+                    epochs: int, batch_size: int) -> dict:
+    """``build_model`` then ``train`` as their CLIs, on ``data``'s train and val bundles: train's result."""
+    built = call_step("build_model", "--output", str(folder / "b"), "--image-height", str(size), "--image-width",
+                      str(size), "--units", str(units), "--learning-rate", str(learning_rate))
+    assert built.returncode == 0, built.stderr
+    done = call_step("train", "--model", result_of(built)["model"], "--train", data["train"], "--validation",
+                     data["val"], "--output", str(folder / "t"), "--epochs", str(epochs), "--batch-size",
+                     str(batch_size))
+    assert done.returncode == 0, done.stderr
+    return {**result_of(done), "stderr": done.stderr}

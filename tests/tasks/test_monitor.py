@@ -15,11 +15,12 @@ import pytest
 
 from tasks.feedback.store import FeedbackStore
 from tests.support.steps import call_step
+from tests.tasks.helpers import result_of as step_result
 
 
 def result_of(done) -> dict:
     assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return step_result(done)
 
 
 @pytest.fixture()

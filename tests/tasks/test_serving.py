@@ -23,7 +23,7 @@ from tasks.core.layout import FASHION_MNIST_CATEGORIES
 from tasks.data.arrays import Bundle, save_bundle
 from tests.support.serving import local_server
 from tests.support.steps import ROOT, call_step
-from tests.tasks.helpers import result_of
+from tests.tasks.helpers import build_and_train, result_of
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 MODEL = "served_test"
@@ -46,13 +46,7 @@ def registry(tmp_path_factory):
     """Two registered versions of one model trained on the real sample; v1 deployed."""
     root = tmp_path_factory.mktemp("served")
     data = _bundles(root)
-    built = call_step("build_model", "--output", str(root / "b"), "--image-height", "28", "--image-width", "28",
-                      "--units", "32", "--learning-rate", "0.005")
-    assert built.returncode == 0, built.stderr
-    trained = call_step("train", "--model", result_of(built)["model"], "--train", data["train"], "--validation",
-                        data["val"], "--output", str(root / "t"), "--epochs", "4", "--batch-size", "32")
-    assert trained.returncode == 0, trained.stderr
-    model = result_of(trained)
+    model = build_and_train(root, data, size=28, units=32, learning_rate=0.005, epochs=4, batch_size=32)
     evaluated = call_step("evaluate", "--model", model["model"], "--test", data["test"], "--output", str(root / "e"))
     assert evaluated.returncode == 0, evaluated.stderr
     store = {"uri": f"sqlite:///{root / 'mlflow.db'}", "serving": root / "serving", "root": root}
