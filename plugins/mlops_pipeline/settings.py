@@ -8,12 +8,13 @@ Reading settings has no side effects: nothing is created until a step writes.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tasks.core.common import json_object
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # Real image samples shipped with the code (tasks/ travels into every image): always readable.
@@ -91,15 +92,7 @@ def _seconds(env: Mapping[str, str], name: str, default: int) -> int:
 def _json_object(env: Mapping[str, str], name: str) -> dict[str, object]:
     """A JSON object from ``env[name]`` (empty when unset), failing with the variable's name."""
     raw = env.get(name, "").strip()
-    if not raw:
-        return {}
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{name} is not valid JSON: {exc}") from exc
-    if not isinstance(value, dict):
-        raise ValueError(f"{name} must be a JSON object (a Kubernetes affinity), got {type(value).__name__}")
-    return value
+    return json_object(name, raw, ValueError) if raw else {}
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,17 @@ class StepError(Exception):
     """A failure the user can act on; its message is one line naming file and problem."""
 
 
+def json_object(name: str, text: str, error: type[Exception] = StepError) -> dict[str, Any]:
+    """A JSON object from ``text`` (a setting's or an argument's), or ``error`` with one line naming ``name``."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise error(f"{name} is not valid JSON ({err})") from err
+    if not isinstance(value, dict):
+        raise error(f"{name} must be a JSON object, got {type(value).__name__}")
+    return value
+
+
 def _readable_by_others(path: Path, mode: int) -> None:
     """mkstemp/mkdtemp create private files; shared artifact volumes need the umask's mode."""
     umask = os.umask(0)

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from tasks.contracts import CONTRACTS
-from tasks.core.common import StepError, require_file, write_json
+from tasks.core.common import json_object, require_file, write_json
 from tasks.core.contract import run_step
 from tasks.data.arrays import load_bundle
 from tasks.data.encoding import class_indices
@@ -175,17 +175,6 @@ def runtime_lineage() -> dict[str, str]:
     return {"image": os.environ.get("PIPELINE_IMAGE", "local"), "git_commit": commit or "unknown"}
 
 
-def _json_object(name: str, text: str) -> dict:
-    """A JSON object from a setting's text, or a one-line StepError naming the setting."""
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise StepError(f"{name} is not JSON ({err})") from err
-    if not isinstance(value, dict):
-        raise StepError(f"{name} must be a JSON object, got {type(value).__name__}")
-    return value
-
-
 def _tag(value: object) -> str:
     """A lineage value as an MLflow tag: a reuse origin (split's ``reused_from``) by the run it names."""
     if isinstance(value, dict):
@@ -196,8 +185,8 @@ def _tag(value: object) -> str:
 def register_step(model: str, history: str, metrics: str, test: str, parent: str, fingerprints: str, tuning: str,
                   output: Path, tracking_uri: str, model_name: str | None, run_params: str, lineage: str) -> dict:
     """The step as its contract declares it: the results it is given in, the gate's figures out."""
-    tags = {key: _tag(value) for key, value in _json_object("lineage", lineage).items()}
-    return register(tracking_uri, model_name, model, history, metrics, test, _json_object("run_params", run_params),
+    tags = {key: _tag(value) for key, value in json_object("lineage", lineage).items()}
+    return register(tracking_uri, model_name, model, history, metrics, test, json_object("run_params", run_params),
                     {**runtime_lineage(), **tags}, parent or None, output, fingerprints, tuning)
 
 
