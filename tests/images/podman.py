@@ -37,14 +37,14 @@ def image_ref(image: str) -> str:
 def unusable_reason() -> str | None:
     """Why images cannot be built and run here, or None when they can."""
     if shutil.which("podman") is None:
-        return "podman is not installed (as root: apt-get install podman runc debootstrap, as .ci/run does)"
+        return "podman is not installed (as root: apt-get install podman runc mmdebstrap, as .ci/run does)"
     if shutil.which("runc") is None:
         return "runc is not installed (apt-get install runc): podman's crun fails on hybrid cgroups here"
     if os.geteuid() != 0:
         return "building and running the images needs root here (no subuid mapping for rootless podman)"
     exists = subprocess.run(["podman", "image", "exists", PYTHON_BASE], capture_output=True)
-    if exists.returncode != 0 and shutil.which("debootstrap") is None:
-        return f"{PYTHON_BASE} is absent and debootstrap is not installed to make its stand-in"
+    if exists.returncode != 0 and not (shutil.which("mmdebstrap") or shutil.which("debootstrap")):
+        return f"{PYTHON_BASE} is absent and neither mmdebstrap nor debootstrap is installed to make its stand-in"
     return None
 
 
