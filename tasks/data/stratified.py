@@ -6,7 +6,7 @@ Importing ``sklearn.model_selection`` took 1.6-1.8 s of the split step's 2 s sta
 of the pinned scikit-learn (``StratifiedShuffleSplit``: per-class counts by the
 approximate hypergeometric mode, ties broken by the seeded generator, one permutation per
 class, then each part permuted): the same rows in the same order for the same seed, so
-a run repeats the splits of earlier runs. ``tests/tasks/test_stratified.py`` holds the two
+a run repeats the splits of earlier runs. ``tests/tasks/data/test_stratified.py`` holds the two
 equal over many sizes, class balances, shares and seeds.
 """
 

@@ -236,7 +236,8 @@ def test_the_trigger_forms_json_with_an_unknown_key_is_refused_in_the_ui(airflow
 @pytest.mark.parametrize(("dag_id", "first_task", "conf", "hint"), [
     (DAG, "resolve_dataset", {"epoch": 5}, "did you mean 'epochs'"),
     ("fashion_mnist_rollback", "check_conf", {"reasn": "bad model"}, "did you mean 'reason'"),
-])  # a value the Params refuse (repeated categories): the same first task, tests/plugins/test_conf_check.py
+])  # a value the Params refuse (repeated categories): the same first task,
+#     tests/plugins/mlops_pipeline/test_conf_check.py
 def test_the_cli_bypasses_the_api_server_so_the_first_task_must_refuse(airflow, dag_id, first_task, conf, hint):
     """``airflow dags trigger -c`` writes the run straight to the database: observed, and caught by check_conf."""
     from tests.support.airflow_server import server_env

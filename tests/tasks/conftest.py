@@ -1,30 +1,11 @@
-"""Fixtures for step tests: tiny separable image bundles and one small trained model."""
+"""Fixtures for step tests: one small trained model (on helpers.make_bundles' images) and its tracking store."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import numpy as np
 import pytest
 
-from tasks.core.layout import FASHION_MNIST_CATEGORIES
-from tasks.data.arrays import Bundle, save_bundle
 from tests.support.steps import call_step
-from tests.tasks.helpers import build_and_train
-
-
-def make_bundles(folder: Path, height: int = 4, width: int = 4, per_class: int = 12) -> dict[str, str]:
-    """Separable synthetic images: class c lights up pixel c; split into train/val/test bundles."""
-    rng = np.random.default_rng(0)
-    paths = {}
-    for name, count in (("train", per_class), ("val", 3), ("test", 4)):
-        codes = np.repeat(np.arange(10), count)
-        x = rng.uniform(0, 0.2, size=(len(codes), height * width)).astype("float32")
-        x[np.arange(len(codes)), codes % (height * width)] = 1.0
-        path = folder / f"{name}.npz"
-        save_bundle(path, Bundle(x.reshape(-1, height, width), codes, FASHION_MNIST_CATEGORIES, "integer"))
-        paths[name] = str(path)
-    return paths
+from tests.tasks.helpers import build_and_train, make_bundles
 
 
 @pytest.fixture(scope="session")

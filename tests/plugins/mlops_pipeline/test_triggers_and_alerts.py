@@ -71,7 +71,7 @@ CALLS: list[tuple[str, object]] = []
 
 
 def record_alert(summary: str, context: object) -> None:
-    """A stand-in alert hook (``tests.plugins.test_triggers_and_alerts:record_alert``)."""
+    """A stand-in alert hook (``tests.plugins.mlops_pipeline.test_triggers_and_alerts:record_alert``)."""
     CALLS.append((summary, context))
 
 
@@ -85,7 +85,7 @@ def fake_context(error: Exception | None) -> dict:
 
 
 def test_a_failure_is_logged_in_one_line_and_handed_to_the_configured_hook(monkeypatch, caplog):
-    monkeypatch.setenv("PIPELINE_ALERT_HOOK", "tests.plugins.test_triggers_and_alerts:record_alert")
+    monkeypatch.setenv("PIPELINE_ALERT_HOOK", "tests.plugins.mlops_pipeline.test_triggers_and_alerts:record_alert")
     CALLS.clear()
     context = fake_context(ValueError("step ingest failed (exit 2): error: ingest: x.csv: file is empty\nmore"))
 
@@ -98,7 +98,7 @@ def test_a_failure_is_logged_in_one_line_and_handed_to_the_configured_hook(monke
 
 
 def test_a_broken_hook_is_logged_and_never_hides_the_failure(monkeypatch, caplog):
-    monkeypatch.setenv("PIPELINE_ALERT_HOOK", "tests.plugins.test_triggers_and_alerts:explode")
+    monkeypatch.setenv("PIPELINE_ALERT_HOOK", "tests.plugins.mlops_pipeline.test_triggers_and_alerts:explode")
     with caplog.at_level(logging.ERROR, logger="mlops_pipeline.alerts"):
         summary = on_failure(fake_context(None))
 

@@ -15,7 +15,7 @@ from mlops_pipeline.settings import load_settings
 from run_report.artifacts import UnsafePath, file_in, load_run, run_folder
 from run_report.curves import history_charts
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_run_folder_is_where_the_steps_write(tmp_path):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 TWO_DEVICES = """
 import json, logging
@@ -82,8 +82,7 @@ raise SystemExit(main(sys.argv[1:]))
 @pytest.mark.integration  # a fresh interpreter: devices are fixed when TensorFlow starts
 def test_the_train_step_mirrors_the_model_over_every_device_it_sees(tmp_path):
     from tests.support.steps import run_step
-    from tests.tasks.conftest import make_bundles
-    from tests.tasks.helpers import result_of
+    from tests.tasks.helpers import make_bundles, result_of
 
     data = make_bundles(tmp_path)
     built = run_step("build_model", "--output", str(tmp_path / "b"), "--image-height", "4", "--image-width", "4",

@@ -10,8 +10,7 @@ from tasks.core import parameters as p
 from tasks.core.search_space import parse_space, space_text
 from tasks.model import tuning
 from tests.support.steps import call_step, run_step
-from tests.tasks.conftest import make_bundles
-from tests.tasks.helpers import result_of
+from tests.tasks.helpers import make_bundles, result_of
 
 
 def test_the_default_space_searches_the_four_settings_with_log_scales_where_they_belong():

@@ -101,7 +101,7 @@ def test_model_steps_load_tensorflow_without_kerass_sklearn_and_pyplot_and_evalu
     but neither scikit-learn nor matplotlib.pyplot; when evaluate then runs in the same interpreter, it imports
     and uses both (its metrics and its confusion-matrix picture) and succeeds.
     """
-    from tests.tasks.conftest import make_bundles
+    from tests.tasks.helpers import make_bundles
 
     data = make_bundles(tmp_path)
     shape = ["--image-height", "4", "--image-width", "4"]

@@ -10,8 +10,7 @@ import pytest
 
 from tasks.core.layout import FASHION_MNIST_CATEGORIES
 from tests.support.steps import call_step
-from tests.tasks.conftest import make_bundles
-from tests.tasks.helpers import result_of
+from tests.tasks.helpers import make_bundles, result_of
 
 
 def test_build_model_compiles_the_requested_architecture(tmp_path):
