@@ -1,4 +1,4 @@
-"""``tests/`` mirrors the source tree, and a test module never imports another one.
+"""``tests/`` mirrors the source tree, and no module imports a test module or a ``conftest``.
 
 A test of ``tasks/data/columnar.py`` is ``tests/tasks/data/test_columnar.py``; one that tests a top-level module
 (``tasks/contracts.py``) sits beside the folder's packages; the tiers that test no single module (``e2e/``)
@@ -49,8 +49,13 @@ def misplaced(tests: Path, root: Path) -> list[str]:
     return wrong
 
 
+def _is_test_module(name: str) -> bool:
+    return any(part.startswith("test_") or part == "conftest" for part in name.split(".")[1:])
+
+
 def imported_test_modules(tests: Path) -> list[str]:
-    """Every ``import`` of a test module by another module under ``tests`` (``a -> b``)."""
+    """Every ``import`` of a test module or a ``conftest`` by a module under ``tests`` (``a -> b``): pytest loads
+    those itself, and an import makes a second copy of the module."""
     found = []
     for module in sorted(tests.rglob("*.py")):
         for node in ast.walk(ast.parse(module.read_text())):
@@ -58,7 +63,7 @@ def imported_test_modules(tests: Path) -> list[str]:
             if isinstance(node, ast.ImportFrom) and node.module:
                 names = [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
             found += [f"{module.relative_to(tests)} -> {name}" for name in names
-                      if name.startswith("tests.") and name.rsplit(".", 1)[-1].startswith("test_")]
+                      if name.startswith("tests.") and _is_test_module(name)]
     return found
 
 
@@ -78,7 +83,8 @@ def test_the_checks_catch_a_misplaced_module_and_an_imported_test_module(tmp_pat
     for path in ("tasks/test_contracts.py", "tasks/test_columnar.py", "tasks/data/test_columnar.py",
                  "tasks/model/test_scoring.py", "e2e/test_run.py", "scratch/test_x.py"):
         (tests / path).parent.mkdir(parents=True, exist_ok=True)
-        (tests / path).write_text("from tests.tasks.data.test_columnar import helper\nimport tests.support.steps\n")
+        (tests / path).write_text("from tests.tasks.data.test_columnar import helper\nimport tests.support.steps\n"
+                                  "from tests.tasks.conftest import make_bundles\n")
 
     assert misplaced(tests, tmp_path) == [
         "scratch/test_x.py: tests/scratch names no source folder",
@@ -86,4 +92,5 @@ def test_the_checks_catch_a_misplaced_module_and_an_imported_test_module(tmp_pat
         "tasks/test_columnar.py: tasks/columnar.py is no top-level module; move it to the folder of the package "
         "it tests"]
     assert "e2e/test_run.py -> tests.tasks.data.test_columnar" in imported_test_modules(tests)
+    assert "e2e/test_run.py -> tests.tasks.conftest" in imported_test_modules(tests)
     assert not any(line.endswith("tests.support.steps") for line in imported_test_modules(tests))

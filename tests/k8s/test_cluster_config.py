@@ -13,7 +13,7 @@ import yaml
 from mlops_pipeline.kubernetes_runner import pod_operator
 from mlops_pipeline.settings import load_settings
 from mlops_pipeline.steps import StepSpec
-from tests.k8s.conftest import PRIVILEGED_ONE_OFF
+from tests.k8s.pods import PRIVILEGED_ONE_OFF
 from tests.k8s.pss import restricted_violations
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.k8s.conftest import BRANCHES, ROOT, build_pod, render, step_cases
+from tests.k8s.pods import BRANCHES, ROOT, build_pod, render, step_cases
 from tests.k8s.pss import restricted_violations
 
 K8S_VERSION = "1.35.0"

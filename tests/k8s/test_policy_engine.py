@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.k8s.conftest import PRIVILEGED_ONE_OFF, build_pod, step_cases
+from tests.k8s.pods import PRIVILEGED_ONE_OFF, build_pod, step_cases
 from tests.k8s.pss import restricted_violations
 
 ROOT = Path(__file__).resolve().parents[2]

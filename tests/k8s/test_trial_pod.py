@@ -13,7 +13,7 @@ import json
 import pytest
 
 from benchmarks.step_plan import ResultsTaskInstance
-from tests.k8s.conftest import RESULTS, RUN_ID
+from tests.k8s.pods import RESULTS, RUN_ID
 from tests.k8s.pss import restricted_violations
 
 pytestmark = pytest.mark.integration
