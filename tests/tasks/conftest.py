@@ -12,8 +12,8 @@ from tests.tasks.helpers import build_and_train, make_bundles
 def trained(tmp_path_factory):
     folder = tmp_path_factory.mktemp("model")
     data = make_bundles(folder)
-    done = build_and_train(folder, data, size=4, units=32, learning_rate=0.01, epochs=40, batch_size=16)
-    return folder, data, {k: v for k, v in done.items() if k != "stderr"}, done["stderr"]
+    result, stderr = build_and_train(folder, data, size=4, units=32, learning_rate=0.01, epochs=40, batch_size=16)
+    return folder, data, result, stderr
 
 
 @pytest.fixture(scope="module")

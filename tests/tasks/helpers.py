@@ -37,8 +37,8 @@ def result_of(completed) -> dict:
 
 
 def build_and_train(folder: Path, data: dict[str, str], *, size: int, units: int, learning_rate: float,
-                    epochs: int, batch_size: int) -> dict:
-    """``build_model`` then ``train`` as their CLIs, on ``data``'s train and val bundles: train's result."""
+                    epochs: int, batch_size: int) -> tuple[dict, str]:
+    """``build_model`` then ``train`` as their CLIs, on ``data``'s train and val bundles: train's result and stderr."""
     built = call_step("build_model", "--output", str(folder / "b"), "--image-height", str(size), "--image-width",
                       str(size), "--units", str(units), "--learning-rate", str(learning_rate))
     assert built.returncode == 0, built.stderr
@@ -46,7 +46,7 @@ def build_and_train(folder: Path, data: dict[str, str], *, size: int, units: int
                      data["val"], "--output", str(folder / "t"), "--epochs", str(epochs), "--batch-size",
                      str(batch_size))
     assert done.returncode == 0, done.stderr
-    return {**result_of(done), "stderr": done.stderr}
+    return result_of(done), done.stderr
 
 
 def make_bundles(folder: Path, height: int = 4, width: int = 4, per_class: int = 12) -> dict[str, str]:

@@ -46,7 +46,7 @@ def registry(tmp_path_factory):
     """Two registered versions of one model trained on the real sample; v1 deployed."""
     root = tmp_path_factory.mktemp("served")
     data = _bundles(root)
-    model = build_and_train(root, data, size=28, units=32, learning_rate=0.005, epochs=4, batch_size=32)
+    model, _ = build_and_train(root, data, size=28, units=32, learning_rate=0.005, epochs=4, batch_size=32)
     evaluated = call_step("evaluate", "--model", model["model"], "--test", data["test"], "--output", str(root / "e"))
     assert evaluated.returncode == 0, evaluated.stderr
     store = {"uri": f"sqlite:///{root / 'mlflow.db'}", "serving": root / "serving", "root": root}
